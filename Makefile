@@ -1,0 +1,61 @@
+# Restorable: the one entry point. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+TOOLS_VENV ?= .venv-tools
+PY := $(VENV)/bin/python
+TOOLS := $(TOOLS_VENV)/bin
+# sam build for python3.13 needs a python3.13 on PATH; pyenv provides one on our machines.
+SAM_PYENV ?= $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare | grep -q '^3.13' && echo "$$(pyenv version-name):$$(pyenv versions --bare | grep '^3.13' | tail -1)")
+export SAM_CLI_TELEMETRY = 0
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: help install tools test lint format build validate demo bench clean
+
+help:
+	@echo "make demo      run the snapshot job on the embedded AWS emulator (moto) over a sample fleet"
+	@echo "make test      run the whole test suite (installs what it needs)"
+	@echo "make lint      ruff, mypy, sam validate --lint, cfn-lint"
+	@echo "make build     sam build (python3.13, arm64)"
+	@echo "make bench     benchmarks: API calls per run, cold-start import time"
+
+$(VENV)/.installed: requirements/dev.txt layers/core/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	touch $@
+
+$(TOOLS_VENV)/.installed: requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS)/python -m pip install --quiet --upgrade pip
+	$(TOOLS)/python -m pip install --quiet -r requirements/tools.txt
+	touch $@
+
+install: $(VENV)/.installed
+tools: $(TOOLS_VENV)/.installed
+
+test: install
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+demo: install
+	$(PY) -m local_runtime $(DEMO_ARGS)
+
+bench: install
+	$(PY) -m benchmarks
+
+lint: install tools
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/core/restorable functions local_runtime
+	$(TOOLS)/sam validate --lint --region $(AWS_DEFAULT_REGION)
+	$(TOOLS)/cfn-lint template.yaml
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+build: tools
+	PATH="$(abspath $(TOOLS_VENV))/bin:$$PATH" PYENV_VERSION="$(SAM_PYENV)" $(TOOLS)/sam build --region $(AWS_DEFAULT_REGION)
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,36 @@
+"""Scheduled snapshots: weekly, monthly and the hourly catch-up, for RDS instances and Aurora clusters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from restorable.adapters.rds import RdsGateway
+from restorable.errors import RestorableError
+from restorable.observability import record_result
+from restorable.settings import load_settings
+from restorable.snapshot_job import parse_snapshot_request, run_snapshot_job
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(log_event=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        settings = load_settings()
+        request = parse_snapshot_request(event, settings)
+    except RestorableError as exc:
+        logger.error("rejected snapshot request; nothing was changed", extra={"error": str(exc)})
+        raise
+    gateway = RdsGateway(boto3.client("rds", region_name=settings.region))
+    result = run_snapshot_job(request, settings, gateway, now=datetime.now(UTC))
+    record_result(result, logger, metrics)
+    return result.to_dict()

@@ -1,0 +1,3 @@
+"""Restorable core: policy, planning and naming (pure), plus AWS adapters and settings."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Adapters: boto3 calls in, domain objects and domain errors out."""

@@ -1,0 +1,127 @@
+"""RDS adapter: inventory of databases and manual snapshots, and snapshot creation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from ..models import Database, DatabaseType, RecoveryPoint
+from ..tags import tag_dict, tag_list
+from .errors import translate
+
+if TYPE_CHECKING:
+    from mypy_boto3_rds import RDSClient
+else:
+    RDSClient = Any
+
+PAGE_SIZE = 100
+
+
+class RdsGateway:
+    """One Region's RDS, through a client the caller creates (so tests can hand in another)."""
+
+    def __init__(self, client: RDSClient) -> None:
+        self._client = client
+        self.region: str = client.meta.region_name
+
+    def _pages(self, operation: str, result_key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        paginator = self._client.get_paginator(operation)  # type: ignore[call-overload]
+        try:
+            for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}, **kwargs):
+                yield from page.get(result_key, [])
+        except ClientError as exc:
+            raise translate(exc, operation) from exc
+
+    def list_databases(self) -> list[Database]:
+        """Every DB instance and DB cluster in the Region, with tags."""
+        databases = [
+            Database(
+                type=DatabaseType.INSTANCE,
+                identifier=item["DBInstanceIdentifier"],
+                arn=item["DBInstanceArn"],
+                status=item.get("DBInstanceStatus", "unknown"),
+                engine=item.get("Engine", ""),
+                tags=tag_dict(item.get("TagList")),
+                cluster_identifier=item.get("DBClusterIdentifier"),
+            )
+            for item in self._pages("describe_db_instances", "DBInstances")
+        ]
+        databases.extend(
+            Database(
+                type=DatabaseType.CLUSTER,
+                identifier=item["DBClusterIdentifier"],
+                arn=item["DBClusterArn"],
+                status=item.get("Status", "unknown"),
+                engine=item.get("Engine", ""),
+                tags=tag_dict(item.get("TagList")),
+            )
+            for item in self._pages("describe_db_clusters", "DBClusters")
+        )
+        return databases
+
+    def list_manual_snapshots(self) -> list[RecoveryPoint]:
+        """Every manual DB snapshot and DB cluster snapshot in the Region, tags included."""
+        points = [
+            self._db_snapshot(item)
+            for item in self._pages("describe_db_snapshots", "DBSnapshots", SnapshotType="manual")
+        ]
+        points.extend(
+            self._cluster_snapshot(item)
+            for item in self._pages("describe_db_cluster_snapshots", "DBClusterSnapshots", SnapshotType="manual")
+        )
+        return points
+
+    def create_snapshot(self, database: Database, snapshot_id: str, tags: Mapping[str, str]) -> RecoveryPoint:
+        """Start a snapshot of ``database``; the tags are set atomically with the create."""
+        try:
+            if database.type is DatabaseType.CLUSTER:
+                response = self._client.create_db_cluster_snapshot(
+                    DBClusterSnapshotIdentifier=snapshot_id,
+                    DBClusterIdentifier=database.identifier,
+                    Tags=tag_list(dict(tags)),  # type: ignore[arg-type]
+                )
+                return self._cluster_snapshot(dict(response["DBClusterSnapshot"]), default_tags=tags)
+            db_response = self._client.create_db_snapshot(
+                DBSnapshotIdentifier=snapshot_id,
+                DBInstanceIdentifier=database.identifier,
+                Tags=tag_list(dict(tags)),  # type: ignore[arg-type]
+            )
+            return self._db_snapshot(dict(db_response["DBSnapshot"]), default_tags=tags)
+        except ClientError as exc:
+            raise translate(exc, f"snapshot {snapshot_id} of {database.identifier}") from exc
+
+    def _db_snapshot(self, item: Mapping[str, Any], default_tags: Mapping[str, str] | None = None) -> RecoveryPoint:
+        return RecoveryPoint(
+            type=DatabaseType.INSTANCE,
+            identifier=item["DBSnapshotIdentifier"],
+            arn=item.get("DBSnapshotArn", ""),
+            source_identifier=item.get("DBInstanceIdentifier", ""),
+            status=item.get("Status", "unknown"),
+            snapshot_type=item.get("SnapshotType", "manual"),
+            region=self.region,
+            created_at=item.get("SnapshotCreateTime"),
+            tags=tag_dict(item.get("TagList")) or dict(default_tags or {}),
+            encrypted=bool(item.get("Encrypted", False)),
+            kms_key_id=item.get("KmsKeyId"),
+            source_snapshot_arn=item.get("SourceDBSnapshotIdentifier"),
+        )
+
+    def _cluster_snapshot(
+        self, item: Mapping[str, Any], default_tags: Mapping[str, str] | None = None
+    ) -> RecoveryPoint:
+        return RecoveryPoint(
+            type=DatabaseType.CLUSTER,
+            identifier=item["DBClusterSnapshotIdentifier"],
+            arn=item.get("DBClusterSnapshotArn", ""),
+            source_identifier=item.get("DBClusterIdentifier", ""),
+            status=item.get("Status", "unknown"),
+            snapshot_type=item.get("SnapshotType", "manual"),
+            region=self.region,
+            created_at=item.get("SnapshotCreateTime"),
+            tags=tag_dict(item.get("TagList")) or dict(default_tags or {}),
+            encrypted=bool(item.get("StorageEncrypted", False)),
+            kms_key_id=item.get("KmsKeyId"),
+            source_snapshot_arn=item.get("SourceDBClusterSnapshotArn"),
+        )

@@ -1,0 +1,85 @@
+"""Domain objects: databases and recovery points, as the core sees them (no boto3)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from . import tags as tag_keys
+from .naming import parse_timestamp
+
+
+class DatabaseType(enum.Enum):
+    INSTANCE = "instance"
+    CLUSTER = "cluster"
+
+
+@dataclass(frozen=True)
+class Database:
+    """An RDS DB instance or a DB cluster (Aurora or Multi-AZ)."""
+
+    type: DatabaseType
+    identifier: str
+    arn: str
+    status: str
+    engine: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    cluster_identifier: str | None = None
+
+    @property
+    def policy_name(self) -> str | None:
+        """The policy the owner asked for, or None when the database is unmanaged."""
+        value = self.tags.get(tag_keys.POLICY, "").strip()
+        return None if value.lower() in tag_keys.UNMANAGED_POLICY_VALUES else value
+
+    @property
+    def is_cluster_member(self) -> bool:
+        return self.type is DatabaseType.INSTANCE and bool(self.cluster_identifier)
+
+
+@dataclass(frozen=True)
+class RecoveryPoint:
+    """A DB snapshot or DB cluster snapshot in one Region."""
+
+    type: DatabaseType
+    identifier: str
+    arn: str
+    source_identifier: str
+    status: str
+    snapshot_type: str
+    region: str
+    created_at: datetime | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    encrypted: bool = False
+    kms_key_id: str | None = None
+    source_snapshot_arn: str | None = None
+
+    @property
+    def managed_by(self) -> str | None:
+        return self.tags.get(tag_keys.MANAGED_BY)
+
+    @property
+    def kind(self) -> str | None:
+        return self.tags.get(tag_keys.KIND)
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return parse_timestamp(self.tags.get(tag_keys.EXPIRES_AT, ""))
+
+    @property
+    def source_arn(self) -> str | None:
+        return self.tags.get(tag_keys.SOURCE)
+
+    @property
+    def legal_hold(self) -> bool:
+        return self.tags.get(tag_keys.LEGAL_HOLD, "").strip().lower() == "true"
+
+    @property
+    def is_automated(self) -> bool:
+        return self.snapshot_type != "manual"
+
+    @property
+    def is_available(self) -> bool:
+        return self.status == "available"

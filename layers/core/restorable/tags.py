@@ -1,0 +1,23 @@
+"""The tag contract shared with users and between functions (see DESIGN.md)."""
+
+from __future__ import annotations
+
+PREFIX = "restorable:"
+POLICY = "restorable:policy"
+MANAGED_BY = "restorable:managed-by"
+KIND = "restorable:kind"
+EXPIRES_AT = "restorable:expires-at"
+SOURCE = "restorable:source"
+LEGAL_HOLD = "restorable:legal-hold"
+
+UNMANAGED_POLICY_VALUES = frozenset({"", "none"})
+
+
+def tag_dict(tag_list: list[dict[str, str]] | None) -> dict[str, str]:
+    """Turn an AWS ``TagList`` (``[{"Key": .., "Value": ..}]``) into a dict."""
+    return {t["Key"]: t.get("Value", "") for t in tag_list or []}
+
+
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    """Turn a dict into an AWS ``TagList``, sorted by key for stable requests."""
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]

@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from restorable.models import Database, DatabaseType, RecoveryPoint
+from restorable.naming import parse_timestamp
+from restorable.policy import default_policy_text, parse_policy_document
+from restorable.schedule import CronSchedule
+from restorable.snapshot_plan import SNAPSHOTTABLE_STATES, Action, Period, plan_scheduled_snapshots
+
+POLICIES = parse_policy_document(default_policy_text(), frozenset({"weekly", "monthly"}))
+STACK = "restorable"
+WEEKLY = Period("weekly", datetime(2026, 11, 22, 2, tzinfo=UTC), date(2026, 11, 22))
+MONTHLY = Period("monthly", datetime(2026, 11, 1, 4, tzinfo=UTC), date(2026, 11, 1))
+
+
+def db(identifier: str, policy: str | None = "standard", status: str = "available", **kw: object) -> Database:
+    tags = {} if policy is None else {"restorable:policy": policy}
+    return Database(
+        type=kw.get("type", DatabaseType.INSTANCE),  # type: ignore[arg-type]
+        identifier=identifier,
+        arn=f"arn:aws:rds:us-east-1:123456789012:db:{identifier}",
+        status=status,
+        engine="mysql",
+        tags=tags,
+        cluster_identifier=kw.get("cluster"),  # type: ignore[arg-type]
+    )
+
+
+def snap(identifier: str, managed_by: str | None = STACK) -> RecoveryPoint:
+    tags = {} if managed_by is None else {"restorable:managed-by": managed_by}
+    return RecoveryPoint(DatabaseType.INSTANCE, identifier, "arn", "x", "available", "manual", "us-east-1", tags=tags)
+
+
+def test_protected_database_gets_the_period_snapshot_with_contract_tags() -> None:
+    [decision] = plan_scheduled_snapshots([db("orders")], {}, POLICIES, [WEEKLY], STACK)
+    assert decision.action is Action.CREATE
+    assert decision.snapshot_id == "orders-weekly-2026-11-22"
+    assert decision.tags == {
+        "restorable:managed-by": STACK,
+        "restorable:kind": "weekly",
+        "restorable:expires-at": "2027-02-20T02:00:00Z",
+        "restorable:source": "arn:aws:rds:us-east-1:123456789012:db:orders",
+        "restorable:policy": "standard",
+    }
+
+
+def test_compliance_monthly_expires_after_seven_years() -> None:
+    [decision] = plan_scheduled_snapshots([db("ledger", "compliance")], {}, POLICIES, [MONTHLY], STACK)
+    assert decision.tags["restorable:expires-at"] == "2033-10-30T04:00:00Z"  # 2555 days
+
+
+def test_unprotected_and_none_get_no_decision() -> None:
+    assert (
+        plan_scheduled_snapshots([db("a", None), db("b", "none"), db("c", "NONE")], {}, POLICIES, [WEEKLY], STACK) == []
+    )
+
+
+def test_existing_snapshot_of_ours_is_already_there() -> None:
+    [decision] = plan_scheduled_snapshots(
+        [db("orders")], {"orders-weekly-2026-11-22": snap("orders-weekly-2026-11-22")}, POLICIES, [WEEKLY], STACK
+    )
+    assert decision.action is Action.ALREADY_EXISTS
+
+
+def test_identifier_taken_by_someone_else_is_a_finding_not_a_create() -> None:
+    existing = {"orders-weekly-2026-11-22": snap("orders-weekly-2026-11-22", managed_by=None)}
+    [decision] = plan_scheduled_snapshots([db("orders")], existing, POLICIES, [WEEKLY], STACK)
+    assert decision.action is Action.FINDING
+    assert "taken by a snapshot managed by nobody" in decision.reason
+
+
+def test_unknown_policy_is_a_finding_and_nothing_is_guessed() -> None:
+    [decision] = plan_scheduled_snapshots([db("orders", "gold")], {}, POLICIES, [WEEKLY, MONTHLY], STACK)
+    assert decision.action is Action.FINDING
+    assert "'gold' names no policy (known: compliance, standard)" in decision.reason
+
+
+def test_busy_database_is_skipped_with_its_state() -> None:
+    [decision] = plan_scheduled_snapshots([db("orders", status="stopped")], {}, POLICIES, [WEEKLY], STACK)
+    assert decision.action is Action.SKIP
+    assert "'stopped'" in decision.reason
+
+
+def test_cluster_member_is_skipped_in_favour_of_its_cluster() -> None:
+    decisions = plan_scheduled_snapshots(
+        [db("ledger-1", cluster="ledger"), db("ledger", type=DatabaseType.CLUSTER)], {}, POLICIES, [WEEKLY], STACK
+    )
+    assert [(d.database.identifier, d.action) for d in decisions] == [
+        ("ledger-1", Action.SKIP),
+        ("ledger", Action.CREATE),
+    ]
+
+
+def test_policy_without_the_kind_gets_nothing_for_it() -> None:
+    raw = default_policy_text().replace('"weekly": {"retention_days": 90, "dr_copy": true},', "", 1)
+    policies = parse_policy_document(raw, frozenset({"weekly", "monthly"}))
+    decisions = plan_scheduled_snapshots([db("orders")], {}, policies, [WEEKLY, MONTHLY], STACK)
+    assert [d.kind for d in decisions] == ["monthly"]
+
+
+def test_period_is_taken_from_the_schedule() -> None:
+    period = Period.current("weekly", CronSchedule.parse("cron(0 2 ? * SUN *)"), datetime(2026, 11, 25, tzinfo=UTC))
+    assert period == WEEKLY
+
+
+STATES = sorted(
+    {"available", "storage-optimization", "stopped", "creating", "modifying", "deleting", "storage-full", "backing-up"}
+)
+databases = st.builds(
+    db,
+    identifier=st.from_regex(r"\A[a-z][a-z0-9]{0,8}\Z"),
+    policy=st.sampled_from([None, "none", "standard", "compliance", "gold"]),
+    status=st.sampled_from(STATES),
+    type=st.sampled_from(list(DatabaseType)),
+    cluster=st.sampled_from([None, None, "parent"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fleet=st.lists(databases, max_size=12, unique_by=lambda d: d.identifier),
+    existing_owner=st.sampled_from([STACK, "other-stack", None]),
+    existing_share=st.floats(0, 1),
+)
+def test_planner_safety_rules(fleet: list[Database], existing_owner: str | None, existing_share: float) -> None:
+    """Over random fleets: a snapshot is planned exactly when every rule allows it."""
+    ids = [f"{d.identifier}-weekly-2026-11-22" for d in fleet]
+    existing = {i: snap(i, existing_owner) for i in ids[: int(len(ids) * existing_share)]}
+    decisions = plan_scheduled_snapshots(fleet, existing, POLICIES, [WEEKLY, MONTHLY], STACK)
+    planned = {(d.database.identifier, d.kind) for d in decisions if d.action is Action.CREATE}
+    for database in fleet:
+        for period in (WEEKLY, MONTHLY):
+            snapshot_id = f"{database.identifier}-{period.kind}-{period.local_date.isoformat()}"
+            should_create = (
+                database.policy_name in POLICIES.policies
+                and not (database.type is DatabaseType.INSTANCE and database.cluster_identifier)
+                and database.status in SNAPSHOTTABLE_STATES[database.type]
+                and snapshot_id not in existing
+            )
+            assert ((database.identifier, period.kind) in planned) == should_create
+    for decision in decisions:
+        if decision.action is Action.CREATE:
+            assert decision.tags["restorable:managed-by"] == STACK
+            period = WEEKLY if decision.kind == "weekly" else MONTHLY
+            policy = POLICIES.policies[decision.database.tags["restorable:policy"]]
+            expires = parse_timestamp(decision.tags["restorable:expires-at"])
+            assert expires == period.scheduled_at + timedelta(days=policy.snapshots[decision.kind].retention_days)
+    # one decision per protected database and kind at most: nothing is created twice
+    keys = [(d.database.identifier, d.kind) for d in decisions]
+    assert len(keys) == len(set(keys))
