@@ -1,0 +1,156 @@
+"""Plan lifecycle pruning in one Region: what may be deleted, and why everything else stays.
+
+Pure and conservative by construction: a recovery point is deleted only with positive proof
+that every rule allows it, and a run that would delete an abnormal share of the Region's
+managed recovery points deletes nothing (circuit breaker).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from .models import RecoveryPoint
+
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+
+
+class KeepRule(enum.Enum):
+    """Why a recovery point is kept. The first rule that applies is reported."""
+
+    NOT_MANAGED = "not-managed-by-this-stack"
+    AUTOMATED = "automated-backup"
+    LEGAL_HOLD = "legal-hold"
+    INCOMPLETE_TAGS = "missing-kind-or-source-tag"
+    NO_VALID_EXPIRY = "missing-or-invalid-expiry"
+    NOT_EXPIRED = "not-expired"
+    NOT_AVAILABLE = "not-available"
+    NEWEST_OF_KIND = "newest-of-its-kind-for-its-source"
+    CIRCUIT_BREAKER = "circuit-breaker"
+
+
+@dataclass(frozen=True)
+class BreakerLimits:
+    """A run may delete at most ``max_share`` of the managed recovery points (never fewer
+    than one) and at most ``max_count``; beyond either it deletes nothing unless overridden."""
+
+    max_share: float = 0.2
+    max_count: int = 50
+
+    def __post_init__(self) -> None:
+        if not 0 < self.max_share <= 1:
+            raise ValueError("max_share must be in (0, 1]")
+        if self.max_count < 1:
+            raise ValueError("max_count must be at least 1")
+
+    def allowed(self, managed_total: int) -> int:
+        return min(self.max_count, max(1, math.floor(self.max_share * managed_total)))
+
+
+@dataclass(frozen=True)
+class Kept:
+    point: RecoveryPoint
+    rule: KeepRule
+
+
+@dataclass(frozen=True)
+class PrunePlan:
+    region: str
+    deletions: list[RecoveryPoint]
+    kept: list[Kept]
+    managed_total: int
+    breaker_tripped: bool = False
+    breaker_reason: str = ""
+    orphaned_sources: list[str] = field(default_factory=list)
+
+    def kept_by_rule(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for item in self.kept:
+            counts[item.rule.value] += 1
+        return dict(counts)
+
+
+def plan_prune(
+    points: Iterable[RecoveryPoint],
+    *,
+    stack_name: str,
+    now: datetime,
+    existing_sources: Iterable[str],
+    region: str,
+    limits: BreakerLimits | None = None,
+    override_breaker: bool = False,
+) -> PrunePlan:
+    """Plan the deletions for one Region.
+
+    ``existing_sources`` holds the ARNs of databases that still exist (in the source
+    Region); a managed recovery point whose source is not among them is an orphan: its
+    newest of each kind is kept like any other and the source is reported.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    limits = limits or BreakerLimits()
+    all_points = list(points)
+    sources = set(existing_sources)
+    managed = [p for p in all_points if p.managed_by == stack_name and not p.is_automated]
+
+    newest: dict[tuple[str, str], RecoveryPoint] = {}
+    for point in managed:
+        if point.is_available and point.source_arn and point.kind:
+            key = (point.source_arn, point.kind)
+            if key not in newest or _age_key(point) > _age_key(newest[key]):
+                newest[key] = point
+
+    candidates: list[RecoveryPoint] = []
+    kept: list[Kept] = []
+    for point in all_points:
+        rule = _keep_rule(point, stack_name, now, newest)
+        if rule is None:
+            candidates.append(point)
+        else:
+            kept.append(Kept(point, rule))
+
+    orphaned = sorted({p.source_arn for p in managed if p.source_arn and p.source_arn not in sources})
+
+    allowed = limits.allowed(len(managed))
+    if len(candidates) > allowed and not override_breaker:
+        reason = (
+            f"would delete {len(candidates)} of {len(managed)} managed recovery points in {region}; "
+            f"the limit is {allowed} (max {limits.max_share:.0%} and at most {limits.max_count}). "
+            "Nothing was deleted; check the expiry tags, then rerun with the override to proceed."
+        )
+        kept.extend(Kept(p, KeepRule.CIRCUIT_BREAKER) for p in candidates)
+        return PrunePlan(region, [], kept, len(managed), True, reason, orphaned)
+    return PrunePlan(region, candidates, kept, len(managed), False, "", orphaned)
+
+
+def _age_key(point: RecoveryPoint) -> tuple[datetime, str]:
+    # A point without a creation time sorts as newest: when in doubt, it is the one kept.
+    return (point.created_at or _END_OF_TIME, point.identifier)
+
+
+def _keep_rule(
+    point: RecoveryPoint, stack_name: str, now: datetime, newest: dict[tuple[str, str], RecoveryPoint]
+) -> KeepRule | None:
+    if point.managed_by != stack_name:
+        return KeepRule.NOT_MANAGED
+    if point.is_automated:
+        return KeepRule.AUTOMATED
+    if point.legal_hold:
+        return KeepRule.LEGAL_HOLD
+    if not point.kind or not point.source_arn:
+        return KeepRule.INCOMPLETE_TAGS
+    expires_at = point.expires_at
+    if expires_at is None:
+        return KeepRule.NO_VALID_EXPIRY
+    if expires_at > now:
+        return KeepRule.NOT_EXPIRED
+    if not point.is_available:
+        return KeepRule.NOT_AVAILABLE
+    newest_of_kind = newest.get((point.source_arn, point.kind))
+    if newest_of_kind is not None and newest_of_kind.identifier == point.identifier:
+        return KeepRule.NEWEST_OF_KIND
+    return None
