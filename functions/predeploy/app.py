@@ -28,7 +28,7 @@ from restorable.predeploy_job import continue_predeploy, job_result, start_prede
 from restorable.predeploy_plan import (
     ContinueRequest,
     FailureType,
-    PredeployFailure,
+    PredeployError,
     PredeployStatus,
     Progress,
     State,
@@ -75,12 +75,12 @@ def _pipeline_job(event: dict[str, Any]) -> dict[str, Any]:
         else:
             progress = Progress.decode(job.continuation_token, job_id=job.id)
             status = continue_predeploy(progress, settings, rds, now)
-    except (ConfigurationError, PredeployFailure) as exc:
+    except (ConfigurationError, PredeployError) as exc:
         status = PredeployStatus.failed(job.id, exc)
     except Exception as exc:  # tell the pipeline instead of leaving it to time out after 20 minutes
         logger.exception("pre-deploy job failed unexpectedly")
         status = PredeployStatus.failed(
-            job.id, PredeployFailure(FailureType.JOB_FAILED, f"unexpected {type(exc).__name__}: {exc}")
+            job.id, PredeployError(FailureType.JOB_FAILED, f"unexpected {type(exc).__name__}: {exc}")
         )
 
     _record(status, region)
@@ -113,7 +113,7 @@ def _direct(event: Any, context: LambdaContext) -> dict[str, Any]:
     if isinstance(request, ContinueRequest):
         try:
             progress = Progress.decode(request.continuation_token, job_id=None)
-        except PredeployFailure as exc:
+        except PredeployError as exc:
             logger.error("rejected pre-deploy request; nothing was changed", extra={"error": str(exc)})
             raise ConfigurationError(str(exc)) from exc
         logger.append_keys(request_id=progress.job)
@@ -136,7 +136,7 @@ def _direct(event: Any, context: LambdaContext) -> dict[str, Any]:
 def _record(status: PredeployStatus, region: str) -> None:
     record_result(job_result(status, region), logger, metrics)
     metrics.add_metric(name=STATE_METRICS[status.state], unit=MetricUnit.Count, value=1)
-    fields = {
+    fields: dict[str, Any] = {
         "status": status.state.value,
         "job_id": status.job_id,
         "snapshots": [s.to_dict() for s in status.snapshots],

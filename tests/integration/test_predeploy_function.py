@@ -199,7 +199,8 @@ def test_create_then_still_creating_then_available_then_success_with_output_vari
     pipeline.expect("put_job_success_result")
     second = invoke(functions, job_event(token=pipeline.token())).result()
     _, request = pipeline.last()
-    assert request["continuationToken"] and "outputVariables" not in request
+    assert request["continuationToken"]
+    assert "outputVariables" not in request
     assert request["executionDetails"]["percentComplete"] == 40
     assert "1 of 2 snapshots available" in request["executionDetails"]["summary"]
     assert second["status"] == "in_progress"
@@ -633,7 +634,8 @@ def test_predeploy_permissions_are_least_privilege(template: Template) -> None:
     creates = [s for s in statements if any(a.startswith("rds:Create") for a in actions(s))]
     assert len(creates) == 3
     for statement in creates:
-        assert "Condition" in statement and statement["Resource"] != "*", statement["Sid"]
+        assert "Condition" in statement, statement["Sid"]
+        assert statement["Resource"] != "*", statement["Sid"]
     [report] = [s for s in statements if any(a.startswith("codepipeline:") for a in actions(s))]
     assert sorted(actions(report)) == ["codepipeline:PutJobFailureResult", "codepipeline:PutJobSuccessResult"]
     every = [a for s in statements for a in actions(s)]

@@ -25,7 +25,7 @@ from .models import Database, RecoveryPoint
 from .predeploy_plan import (
     MAX_TOKEN_LENGTH,
     FailureType,
-    PredeployFailure,
+    PredeployError,
     PredeployParameters,
     PredeployStatus,
     Progress,
@@ -65,7 +65,7 @@ def start_predeploy(
     """First call of a job: resolve the targets, start (or find) this job's snapshots, report where they stand."""
     try:
         return _start(parameters, job_id, settings, gateway, now.astimezone(UTC))
-    except (PredeployFailure, ConfigurationError) as exc:
+    except (PredeployError, ConfigurationError) as exc:
         return PredeployStatus.failed(job_id, exc)
 
 
@@ -113,21 +113,21 @@ def _start(
 
     busy = [t.database for t in to_create if not is_snapshottable(t.database)]
     if busy:
-        states = ", ".join(f"{d.type.value} '{d.identifier}' is '{d.status}'" for d in busy)
-        raise PredeployFailure(
+        described = ", ".join(f"{d.type.value} '{d.identifier}' is '{d.status}'" for d in busy)
+        raise PredeployError(
             FailureType.JOB_FAILED,
-            f"{states}: a snapshot needs the database available; no snapshot was started",
+            f"{described}: a snapshot needs the database available; no snapshot was started",
         )
     if parameters.wait:
         _check_token_fits(job_id, now, parameters, [*reused.values()], to_create)
 
     points = list(reused.values())
     created: set[str] = set()
-    failures: list[PredeployFailure] = []
+    failures: list[PredeployError] = []
     for target in to_create:
         try:
             point = _create(target, job_id, settings, gateway)
-        except PredeployFailure as failure:
+        except PredeployError as failure:
             failures.append(failure)
             continue
         points.append(point)
@@ -140,7 +140,10 @@ def _start(
         states = [SnapshotState.of(p, created_now=p.identifier.lower() in created) for p in points]
         started = ", ".join(f"{s.snapshot_id} ({s.status})" for s in states)
         return PredeployStatus(
-            job_id, State.SUCCEEDED, f"started {len(states)} pre-deploy snapshot(s), not waiting: {started}", tuple(states)
+            job_id,
+            State.SUCCEEDED,
+            f"started {len(states)} pre-deploy snapshot(s), not waiting: {started}",
+            tuple(states),
         )
     progress = new_progress(job_id, now, parameters.time_limit_minutes, points)
     return evaluate(
@@ -155,12 +158,14 @@ def _create(target: Target, job_id: str, settings: Settings, gateway: PredeployG
     except AlreadyExistsError as exc:
         # Same database, same second: ours only if it carries this job's tags.
         try:
-            same = [p for p in gateway.list_snapshots_of(database) if p.identifier.lower() == target.snapshot_id.lower()]
+            same = [
+                p for p in gateway.list_snapshots_of(database) if p.identifier.lower() == target.snapshot_id.lower()
+            ]
         except AwsError as lookup_exc:
             raise _failure(lookup_exc, f"database '{database.identifier}'") from lookup_exc
         if same and belongs_to_job(same[0], settings.stack_name, job_id):
             return same[0]
-        raise PredeployFailure(
+        raise PredeployError(
             FailureType.JOB_FAILED,
             f"database '{database.identifier}': snapshot identifier {target.snapshot_id} is taken by "
             "another snapshot; rerun the stage",
@@ -169,25 +174,25 @@ def _create(target: Target, job_id: str, settings: Settings, gateway: PredeployG
         raise _failure(exc, f"database '{database.identifier}'") from exc
 
 
-def _failure(exc: AwsError, context: str) -> PredeployFailure:
+def _failure(exc: AwsError, context: str) -> PredeployError:
     if isinstance(exc, QuotaExceededError):
-        return PredeployFailure(
+        return PredeployError(
             FailureType.JOB_FAILED,
             f"{context}: snapshot quota reached ({exc}); delete unneeded manual snapshots or raise the quota",
         )
     if isinstance(exc, ResourceBusyError):
-        return PredeployFailure(FailureType.JOB_FAILED, f"{context}: the database cannot be snapshotted now ({exc})")
+        return PredeployError(FailureType.JOB_FAILED, f"{context}: the database cannot be snapshotted now ({exc})")
     if isinstance(exc, PermissionDeniedError):
-        return PredeployFailure(
+        return PredeployError(
             FailureType.PERMISSION_ERROR,
             f"{context}: permission denied ({exc}); the function may only snapshot databases tagged restorable:policy",
         )
     if isinstance(exc, ThrottledError):
-        return PredeployFailure(FailureType.SYSTEM_UNAVAILABLE, f"{context}: AWS throttled the request ({exc})")
-    return PredeployFailure(FailureType.JOB_FAILED, f"{context}: {exc}")
+        return PredeployError(FailureType.SYSTEM_UNAVAILABLE, f"{context}: AWS throttled the request ({exc})")
+    return PredeployError(FailureType.JOB_FAILED, f"{context}: {exc}")
 
 
-def _failed_creating(job_id: str, failures: list[PredeployFailure], states: list[SnapshotState]) -> PredeployStatus:
+def _failed_creating(job_id: str, failures: list[PredeployError], states: list[SnapshotState]) -> PredeployStatus:
     types = {f.failure_type for f in failures}
     if FailureType.PERMISSION_ERROR in types:
         failure_type = FailureType.PERMISSION_ERROR
@@ -236,4 +241,3 @@ def job_result(status: PredeployStatus, region: str) -> JobResult:
     if status.state is State.FAILED:
         result.add(ItemResult(resource=status.job_id, kind="predeploy", outcome=Outcome.FAILED, reason=status.message))
     return result
-

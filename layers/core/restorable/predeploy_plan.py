@@ -10,7 +10,6 @@ import base64
 import binascii
 import enum
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -48,7 +47,7 @@ class FailureType(enum.Enum):
     SYSTEM_UNAVAILABLE = "SystemUnavailable"
 
 
-class PredeployFailure(Exception):
+class PredeployError(Exception):
     """The job cannot succeed; ``failure_type`` tells CodePipeline what kind of failure it is."""
 
     def __init__(self, failure_type: FailureType, message: str) -> None:
@@ -177,15 +176,15 @@ class Progress(BaseModel):
     def decode(cls, token: str, *, job_id: str | None) -> Progress:
         """Check a token on every continued call; ``job_id`` (when known) must be the token's job."""
         if not token or len(token) > MAX_TOKEN_LENGTH:
-            raise PredeployFailure(FailureType.JOB_FAILED, "continuation token is empty or too long")
+            raise PredeployError(FailureType.JOB_FAILED, "continuation token is empty or too long")
         try:
             text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
             progress = cls.model_validate(json.loads(text))
         except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
             detail = _problems(exc) if isinstance(exc, ValidationError) else "not a token this function issued"
-            raise PredeployFailure(FailureType.JOB_FAILED, f"invalid continuation token: {detail}") from exc
+            raise PredeployError(FailureType.JOB_FAILED, f"invalid continuation token: {detail}") from exc
         if job_id is not None and progress.job != job_id:
-            raise PredeployFailure(
+            raise PredeployError(
                 FailureType.JOB_FAILED, f"continuation token belongs to job {progress.job}, not to job {job_id}"
             )
         return progress
@@ -217,13 +216,13 @@ def select_targets(
     for identifier in parameters.targets:
         database = named.get(identifier)
         if database is None:
-            problems.append(f"database '{identifier}' not found (no DB instance or DB cluster of that name in {region})")
+            problems.append(
+                f"database '{identifier}' not found (no DB instance or DB cluster of that name in {region})"
+            )
             continue
         chosen[(database.type, database.identifier.lower())] = database
     if parameters.policy is not None:
-        selected = [
-            d for d in inventory or [] if d.policy_name == parameters.policy and not d.is_cluster_member
-        ]
+        selected = [d for d in inventory or [] if d.policy_name == parameters.policy and not d.is_cluster_member]
         if not selected:
             problems.append(f"no database in {region} carries {tag_keys.POLICY}={parameters.policy}")
         for database in selected:
@@ -354,11 +353,9 @@ class PredeployStatus:
 
     @classmethod
     def failed(
-        cls, job_id: str, failure: PredeployFailure | ConfigurationError, snapshots: Iterable[SnapshotState] = ()
+        cls, job_id: str, failure: PredeployError | ConfigurationError, snapshots: Iterable[SnapshotState] = ()
     ) -> PredeployStatus:
-        failure_type = (
-            failure.failure_type if isinstance(failure, PredeployFailure) else FailureType.CONFIGURATION_ERROR
-        )
+        failure_type = failure.failure_type if isinstance(failure, PredeployError) else FailureType.CONFIGURATION_ERROR
         return cls(job_id, State.FAILED, str(failure), tuple(snapshots), failure_type=failure_type)
 
     @property
