@@ -21,6 +21,7 @@ import time_machine
 from botocore.stub import Stubber
 from moto.rds.models import RDSBackend
 
+from benchmarks.api_calls import count_api_calls
 from local_runtime.functions import Functions, Invocation
 from local_runtime.template import REPO_ROOT, Template
 from restorable.adapters import clients
@@ -640,3 +641,16 @@ def test_predeploy_permissions_are_least_privilege(template: Template) -> None:
     assert sorted(actions(report)) == ["codepipeline:PutJobFailureResult", "codepipeline:PutJobSuccessResult"]
     every = [a for s in statements for a in actions(s)]
     assert not [a for a in every if a.startswith(("rds:Delete", "rds:Modify", "rds:Restore")) or a.endswith("*")]
+
+
+@pytest.mark.usefixtures("slow_snapshots")
+def test_a_continued_call_costs_one_describe_per_snapshot_type(
+    functions: Functions, release_fleet: Fleet, pipeline: PipelineStub, clock: time_machine.Traveller
+) -> None:
+    pipeline.expect("put_job_success_result", "put_job_success_result")
+    invoke(functions, FIRST).result()
+    token, reported = pipeline.token(), len(pipeline.requests)
+    with count_api_calls() as calls:
+        invoke(functions, job_event(token=token)).result()
+    assert dict(calls) == {"rds:DescribeDBSnapshots": 1, "rds:DescribeDBClusterSnapshots": 1}
+    assert [operation for operation, _ in pipeline.requests[reported:]] == ["PutJobSuccessResult"]
