@@ -48,7 +48,7 @@ SAFETY_SECONDS = 20
 STATE_METRICS = {State.SUCCEEDED: "PredeploySucceeded", State.FAILED: "PredeployFailed", State.IN_PROGRESS: "Waiting"}
 
 
-@logger.inject_lambda_context(log_event=False)  # the CodePipeline event carries artifact credentials
+@logger.inject_lambda_context(log_event=False, clear_state=True)  # the event carries artifact credentials
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
