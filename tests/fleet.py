@@ -96,3 +96,11 @@ class Fleet:
             for snap in page["DBClusterSnapshots"]:
                 found[snap["DBClusterSnapshotIdentifier"]] = {t["Key"]: t["Value"] for t in snap.get("TagList", [])}
         return found
+
+    def set_snapshot_status(self, identifier: str, status: str, percent_progress: int | None = None) -> None:
+        """Put a DB or cluster snapshot in any state (moto creates them 'available' at once)."""
+        backend = rds_backends[DEFAULT_ACCOUNT_ID][self.region]
+        snapshot = backend.database_snapshots.get(identifier) or backend.cluster_snapshots[identifier]
+        snapshot.status = status
+        if percent_progress is not None:
+            snapshot.percent_progress = percent_progress

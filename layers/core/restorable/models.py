@@ -55,6 +55,7 @@ class RecoveryPoint:
     encrypted: bool = False
     kms_key_id: str | None = None
     source_snapshot_arn: str | None = None
+    percent_progress: int | None = None
 
     @property
     def managed_by(self) -> str | None:
@@ -83,3 +84,7 @@ class RecoveryPoint:
     @property
     def is_available(self) -> bool:
         return self.status == "available"
+
+    @property
+    def job_id(self) -> str | None:
+        return self.tags.get(tag_keys.JOB_ID)

@@ -9,6 +9,8 @@ KIND = "restorable:kind"
 EXPIRES_AT = "restorable:expires-at"
 SOURCE = "restorable:source"
 LEGAL_HOLD = "restorable:legal-hold"
+# The CodePipeline job (or direct request) that took a pre-deploy snapshot: a retried job finds it by this tag.
+JOB_ID = "restorable:job-id"
 
 UNMANAGED_POLICY_VALUES = frozenset({"", "none"})
 

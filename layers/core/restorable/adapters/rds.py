@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -106,6 +106,7 @@ class RdsGateway:
             encrypted=bool(item.get("Encrypted", False)),
             kms_key_id=item.get("KmsKeyId"),
             source_snapshot_arn=item.get("SourceDBSnapshotIdentifier"),
+            percent_progress=item.get("PercentProgress"),
         )
 
     def _cluster_snapshot(
@@ -124,4 +125,107 @@ class RdsGateway:
             encrypted=bool(item.get("StorageEncrypted", False)),
             kms_key_id=item.get("KmsKeyId"),
             source_snapshot_arn=item.get("SourceDBClusterSnapshotArn"),
+            percent_progress=item.get("PercentProgress"),
         )
+
+    # ---- Issue 4: look-ups for pre-deploy snapshots (one database, one database's snapshots, by identifier) ----
+
+    def find_database(self, identifier: str) -> Database | None:
+        """The DB instance or DB cluster named ``identifier``, or None when neither exists.
+
+        An instance is looked up first; when it is a member of a cluster with the same
+        identifier, the cluster is meant.
+        """
+        try:
+            instances = self._client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("DBInstanceNotFound", "DBInstanceNotFoundFault"):
+                raise translate(exc, f"describe DB instance {identifier}") from exc
+            instances = []
+        if instances and instances[0].get("DBClusterIdentifier", "").lower() != identifier.lower():
+            return self._database_from_instance(dict(instances[0]))
+        try:
+            clusters = self._client.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "DBClusterNotFoundFault":
+                raise translate(exc, f"describe DB cluster {identifier}") from exc
+            clusters = []
+        if clusters:
+            return self._database_from_cluster(dict(clusters[0]))
+        return self._database_from_instance(dict(instances[0])) if instances else None
+
+    def list_snapshots_of(self, database: Database) -> list[RecoveryPoint]:
+        """The manual snapshots of one database, tags included."""
+        if database.type is DatabaseType.CLUSTER:
+            return [
+                self._cluster_snapshot(item)
+                for item in self._pages(
+                    "describe_db_cluster_snapshots",
+                    "DBClusterSnapshots",
+                    DBClusterIdentifier=database.identifier,
+                    SnapshotType="manual",
+                )
+            ]
+        return [
+            self._db_snapshot(item)
+            for item in self._pages(
+                "describe_db_snapshots", "DBSnapshots", DBInstanceIdentifier=database.identifier, SnapshotType="manual"
+            )
+        ]
+
+    def describe_snapshots(
+        self, instance_snapshot_ids: Sequence[str], cluster_snapshot_ids: Sequence[str]
+    ) -> list[RecoveryPoint]:
+        """The named DB snapshots and DB cluster snapshots that exist (missing ones are simply absent).
+
+        One request per type (per ``FILTER_VALUES`` identifiers), not one per snapshot.
+        """
+        points: list[RecoveryPoint] = []
+        for chunk in _chunks(instance_snapshot_ids):
+            points.extend(
+                self._db_snapshot(item)
+                for item in self._pages(
+                    "describe_db_snapshots", "DBSnapshots", Filters=[{"Name": "db-snapshot-id", "Values": chunk}]
+                )
+            )
+        for chunk in _chunks(cluster_snapshot_ids):
+            points.extend(
+                self._cluster_snapshot(item)
+                for item in self._pages(
+                    "describe_db_cluster_snapshots",
+                    "DBClusterSnapshots",
+                    Filters=[{"Name": "db-cluster-snapshot-id", "Values": chunk}],
+                )
+            )
+        return points
+
+    @staticmethod
+    def _database_from_instance(item: Mapping[str, Any]) -> Database:
+        return Database(
+            type=DatabaseType.INSTANCE,
+            identifier=item["DBInstanceIdentifier"],
+            arn=item["DBInstanceArn"],
+            status=item.get("DBInstanceStatus", "unknown"),
+            engine=item.get("Engine", ""),
+            tags=tag_dict(item.get("TagList")),
+            cluster_identifier=item.get("DBClusterIdentifier"),
+        )
+
+    @staticmethod
+    def _database_from_cluster(item: Mapping[str, Any]) -> Database:
+        return Database(
+            type=DatabaseType.CLUSTER,
+            identifier=item["DBClusterIdentifier"],
+            arn=item["DBClusterArn"],
+            status=item.get("Status", "unknown"),
+            engine=item.get("Engine", ""),
+            tags=tag_dict(item.get("TagList")),
+        )
+
+
+FILTER_VALUES = 20
+
+
+def _chunks(identifiers: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(identifiers), FILTER_VALUES):
+        yield list(identifiers[start : start + FILTER_VALUES])

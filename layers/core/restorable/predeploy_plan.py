@@ -1,0 +1,461 @@
+"""Pre-deploy snapshots, the pure part: parameters, target selection, the continuation token, verdicts.
+
+A release pipeline (or another CI system) names databases; the job snapshots them and
+waits until every snapshot is ``available``. Nothing here calls AWS.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+from . import tags as tag_keys
+from .errors import ConfigurationError
+from .models import Database, DatabaseType, RecoveryPoint
+from .naming import format_timestamp, is_valid_snapshot_identifier, parse_timestamp, predeploy_snapshot_id
+from .policy import PolicyDocument
+from .snapshot_plan import SNAPSHOTTABLE_STATES, snapshot_tags
+
+KIND = "predeploy"
+DEFAULT_TIME_LIMIT_MINUTES = 60
+# CodePipeline gives a whole action 24 hours; leave room for the final report.
+MAX_TIME_LIMIT_MINUTES = 23 * 60
+MAX_TOKEN_LENGTH = 2048  # CodePipeline's continuationToken limit
+TOKEN_VERSION = 1
+PENDING_SNAPSHOT_STATES = frozenset({"creating", "pending", "backing-up", "copying"})
+
+DatabaseIdentifier = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z][A-Za-z0-9-]{0,62}$", max_length=63)
+]
+RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/=+@-]{0,127}$")]
+
+
+class FailureType(enum.Enum):
+    """CodePipeline's ``failureDetails.type`` values this job uses."""
+
+    JOB_FAILED = "JobFailed"
+    CONFIGURATION_ERROR = "ConfigurationError"
+    PERMISSION_ERROR = "PermissionError"
+    SYSTEM_UNAVAILABLE = "SystemUnavailable"
+
+
+class PredeployError(Exception):
+    """The job cannot succeed; ``failure_type`` tells CodePipeline what kind of failure it is."""
+
+    def __init__(self, failure_type: FailureType, message: str) -> None:
+        super().__init__(message)
+        self.failure_type = failure_type
+
+
+class PredeployParameters(BaseModel):
+    """``UserParameters`` of the pipeline action (JSON), also the body of a direct invocation.
+
+    ``targets`` names DB instance or DB cluster identifiers, ``policy`` selects every
+    protected database with that ``restorable:policy`` tag; at least one of them is needed.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    targets: list[DatabaseIdentifier] = Field(default_factory=list, max_length=100)
+    policy: str | None = Field(default=None, min_length=1, max_length=64)
+    wait: bool = True
+    time_limit_minutes: int = Field(default=DEFAULT_TIME_LIMIT_MINUTES, ge=1, le=MAX_TIME_LIMIT_MINUTES)
+
+    @model_validator(mode="after")
+    def _names_a_target(self) -> PredeployParameters:
+        if not self.targets and self.policy is None:
+            raise ValueError("name at least one target: 'targets' (database identifiers) or 'policy' (a policy name)")
+        return self
+
+
+class DirectRequest(PredeployParameters):
+    """A direct invocation (``aws lambda invoke``): the parameters, plus an optional idempotency key.
+
+    ``request_id`` plays the role of the CodePipeline job id: the same id never creates a
+    second snapshot of a database. Without it, the Lambda request id is used.
+    """
+
+    request_id: RequestId | None = None
+
+
+class ContinueRequest(BaseModel):
+    """A direct invocation that continues waiting: ``{"continuation_token": "..."}``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    continuation_token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)
+
+
+def _problems(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in error.errors())
+
+
+def parse_user_parameters(text: str | None) -> PredeployParameters:
+    """Parse the action's ``UserParameters``; ``ConfigurationError`` naming the problem otherwise."""
+    if text is None or not text.strip():
+        raise ConfigurationError(
+            'UserParameters is empty: give JSON naming the targets, e.g. {"targets": ["orders-db"]}'
+        )
+    try:
+        raw: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"UserParameters is not valid JSON: {exc.msg} at column {exc.colno}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"UserParameters must be a JSON object, got {type(raw).__name__}")
+    try:
+        return PredeployParameters.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid UserParameters: {_problems(exc)}") from exc
+
+
+def parse_direct_request(event: object) -> DirectRequest | ContinueRequest:
+    """Parse a direct invocation's payload; ``ConfigurationError`` naming the problem otherwise."""
+    if not isinstance(event, dict):
+        raise ConfigurationError(f"pre-deploy request must be a JSON object, got {type(event).__name__}")
+    model: type[DirectRequest] | type[ContinueRequest] = (
+        ContinueRequest if "continuation_token" in event else DirectRequest
+    )
+    try:
+        return model.model_validate(event)
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid pre-deploy request: {_problems(exc)}") from exc
+
+
+class Progress(BaseModel):
+    """The continuation token: what a later invocation needs to carry on, and nothing else.
+
+    It names the job, the deadline and the snapshots (by type). A continued call trusts it
+    only after checking it (``decode``) and that the snapshots it names carry this job's tags.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    v: int = Field(ge=TOKEN_VERSION, le=TOKEN_VERSION)
+    job: RequestId
+    deadline: str
+    limit: int = Field(ge=1, le=MAX_TIME_LIMIT_MINUTES)
+    db: list[str] = Field(default_factory=list)
+    cluster: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Progress:
+        if parse_timestamp(self.deadline) is None:
+            raise ValueError("deadline is not an ISO-8601 UTC time")
+        identifiers = [*self.db, *self.cluster]
+        if not identifiers:
+            raise ValueError("names no snapshot")
+        for identifier in identifiers:
+            if not is_valid_snapshot_identifier(identifier) or f"-{KIND}-" not in identifier:
+                raise ValueError(f"'{identifier}' is not a pre-deploy snapshot identifier")
+        if len({i.lower() for i in identifiers}) != len(identifiers):
+            raise ValueError("names a snapshot twice")
+        return self
+
+    @property
+    def deadline_at(self) -> datetime:
+        moment = parse_timestamp(self.deadline)
+        assert moment is not None  # checked by the validator
+        return moment
+
+    def snapshot_ids(self) -> list[tuple[DatabaseType, str]]:
+        return [(DatabaseType.INSTANCE, i) for i in self.db] + [(DatabaseType.CLUSTER, i) for i in self.cluster]
+
+    def encode(self) -> str:
+        text = json.dumps(self.model_dump(), separators=(",", ":"), sort_keys=True)
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, *, job_id: str | None) -> Progress:
+        """Check a token on every continued call; ``job_id`` (when known) must be the token's job."""
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise PredeployError(FailureType.JOB_FAILED, "continuation token is empty or too long")
+        try:
+            text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+            progress = cls.model_validate(json.loads(text))
+        except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+            detail = _problems(exc) if isinstance(exc, ValidationError) else "not a token this function issued"
+            raise PredeployError(FailureType.JOB_FAILED, f"invalid continuation token: {detail}") from exc
+        if job_id is not None and progress.job != job_id:
+            raise PredeployError(
+                FailureType.JOB_FAILED, f"continuation token belongs to job {progress.job}, not to job {job_id}"
+            )
+        return progress
+
+
+@dataclass(frozen=True)
+class Target:
+    """A database to snapshot, with the snapshot it gets if none exists yet for this job."""
+
+    database: Database
+    snapshot_id: str
+    tags: Mapping[str, str]
+
+
+def select_targets(
+    parameters: PredeployParameters,
+    named: Mapping[str, Database | None],
+    inventory: Iterable[Database] | None,
+    policies: PolicyDocument,
+    region: str,
+) -> list[Database]:
+    """The databases the parameters mean, or a ``ConfigurationError`` listing every problem.
+
+    ``named`` maps each identifier in ``targets`` to what was found (None: nothing);
+    ``inventory`` is the Region's databases, needed only when ``policy`` selects by tag.
+    """
+    problems: list[str] = []
+    chosen: dict[tuple[DatabaseType, str], Database] = {}
+    for identifier in parameters.targets:
+        database = named.get(identifier)
+        if database is None:
+            problems.append(
+                f"database '{identifier}' not found (no DB instance or DB cluster of that name in {region})"
+            )
+            continue
+        chosen[(database.type, database.identifier.lower())] = database
+    if parameters.policy is not None:
+        selected = [d for d in inventory or [] if d.policy_name == parameters.policy and not d.is_cluster_member]
+        if not selected:
+            problems.append(f"no database in {region} carries {tag_keys.POLICY}={parameters.policy}")
+        for database in selected:
+            chosen.setdefault((database.type, database.identifier.lower()), database)
+    for database in chosen.values():
+        problem = _target_problem(database, policies)
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise ConfigurationError("; ".join(problems) + "; nothing was created")
+    return sorted(chosen.values(), key=lambda d: (d.identifier.lower(), d.type.value))
+
+
+def _target_problem(database: Database, policies: PolicyDocument) -> str | None:
+    name = f"{database.type.value} '{database.identifier}'"
+    if database.is_cluster_member:
+        return f"{name} is a member of cluster '{database.cluster_identifier}': name the cluster instead"
+    if database.policy_name is None:
+        return f"{name} is not protected: tag it {tag_keys.POLICY}=<policy> (e.g. standard)"
+    policy = policies.get(database.policy_name)
+    if policy is None:
+        known = ", ".join(sorted(policies.policies))
+        return f"{name}: tag {tag_keys.POLICY}={database.policy_name!r} names no policy (known: {known})"
+    if policy.rule_for(KIND) is None:
+        return f"{name}: policy '{database.policy_name}' has no '{KIND}' snapshot kind, so no retention to give it"
+    return None
+
+
+def plan_target(database: Database, policies: PolicyDocument, stack_name: str, job_id: str, now: datetime) -> Target:
+    """The snapshot ``database`` gets: named after ``now``, expiring ``now`` + the policy's retention."""
+    policy_name = database.policy_name
+    policy = policies.get(policy_name) if policy_name else None
+    rule = policy.rule_for(KIND) if policy else None
+    if policy_name is None or rule is None:  # select_targets rules this out
+        raise ConfigurationError(f"{database.identifier}: no '{KIND}' rule in its policy")
+    tags = snapshot_tags(
+        stack_name=stack_name,
+        kind=KIND,
+        policy_name=policy_name,
+        source_arn=database.arn,
+        expires_at=now + timedelta(days=rule.retention_days),
+    )
+    tags[tag_keys.JOB_ID] = job_id
+    return Target(database=database, snapshot_id=predeploy_snapshot_id(database.identifier, now), tags=tags)
+
+
+def is_snapshottable(database: Database) -> bool:
+    return database.status in SNAPSHOTTABLE_STATES[database.type]
+
+
+def belongs_to_job(point: RecoveryPoint, stack_name: str, job_id: str) -> bool:
+    return point.managed_by == stack_name and point.job_id == job_id and point.kind == KIND
+
+
+def new_progress(job_id: str, now: datetime, limit_minutes: int, points: Sequence[RecoveryPoint]) -> Progress:
+    return Progress(
+        v=TOKEN_VERSION,
+        job=job_id,
+        deadline=format_timestamp(now + timedelta(minutes=limit_minutes)),
+        limit=limit_minutes,
+        db=[p.identifier for p in points if p.type is DatabaseType.INSTANCE],
+        cluster=[p.identifier for p in points if p.type is DatabaseType.CLUSTER],
+    )
+
+
+def source_of(snapshot_id: str) -> str:
+    """The database identifier in ``{source-id}-predeploy-{YYYYMMDDHHMMSS}``."""
+    return snapshot_id.rsplit(f"-{KIND}-", 1)[0]
+
+
+class State(enum.Enum):
+    IN_PROGRESS = "in_progress"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class SnapshotState:
+    database: str
+    type: DatabaseType
+    snapshot_id: str
+    arn: str
+    status: str
+    percent_progress: int | None = None
+    expires_at: datetime | None = None
+    created_now: bool = False
+
+    @classmethod
+    def of(cls, point: RecoveryPoint, database: str | None = None, created_now: bool = False) -> SnapshotState:
+        return cls(
+            database=database or point.source_identifier or source_of(point.identifier),
+            type=point.type,
+            snapshot_id=point.identifier,
+            arn=point.arn,
+            status=point.status,
+            percent_progress=100 if point.is_available else point.percent_progress,
+            expires_at=point.expires_at,
+            created_now=created_now,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "database": self.database,
+            "type": self.type.value,
+            "snapshot": self.snapshot_id,
+            "arn": self.arn,
+            "status": self.status,
+            "created_now": self.created_now,
+        }
+        if self.percent_progress is not None:
+            data["percent_progress"] = self.percent_progress
+        if self.expires_at is not None:
+            data["expires_at"] = format_timestamp(self.expires_at)
+        return data
+
+
+@dataclass(frozen=True)
+class PredeployStatus:
+    """Where the job stands after one invocation: what to tell CodePipeline (or the direct caller)."""
+
+    job_id: str
+    state: State
+    message: str
+    snapshots: tuple[SnapshotState, ...] = ()
+    failure_type: FailureType | None = None
+    progress: Progress | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def failed(
+        cls, job_id: str, failure: PredeployError | ConfigurationError, snapshots: Iterable[SnapshotState] = ()
+    ) -> PredeployStatus:
+        failure_type = failure.failure_type if isinstance(failure, PredeployError) else FailureType.CONFIGURATION_ERROR
+        return cls(job_id, State.FAILED, str(failure), tuple(snapshots), failure_type=failure_type)
+
+    @property
+    def continuation_token(self) -> str | None:
+        return self.progress.encode() if self.state is State.IN_PROGRESS and self.progress else None
+
+    @property
+    def percent_complete(self) -> int:
+        if not self.snapshots:
+            return 0
+        return min(s.percent_progress or 0 for s in self.snapshots)
+
+    def output_variables(self) -> dict[str, str]:
+        """For the final success: identifiers and ARNs, comma-separated, in the same order."""
+        return {
+            "SnapshotIdentifiers": ",".join(s.snapshot_id for s in self.snapshots),
+            "SnapshotArns": ",".join(s.arn for s in self.snapshots),
+            "SnapshotCount": str(len(self.snapshots)),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "job": "predeploy",
+            "job_id": self.job_id,
+            "status": self.state.value,
+            "ok": self.state is not State.FAILED,
+            "message": self.message,
+            "percent_complete": self.percent_complete,
+            "snapshots": [s.to_dict() for s in self.snapshots],
+            **self.details,
+        }
+        if self.failure_type is not None:
+            data["failure_type"] = self.failure_type.value
+        if self.state is State.SUCCEEDED:
+            data["output_variables"] = self.output_variables()
+        token = self.continuation_token
+        if token is not None:
+            data["continuation_token"] = token
+        return data
+
+
+def evaluate(
+    job_id: str,
+    expected: Sequence[tuple[DatabaseType, str]],
+    found: Iterable[RecoveryPoint],
+    progress: Progress,
+    stack_name: str,
+    now: datetime,
+    created_now: frozenset[str] = frozenset(),
+) -> PredeployStatus:
+    """Compare what the token expects with what exists now: done, failed, timed out, or still waiting.
+
+    ``created_now`` names (lower case) the snapshots this invocation created, for the report.
+    """
+    by_id = {(p.type, p.identifier.lower()): p for p in found}
+    states: list[SnapshotState] = []
+    problems: list[str] = []
+    pending: list[SnapshotState] = []
+    for snapshot_type, identifier in expected:
+        point = by_id.get((snapshot_type, identifier.lower()))
+        source = source_of(identifier)
+        if point is None:
+            problems.append(f"database '{source}': snapshot {identifier} no longer exists (deleted while waiting?)")
+            continue
+        if not belongs_to_job(point, stack_name, job_id):
+            problems.append(f"database '{source}': snapshot {identifier} was not taken by this job; not trusted")
+            continue
+        state = SnapshotState.of(point, database=source, created_now=identifier.lower() in created_now)
+        states.append(state)
+        if point.is_available:
+            continue
+        if point.status in PENDING_SNAPSHOT_STATES:
+            pending.append(state)
+            continue
+        problems.append(f"database '{source}': snapshot {identifier} is '{point.status}'")
+    states.sort(key=lambda s: (s.database.lower(), s.snapshot_id.lower()))
+    if problems:
+        return PredeployStatus(
+            job_id, State.FAILED, "; ".join(problems), tuple(states), failure_type=FailureType.JOB_FAILED
+        )
+    if not pending:
+        return PredeployStatus(job_id, State.SUCCEEDED, _all_available(states), tuple(states))
+    waiting = ", ".join(f"{s.snapshot_id} ({_percent(s)})" for s in pending)
+    if now.astimezone(UTC) >= progress.deadline_at:
+        return PredeployStatus(
+            job_id,
+            State.FAILED,
+            f"time limit of {progress.limit} minutes passed at {progress.deadline}; still creating: {waiting}. "
+            "The snapshots are kept and finish on their own; raise time_limit_minutes or rerun the stage",
+            tuple(states),
+            failure_type=FailureType.JOB_FAILED,
+        )
+    done = len(states) - len(pending)
+    message = f"{done} of {len(states)} snapshots available; waiting for {waiting}"
+    return PredeployStatus(job_id, State.IN_PROGRESS, message, tuple(states), progress=progress)
+
+
+def _percent(state: SnapshotState) -> str:
+    return f"{state.percent_progress}%" if state.percent_progress is not None else state.status
+
+
+def _all_available(states: Sequence[SnapshotState]) -> str:
+    return f"{len(states)} pre-deploy snapshot(s) available: " + ", ".join(s.snapshot_id for s in states)
