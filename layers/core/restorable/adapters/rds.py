@@ -36,28 +36,9 @@ class RdsGateway:
 
     def list_databases(self) -> list[Database]:
         """Every DB instance and DB cluster in the Region, with tags."""
-        databases = [
-            Database(
-                type=DatabaseType.INSTANCE,
-                identifier=item["DBInstanceIdentifier"],
-                arn=item["DBInstanceArn"],
-                status=item.get("DBInstanceStatus", "unknown"),
-                engine=item.get("Engine", ""),
-                tags=tag_dict(item.get("TagList")),
-                cluster_identifier=item.get("DBClusterIdentifier"),
-            )
-            for item in self._pages("describe_db_instances", "DBInstances")
-        ]
+        databases = [self._database_from_instance(item) for item in self._pages("describe_db_instances", "DBInstances")]
         databases.extend(
-            Database(
-                type=DatabaseType.CLUSTER,
-                identifier=item["DBClusterIdentifier"],
-                arn=item["DBClusterArn"],
-                status=item.get("Status", "unknown"),
-                engine=item.get("Engine", ""),
-                tags=tag_dict(item.get("TagList")),
-            )
-            for item in self._pages("describe_db_clusters", "DBClusters")
+            self._database_from_cluster(item) for item in self._pages("describe_db_clusters", "DBClusters")
         )
         return databases
 
