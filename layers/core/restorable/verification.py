@@ -190,6 +190,7 @@ class Verification:
     measurements: list[Measurement] = field(default_factory=list)
     databases: list[str] = field(default_factory=list)  # keys of the databases verified
     quota_usage: list[QuotaUsage] = field(default_factory=list)
+    managed_snapshots: dict[str, int] = field(default_factory=dict)  # Region -> this stack's manual snapshots
 
     @property
     def findings(self) -> list[CheckResult]:
@@ -265,6 +266,10 @@ def verify(
     if include_region_checks:
         for inventory in (source, dr):
             _check_region(inventory, context, verification)
+            if inventory.snapshots is not None:
+                verification.managed_snapshots[inventory.region] = sum(
+                    1 for p in inventory.snapshots if p.managed_by == context.stack_name and not p.is_automated
+                )
         if drills.enabled:
             verification.results.append(
                 CheckResult(

@@ -25,6 +25,7 @@ RECOVERY_POINT_AGE = "RecoveryPointAgeMinutes"
 SNAPSHOT_AGE = "SnapshotAgeDays"
 DR_LAG = "DrLagHours"
 SNAPSHOT_QUOTA_USED = "SnapshotQuotaUsedPercent"
+MANAGED_SNAPSHOTS = "ManagedSnapshots"
 # Summaries (alarms)
 MAX_RECOVERY_POINT_AGE = "MaxRecoveryPointAgeMinutes"
 MAX_SNAPSHOT_AGE = "MaxSnapshotAgeDays"
@@ -59,6 +60,7 @@ DASHBOARD_METRICS: Mapping[str, tuple[str, ...]] = {
     SNAPSHOT_AGE: ("Database", "Kind"),
     DR_LAG: ("Database",),
     SNAPSHOT_QUOTA_USED: ("Region", "Quota"),
+    MANAGED_SNAPSHOTS: ("Region",),
 }
 SCOPE_ALL = "all"
 SCOPE_EVENT = "event"
@@ -97,6 +99,9 @@ def record_verification(run: VerificationRun, logger: Logger) -> None:
         for usage in verification.quota_usage:
             _emit(SNAPSHOT_QUOTA_USED, round(usage.percent, 2), {"Region": usage.region, "Quota": usage.name})
         _emit(MAX_SNAPSHOT_QUOTA_USED, round(max(u.percent for u in verification.quota_usage), 2), {})
+
+    for region, count in sorted(verification.managed_snapshots.items()):
+        _emit(MANAGED_SNAPSHOTS, count, {"Region": region})
 
     counts = verification.counts()
     for severity in (Severity.WARNING, Severity.CRITICAL):
