@@ -216,6 +216,15 @@ def _age_text(age: timedelta) -> str:
 
 
 def _limit_text(limit: timedelta) -> str:
+    minutes = limit.total_seconds() / 60
+    if minutes < 120 and minutes == int(minutes):
+        return f"{int(minutes)} min"
+    hours = minutes / 60
+    if hours < 72 and hours == int(hours):
+        return f"{int(hours)} h"
+    days = hours / 24
+    if days == int(days):
+        return f"{int(days)} days"
     return _age_text(limit)
 
 

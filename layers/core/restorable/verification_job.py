@@ -170,14 +170,14 @@ def run_verification(
             run.ignored = IgnoredEvent(f"no DB instance {target.identifier} in {run.region}", event_id=target.event_id)
             return run
         database = monitored.database
-        if database.policy_name is None:
-            run.ignored = IgnoredEvent(f"{target.identifier} is not protected", event_id=target.event_id)
-            return run
         if database.is_cluster_member:
             run.ignored = IgnoredEvent(
                 f"{target.identifier} is a member of cluster {database.cluster_identifier}; the hourly pass covers it",
                 event_id=target.event_id,
             )
+            return run
+        if database.policy_name is None:
+            run.ignored = IgnoredEvent(f"{target.identifier} is not protected", event_id=target.event_id)
             return run
         source = _region_inventory(gateways.source, target.identifier, with_quotas=False)
         dr = _region_inventory(gateways.dr, target.identifier, with_quotas=False)
