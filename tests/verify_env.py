@@ -69,14 +69,9 @@ class VerifyEnvironment:
 
     def set_replication(self, identifier: str, region: str | None) -> None:
         database = rds_backends[DEFAULT_ACCOUNT_ID][self.source_region].databases[identifier]
+        backup_arn = f"arn:aws:rds:{region}:{DEFAULT_ACCOUNT_ID}:auto-backup:ab-{identifier}"
         database.db_instance_automated_backups_replications = (
-            []
-            if region is None
-            else [
-                {
-                    "DBInstanceAutomatedBackupsArn": f"arn:aws:rds:{region}:{DEFAULT_ACCOUNT_ID}:auto-backup:ab-{identifier}"
-                }
-            ]
+            [] if region is None else [{"DBInstanceAutomatedBackupsArn": backup_arn}]
         )
 
     def _serve_quotas(self, params: dict[str, Any], **kwargs: Any) -> Any:

@@ -132,7 +132,8 @@ def test_each_check_fires_then_clears(
     }
     assert payload["status"] == "CRITICAL"
     [rpo] = [f for f in payload["findings"] if f["check"] == "recovery-point-age"]
-    assert "1.5 h old" in rpo["observed"] and "RPO 60 min" in rpo["expected"]
+    assert "1.5 h old" in rpo["observed"]
+    assert "RPO 60 min" in rpo["expected"]
     [retention] = [f for f in payload["findings"] if f["check"] == "automated-backups"]
     assert retention["fix"].startswith("aws rds modify-db-instance --db-instance-identifier billing-pg")
     assert len(env.messages()) == 1
@@ -182,7 +183,8 @@ def test_stale_weekly_snapshot_warns_then_goes_critical(
         for m in invocation.metrics
         if "MaxSnapshotAgeDays" in m and m.get("Kind") == "weekly" and m["service"] == "verify"
     ]
-    assert weekly and weekly[0]["MaxSnapshotAgeDays"] == [pytest.approx(9.0, abs=0.01)]
+    assert weekly
+    assert weekly[0]["MaxSnapshotAgeDays"] == [pytest.approx(9.0, abs=0.01)]
 
 
 def test_event_verifies_only_the_named_instance(functions: Functions, healthy: Fleet, env: VerifyEnvironment) -> None:
@@ -231,19 +233,23 @@ def test_dedupe_over_a_sequence_of_runs(
         return verify(functions)
 
     run_at(VERIFY_AT, timedelta(minutes=20))  # new warning
-    assert len(env.messages()) == 1 and "WARNING" in env.messages()[0]["body"]
+    assert len(env.messages()) == 1
+    assert "WARNING" in env.messages()[0]["body"]
     quiet = run_at(VERIFY_AT + timedelta(hours=1), timedelta(minutes=25))  # same severity: not re-sent
     assert len(env.messages()) == 1
     assert quiet["notifications"]["suppressed"] == 1
     run_at(VERIFY_AT + timedelta(hours=2), timedelta(minutes=70))  # severity changed: sent
-    assert len(env.messages()) == 2 and "(worse, was WARNING)" in env.messages()[1]["body"]
+    assert len(env.messages()) == 2
+    assert "(worse, was WARNING)" in env.messages()[1]["body"]
     run_at(VERIFY_AT + timedelta(hours=3), timedelta(minutes=80))
     assert len(env.messages()) == 2
     run_at(VERIFY_AT + timedelta(hours=27), timedelta(minutes=90))  # reminder after NotificationRepeatHours (24)
-    assert len(env.messages()) == 3 and "(reminder)" in env.messages()[2]["body"]
+    assert len(env.messages()) == 3
+    assert "(reminder)" in env.messages()[2]["body"]
     assert env.state() == {(orders, "recovery-point-age"): "CRITICAL"}
     run_at(VERIFY_AT + timedelta(hours=28), timedelta(minutes=2))  # recovered: announced once, state cleared
-    assert len(env.messages()) == 4 and "[RECOVERED] orders-mysql / recovery-point-age" in env.messages()[3]["body"]
+    assert len(env.messages()) == 4
+    assert "[RECOVERED] orders-mysql / recovery-point-age" in env.messages()[3]["body"]
     assert env.state() == {}
     run_at(VERIFY_AT + timedelta(hours=29), timedelta(minutes=2))
     assert len(env.messages()) == 4
@@ -281,7 +287,8 @@ def test_unhandled_rds_events_are_ignored_with_a_log_line(
     invocation = functions.invoke("VerifyFunction", sample(event_file))
     payload = invocation.result()
     assert "ignored" in payload
-    assert env.messages() == [] and env.state() == {}
+    assert env.messages() == []
+    assert env.state() == {}
     assert any(log["message"] == "event ignored" and log["level"] == "WARNING" for log in invocation.logs)
 
 
@@ -306,7 +313,8 @@ def test_bad_rds_events_change_nothing_and_alert_nobody(
     mutate(event)
     payload = functions.invoke("VerifyFunction", event).result()
     assert reason in payload["ignored"]
-    assert env.messages() == [] and env.state() == {}
+    assert env.messages() == []
+    assert env.state() == {}
 
 
 def test_source_identifier_is_used_when_source_arn_is_absent(
@@ -350,7 +358,8 @@ def test_notify_false_reports_without_sending(functions: Functions, healthy: Fle
     payload = verify(functions, {"notify": False})
     assert payload["status"] == "CRITICAL"
     assert payload["notifications"] == {"enabled": False}
-    assert env.messages() == [] and env.state() == {}
+    assert env.messages() == []
+    assert env.state() == {}
 
 
 def test_drill_history_check(functions: Functions, healthy: Fleet, env: VerifyEnvironment) -> None:
