@@ -1,0 +1,69 @@
+"""Backup verification: hourly for every protected database, and for one instance on RDS events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from restorable.adapters.backup_inventory import BackupInventory
+from restorable.adapters.notification_store import AlertPublisher, DrillHistoryReader, NotificationStateStore
+from restorable.errors import RestorableError
+from restorable.settings import load_settings
+from restorable.verification_job import Gateways, VerificationRun, run_verification
+from restorable.verification_metrics import record_verification
+from restorable.verification_settings import load_verification_settings
+from restorable.verify_request import (
+    IgnoredEvent,
+    InstanceEvent,
+    VerifyRequest,
+    is_eventbridge_event,
+    parse_rds_event,
+    parse_verify_request,
+)
+
+logger = Logger()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(log_event=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        settings = load_settings()
+        verification_settings = load_verification_settings(settings)
+    except RestorableError as exc:
+        logger.error("invalid configuration; nothing was verified", extra={"error": str(exc)})
+        raise
+    target: VerifyRequest | InstanceEvent
+    if is_eventbridge_event(event):
+        parsed = parse_rds_event(event, settings.region)
+        if isinstance(parsed, IgnoredEvent):
+            run = VerificationRun(region=settings.region, scope="event", full_run=False, ignored=parsed)
+            record_verification(run, logger)
+            return run.to_dict()
+        target = parsed
+    else:
+        try:
+            target = parse_verify_request(event)
+        except RestorableError as exc:
+            logger.error("rejected verify request; nothing was verified", extra={"error": str(exc)})
+            raise
+    dynamodb = boto3.client("dynamodb", region_name=settings.region)
+    gateways = Gateways(
+        source=BackupInventory(boto3.client("rds", region_name=settings.region)),
+        dr=BackupInventory(boto3.client("rds", region_name=settings.dr_region)),
+        state=NotificationStateStore(dynamodb, verification_settings.notification_state_table),
+        publisher=AlertPublisher(
+            boto3.client("sns", region_name=settings.region), verification_settings.alert_topic_arn
+        ),
+        drills=DrillHistoryReader(dynamodb, verification_settings.drill_history_table)
+        if verification_settings.drill_history_table
+        else None,
+    )
+    run = run_verification(target, settings, verification_settings, gateways, now=datetime.now(UTC))
+    record_verification(run, logger)
+    return run.to_dict()
