@@ -6,18 +6,17 @@ few calls per 100 resources, never one call per snapshot or per database.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from ..errors import ResourceNotFoundError
-from ..models import Database, DatabaseType, RecoveryPoint
-from ..tags import tag_dict
+from ..models import RecoveryPoint
 from ..verification import SNAPSHOT_QUOTAS, BackupFacts, MonitoredDatabase, QuotaUsage
 from .errors import translate
-from .rds import PAGE_SIZE, RdsGateway
+from .rds import RdsGateway, database_from_cluster, database_from_instance
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
@@ -34,15 +33,7 @@ def _instance(item: Mapping[str, Any]) -> MonitoredDatabase:
     replications = item.get("DBInstanceAutomatedBackupsReplications") or []
     regions = {_arn_region(r.get("DBInstanceAutomatedBackupsArn", "")) for r in replications}
     return MonitoredDatabase(
-        database=Database(
-            type=DatabaseType.INSTANCE,
-            identifier=item["DBInstanceIdentifier"],
-            arn=item["DBInstanceArn"],
-            status=item.get("DBInstanceStatus", "unknown"),
-            engine=item.get("Engine", ""),
-            tags=tag_dict(item.get("TagList")),
-            cluster_identifier=item.get("DBClusterIdentifier"),
-        ),
+        database=database_from_instance(item),
         backup=BackupFacts(
             retention_days=int(item.get("BackupRetentionPeriod", 0)),
             backup_window=item.get("PreferredBackupWindow") or None,
@@ -57,14 +48,7 @@ def _instance(item: Mapping[str, Any]) -> MonitoredDatabase:
 
 def _cluster(item: Mapping[str, Any]) -> MonitoredDatabase:
     return MonitoredDatabase(
-        database=Database(
-            type=DatabaseType.CLUSTER,
-            identifier=item["DBClusterIdentifier"],
-            arn=item["DBClusterArn"],
-            status=item.get("Status", "unknown"),
-            engine=item.get("Engine", ""),
-            tags=tag_dict(item.get("TagList")),
-        ),
+        database=database_from_cluster(item),
         backup=BackupFacts(
             retention_days=int(item.get("BackupRetentionPeriod", 0)),
             backup_window=item.get("PreferredBackupWindow") or None,
@@ -88,23 +72,15 @@ class BackupInventory:
         self._snapshots = RdsGateway(client)
         self.region: str = client.meta.region_name
 
-    def _pages(self, operation: str, result_key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        paginator = self._client.get_paginator(operation)  # type: ignore[call-overload]
-        try:
-            for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}, **kwargs):
-                yield from page.get(result_key, [])
-        except ClientError as exc:
-            raise translate(exc, operation) from exc
-
     def list_databases(self) -> list[MonitoredDatabase]:
-        found = [_instance(item) for item in self._pages("describe_db_instances", "DBInstances")]
-        found.extend(_cluster(item) for item in self._pages("describe_db_clusters", "DBClusters"))
+        found = [_instance(item) for item in self._snapshots.pages("describe_db_instances", "DBInstances")]
+        found.extend(_cluster(item) for item in self._snapshots.pages("describe_db_clusters", "DBClusters"))
         return found
 
     def get_instance(self, identifier: str) -> MonitoredDatabase | None:
         """The named DB instance, or None when it does not exist."""
         try:
-            items = list(self._pages("describe_db_instances", "DBInstances", DBInstanceIdentifier=identifier))
+            items = list(self._snapshots.pages("describe_db_instances", "DBInstances", DBInstanceIdentifier=identifier))
         except ResourceNotFoundError:
             return None
         return _instance(items[0]) if items else None
@@ -115,7 +91,7 @@ class BackupInventory:
             return self._snapshots.list_manual_snapshots()
         return [
             self._snapshots._db_snapshot(item)
-            for item in self._pages(
+            for item in self._snapshots.pages(
                 "describe_db_snapshots", "DBSnapshots", SnapshotType="manual", DBInstanceIdentifier=instance_identifier
             )
         ]

@@ -26,7 +26,7 @@ class RdsGateway:
         self._client = client
         self.region: str = client.meta.region_name
 
-    def _pages(self, operation: str, result_key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    def pages(self, operation: str, result_key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         paginator = self._client.get_paginator(operation)  # type: ignore[call-overload]
         try:
             for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}, **kwargs):
@@ -36,21 +36,19 @@ class RdsGateway:
 
     def list_databases(self) -> list[Database]:
         """Every DB instance and DB cluster in the Region, with tags."""
-        databases = [self._database_from_instance(item) for item in self._pages("describe_db_instances", "DBInstances")]
-        databases.extend(
-            self._database_from_cluster(item) for item in self._pages("describe_db_clusters", "DBClusters")
-        )
+        databases = [database_from_instance(item) for item in self.pages("describe_db_instances", "DBInstances")]
+        databases.extend(database_from_cluster(item) for item in self.pages("describe_db_clusters", "DBClusters"))
         return databases
 
     def list_manual_snapshots(self) -> list[RecoveryPoint]:
         """Every manual DB snapshot and DB cluster snapshot in the Region, tags included."""
         points = [
             self._db_snapshot(item)
-            for item in self._pages("describe_db_snapshots", "DBSnapshots", SnapshotType="manual")
+            for item in self.pages("describe_db_snapshots", "DBSnapshots", SnapshotType="manual")
         ]
         points.extend(
             self._cluster_snapshot(item)
-            for item in self._pages("describe_db_cluster_snapshots", "DBClusterSnapshots", SnapshotType="manual")
+            for item in self.pages("describe_db_cluster_snapshots", "DBClusterSnapshots", SnapshotType="manual")
         )
         return points
 
@@ -124,7 +122,7 @@ class RdsGateway:
                 raise translate(exc, f"describe DB instance {identifier}") from exc
             instances = []
         if instances and instances[0].get("DBClusterIdentifier", "").lower() != identifier.lower():
-            return self._database_from_instance(dict(instances[0]))
+            return database_from_instance(dict(instances[0]))
         try:
             clusters = self._client.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
         except ClientError as exc:
@@ -132,15 +130,15 @@ class RdsGateway:
                 raise translate(exc, f"describe DB cluster {identifier}") from exc
             clusters = []
         if clusters:
-            return self._database_from_cluster(dict(clusters[0]))
-        return self._database_from_instance(dict(instances[0])) if instances else None
+            return database_from_cluster(dict(clusters[0]))
+        return database_from_instance(dict(instances[0])) if instances else None
 
     def list_snapshots_of(self, database: Database) -> list[RecoveryPoint]:
         """The manual snapshots of one database, tags included."""
         if database.type is DatabaseType.CLUSTER:
             return [
                 self._cluster_snapshot(item)
-                for item in self._pages(
+                for item in self.pages(
                     "describe_db_cluster_snapshots",
                     "DBClusterSnapshots",
                     DBClusterIdentifier=database.identifier,
@@ -149,7 +147,7 @@ class RdsGateway:
             ]
         return [
             self._db_snapshot(item)
-            for item in self._pages(
+            for item in self.pages(
                 "describe_db_snapshots", "DBSnapshots", DBInstanceIdentifier=database.identifier, SnapshotType="manual"
             )
         ]
@@ -165,14 +163,14 @@ class RdsGateway:
         for chunk in _chunks(instance_snapshot_ids):
             points.extend(
                 self._db_snapshot(item)
-                for item in self._pages(
+                for item in self.pages(
                     "describe_db_snapshots", "DBSnapshots", Filters=[{"Name": "db-snapshot-id", "Values": chunk}]
                 )
             )
         for chunk in _chunks(cluster_snapshot_ids):
             points.extend(
                 self._cluster_snapshot(item)
-                for item in self._pages(
+                for item in self.pages(
                     "describe_db_cluster_snapshots",
                     "DBClusterSnapshots",
                     Filters=[{"Name": "db-cluster-snapshot-id", "Values": chunk}],
@@ -180,28 +178,28 @@ class RdsGateway:
             )
         return points
 
-    @staticmethod
-    def _database_from_instance(item: Mapping[str, Any]) -> Database:
-        return Database(
-            type=DatabaseType.INSTANCE,
-            identifier=item["DBInstanceIdentifier"],
-            arn=item["DBInstanceArn"],
-            status=item.get("DBInstanceStatus", "unknown"),
-            engine=item.get("Engine", ""),
-            tags=tag_dict(item.get("TagList")),
-            cluster_identifier=item.get("DBClusterIdentifier"),
-        )
 
-    @staticmethod
-    def _database_from_cluster(item: Mapping[str, Any]) -> Database:
-        return Database(
-            type=DatabaseType.CLUSTER,
-            identifier=item["DBClusterIdentifier"],
-            arn=item["DBClusterArn"],
-            status=item.get("Status", "unknown"),
-            engine=item.get("Engine", ""),
-            tags=tag_dict(item.get("TagList")),
-        )
+def database_from_instance(item: Mapping[str, Any]) -> Database:
+    return Database(
+        type=DatabaseType.INSTANCE,
+        identifier=item["DBInstanceIdentifier"],
+        arn=item["DBInstanceArn"],
+        status=item.get("DBInstanceStatus", "unknown"),
+        engine=item.get("Engine", ""),
+        tags=tag_dict(item.get("TagList")),
+        cluster_identifier=item.get("DBClusterIdentifier"),
+    )
+
+
+def database_from_cluster(item: Mapping[str, Any]) -> Database:
+    return Database(
+        type=DatabaseType.CLUSTER,
+        identifier=item["DBClusterIdentifier"],
+        arn=item["DBClusterArn"],
+        status=item.get("Status", "unknown"),
+        engine=item.get("Engine", ""),
+        tags=tag_dict(item.get("TagList")),
+    )
 
 
 FILTER_VALUES = 20
