@@ -43,7 +43,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     checks = result["checks"]
     for item in checks["results"]:
         log = logger.info if item["status"] == "passed" else logger.warning
-        log("drill check", extra={"execution_id": plan["execution_id"], **item})
+        fields = {("check" if key == "name" else key): value for key, value in item.items()}
+        log("drill check", extra={"execution_id": plan["execution_id"], **fields})
     metrics.add_dimension(name="Job", value="drill")
     failed = sum(1 for item in checks["results"] if item["status"] != "passed")
     metrics.add_metric(name="DrillChecksFailed", unit=MetricUnit.Count, value=failed)
