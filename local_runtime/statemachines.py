@@ -22,6 +22,7 @@ While ``running()``:
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import time
@@ -124,7 +125,9 @@ class StateMachines:
         properties = self.template.resources[logical_id]["Properties"]
         path = REPO_ROOT / str(properties["DefinitionUri"])
         text = Path(path).read_text(encoding="utf-8")
-        substitutions = {k: str(self.template.resolve(v)) for k, v in properties.get("DefinitionSubstitutions", {}).items()}
+        substitutions = {
+            k: str(self.template.resolve(v)) for k, v in properties.get("DefinitionSubstitutions", {}).items()
+        }
         substitutions.update(overrides or {})
         for name, value in substitutions.items():
             text = text.replace("${" + name + "}", value)
@@ -267,6 +270,7 @@ class StateMachines:
         """Inside an active moto mock: executions run the definitions, Lambda tasks run in-process."""
         from moto.awslambda.models import LambdaFunction
         from moto.core.config import default_user_config
+        from moto.stepfunctions.models import StateMachineInstance
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
         from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 
@@ -286,6 +290,10 @@ class StateMachines:
             stack.enter_context(mock.patch.object(LambdaFunction, "invoke", invoke))
             stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
             stack.enter_context(mock.patch.object(retrier_decl, "time", sleepless_time))
+            # moto deep-copies the state machine, past executions (threads, locks) included, on every start.
+            stack.enter_context(
+                mock.patch.object(StateMachineInstance, "__deepcopy__", _copy_without_executions, create=True)
+            )
             if simulate_time:
                 import time_machine
 
@@ -295,6 +303,14 @@ class StateMachines:
                 yield self
             finally:
                 self.clock._traveller = None
+
+
+def _copy_without_executions(machine: Any, memo: dict[int, Any]) -> Any:
+    clone = machine.__class__.__new__(machine.__class__)
+    memo[id(machine)] = clone
+    for key, value in machine.__dict__.items():
+        setattr(clone, key, [] if key == "executions" else copy.deepcopy(value, memo))
+    return clone
 
 
 @contextlib.contextmanager

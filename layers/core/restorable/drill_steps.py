@@ -387,7 +387,7 @@ def read_credentials(secrets: SecretsFactory, secret_arn: str) -> Credentials:
     except Exception as exc:
         code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
         if code == "ResourceNotFoundException":
-            raise ResourceNotFoundError(f"secret {secret_arn} does not exist", code=code) from exc
+            raise ResourceNotFoundError(f"secret {secret_arn} does not exist ({code})", code=code) from exc
         raise InvalidRequestError(f"secret {secret_arn} cannot be read: {code}") from exc
     try:
         document = json.loads(value.get("SecretString") or "")

@@ -15,6 +15,7 @@ from ..drill import CLUSTER_INSTANCE_SUFFIX, is_drill_resource
 from ..errors import (
     AlreadyExistsError,
     CleanupPendingError,
+    InvalidRequestError,
     NotOwnedError,
     ResourceBusyError,
     ResourceNotFoundError,
@@ -227,6 +228,11 @@ class DrillRdsGateway(RdsGateway):
 
     def get_snapshot(self, database_type: DatabaseType, identifier: str) -> SnapshotInfo:
         """A named DB snapshot (instance sources) or DB cluster snapshot (cluster sources), by id or ARN."""
+        if identifier.startswith("arn:"):
+            region = identifier.split(":")[3]
+            if region != self.region:
+                raise InvalidRequestError(f"snapshot {identifier} is in {region}, the drill restores in {self.region}")
+            identifier = _identifier_from(identifier)
         try:
             if database_type is DatabaseType.CLUSTER:
                 [item] = self.client.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=identifier)[
@@ -326,7 +332,7 @@ class DrillRdsGateway(RdsGateway):
             else:
                 self.client.restore_db_instance_from_db_snapshot(
                     DBInstanceIdentifier=target["identifier"],
-                    DBSnapshotIdentifier=plan["recovery_point"]["arn"] or plan["recovery_point"]["identifier"],
+                    DBSnapshotIdentifier=plan["recovery_point"]["identifier"],
                     **instance_arguments,
                 )
         except ClientError as exc:
@@ -354,7 +360,7 @@ class DrillRdsGateway(RdsGateway):
             else:
                 self.client.restore_db_cluster_from_snapshot(
                     DBClusterIdentifier=target["identifier"],
-                    SnapshotIdentifier=plan["recovery_point"]["arn"] or plan["recovery_point"]["identifier"],
+                    SnapshotIdentifier=plan["recovery_point"]["identifier"],
                     Engine=source["engine"],
                     **common,
                 )
