@@ -17,6 +17,7 @@ from moto.rds.models import rds_backends
 from local_runtime.functions import Functions
 from local_runtime.statemachines import ExecutionResult, StateMachines
 from local_runtime.template import REPO_ROOT, Template
+from tests.drills.servers import PASSWORD, USERNAME, Server, mariadb_server, postgres_server
 from tests.fleet import Fleet
 
 STACK = "restorable"
@@ -214,3 +215,50 @@ def world(functions: Functions) -> Iterator[DrillWorld]:
 
 def taken_at(day: str) -> datetime:
     return datetime.fromisoformat(f"{day}T02:00:00+00:00")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Server]:
+    import pg8000.dbapi
+
+    with postgres_server() as server:
+        admin = pg8000.dbapi.connect(
+            user=USERNAME, password=PASSWORD, host=server.host, port=server.port, database="postgres"
+        )
+        admin.autocommit = True
+        admin.cursor().execute("CREATE DATABASE billing")
+        admin.close()
+        db = pg8000.dbapi.connect(
+            user=USERNAME, password=PASSWORD, host=server.host, port=server.port, database="billing"
+        )
+        cursor = db.cursor()
+        cursor.execute("CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL)")
+        cursor.execute("INSERT INTO customers (name) VALUES ('ada'), ('grace')")
+        cursor.execute(
+            "CREATE TABLE invoices (id serial PRIMARY KEY, amount numeric NOT NULL, updated_at timestamptz NOT NULL)"
+        )
+        cursor.execute(
+            "INSERT INTO invoices (amount, updated_at) VALUES (10, '2026-12-07T23:00:00Z'), (20, '2026-12-08T04:00:00Z'),"
+            " (30, '2026-12-08T05:00:00Z')"
+        )
+        db.commit()
+        db.close()
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[Server]:
+    import pymysql
+
+    with mariadb_server() as server:
+        db = pymysql.connect(host=server.host, port=server.port, user=USERNAME, password=PASSWORD, autocommit=True)
+        with db.cursor() as cursor:
+            cursor.execute("CREATE DATABASE orders")
+            cursor.execute(
+                "CREATE TABLE orders.orders (id INT AUTO_INCREMENT PRIMARY KEY, updated_at DATETIME NOT NULL)"
+            )
+            cursor.execute(
+                "INSERT INTO orders.orders (updated_at) VALUES ('2026-12-08 05:10:00'), ('2026-12-08 05:40:00')"
+            )
+        db.close()
+        yield server
