@@ -35,7 +35,7 @@ install: $(VENV)/.installed
 tools: $(TOOLS_VENV)/.installed
 
 test: install
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	STATELINT="$(abspath $(TOOLS))/statelint" $(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 demo: install
 	$(PY) -m local_runtime $(DEMO_ARGS)
@@ -49,6 +49,7 @@ lint: install tools
 	$(VENV)/bin/mypy layers/core/restorable functions local_runtime
 	$(TOOLS)/sam validate --lint --region $(AWS_DEFAULT_REGION)
 	$(TOOLS)/cfn-lint template.yaml
+	$(TOOLS)/statelint statemachines/*.asl.json
 
 format: install
 	$(VENV)/bin/ruff format .
