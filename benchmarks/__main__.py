@@ -19,6 +19,7 @@ from local_runtime.functions import Functions
 from local_runtime.template import REPO_ROOT, Template
 
 from .api_calls import count_api_calls
+from .drills import drill_transitions
 
 SUNDAY = datetime(2026, 11, 22, 2, tzinfo=UTC)
 
@@ -92,6 +93,7 @@ def main() -> None:
         "weekly_run": [weekly_run_api_calls(n) for n in (10, 100, 1000)],
         "weekly_run_with_history": [weekly_run_api_calls(100, existing_snapshots_per_db=10)],
         "cold_start_median_of_7": cold_start(),
+        "drill_state_transitions": [drill_transitions(minutes) for minutes in (5, 30, 90)],
     }
     print(json.dumps(figures, indent=2))
 

@@ -228,7 +228,7 @@ class StateMachines:
             time.sleep(0.01)
         history: list[dict[str, Any]] = []
         for page in client.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
-            history.extend(page["events"])
+            history.extend(dict(event) for event in page["events"])
         output = described.get("output")
         return ExecutionResult(
             arn=execution_arn,

@@ -238,7 +238,8 @@ def postgres() -> Iterator[Server]:
             "CREATE TABLE invoices (id serial PRIMARY KEY, amount numeric NOT NULL, updated_at timestamptz NOT NULL)"
         )
         cursor.execute(
-            "INSERT INTO invoices (amount, updated_at) VALUES (10, '2026-12-07T23:00:00Z'), (20, '2026-12-08T04:00:00Z'),"
+            "INSERT INTO invoices (amount, updated_at) VALUES (10, '2026-12-07T23:00:00Z'),"
+            " (20, '2026-12-08T04:00:00Z'),"
             " (30, '2026-12-08T05:00:00Z')"
         )
         db.commit()

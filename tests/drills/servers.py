@@ -22,7 +22,7 @@ from pathlib import Path
 # The credentials moto puts in a managed master user secret: the servers accept them, so a drill
 # that reads the restored instance's secret reaches the local server.
 USERNAME = "admin"
-PASSWORD = "P@55w0rd!"  # noqa: S105 - moto's fixed managed-secret password, local throwaway server
+PASSWORD = "P@55w0rd!"  # moto's fixed managed-secret password, local throwaway server
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 import boto3
 import pytest
@@ -14,7 +14,10 @@ from tests.drills.conftest import SOURCE_REGION, DrillWorld, sample
 
 
 def test_sample_schedule_events_are_what_the_schedules_deliver(functions: Functions) -> None:
-    for schedule_name, event_file in (("MonthlyDrills", "drill-schedule-monthly.json"), ("ExpiredDrillResources", "drill-janitor.json")):
+    for schedule_name, event_file in (
+        ("MonthlyDrills", "drill-schedule-monthly.json"),
+        ("ExpiredDrillResources", "drill-janitor.json"),
+    ):
         event = sample(event_file)
         [schedule] = [s for s in functions.schedules() if s.name == schedule_name]
         moment = datetime.fromisoformat(event["scheduled_time"].replace("Z", "+00:00"))

@@ -45,7 +45,8 @@ def test_snapshot_drill_restores_checks_records_and_cleans_up(world: DrillWorld)
     assert (region, operation) == (SOURCE_REGION, "RestoreDBInstanceFromDBSnapshot")
     target = drill["plan"]["target"]["identifier"]
     assert body["DBInstanceIdentifier"] == target
-    assert target.startswith("drill-orders-mysql-") and len(target) <= 63
+    assert target.startswith("drill-orders-mysql-")
+    assert len(target) <= 63
     assert body["PubliclyAccessible"] == "false"
     assert body["DeletionProtection"] == "false"
     assert body["ManageMasterUserPassword"] == "true"
@@ -350,7 +351,8 @@ def test_failure_while_polling_cleans_up(world: DrillWorld) -> None:
     item = world.history_item("orders-mysql")
     assert "cleanup failed" in " ".join(r["S"] for r in item["reasons"]["L"])
     janitor = world.machines.functions.invoke("DrillJanitorFunction", {}).result()
-    assert janitor["kept"] and not janitor["deleted"]  # not expired yet
+    assert janitor["kept"]
+    assert not janitor["deleted"]  # not expired yet
 
 
 def test_restore_that_fails_on_the_rds_side_is_cleaned_up(world: DrillWorld) -> None:

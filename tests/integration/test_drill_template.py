@@ -76,7 +76,9 @@ def test_state_machine_wiring(template: Template) -> None:
 
 
 def _statements(template: Template, function: str) -> list[dict[str, Any]]:
-    return [s for p in template.resources[function]["Properties"]["Policies"] if "Statement" in p for s in p["Statement"]]
+    return [
+        s for p in template.resources[function]["Properties"]["Policies"] if "Statement" in p for s in p["Statement"]
+    ]
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
@@ -98,7 +100,7 @@ def test_drill_functions_delete_only_tagged_drill_resources(template: Template, 
 
 def test_restores_must_tag_what_they_create(template: Template) -> None:
     statements = _statements(template, "DrillFunction")
-    into_drills = [s for s in statements if s["Sid"] == "RestoreIntoTaggedDrillResourcesOnly"][0]
+    into_drills = next(s for s in statements if s["Sid"] == "RestoreIntoTaggedDrillResourcesOnly")
     assert into_drills["Condition"]["StringEquals"]["aws:RequestTag/restorable:kind"] == "drill"
     # the other restore statements name only sources, snapshots and groups: a new db/cluster needs the tag
     for statement in statements:
@@ -118,9 +120,12 @@ def test_records_are_encrypted_and_private(template: Template) -> None:
     assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["source_arn", "started_at"]
     bucket = template.resources["DrillReportBucket"]["Properties"]
-    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
-        "SSEAlgorithm"
-    ] == "aws:kms"
+    assert (
+        bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"][
+            "SSEAlgorithm"
+        ]
+        == "aws:kms"
+    )
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     [deny] = template.resources["DrillReportBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert deny["Effect"] == "Deny"

@@ -139,7 +139,15 @@ def test_verdict_passes_only_when_everything_holds() -> None:
     slow = judge(_drill(checks={"results": [], "finished_at": "2026-12-08T06:45:00Z"}), now)
     assert slow.outcome == "failed"
     assert slow.reasons == ("RTO 2700s exceeds the target 1800s",)
-    failed_check = judge(_drill(checks={"results": [{"name": "rows", "status": "failed", "detail": "0"}], "finished_at": "2026-12-08T06:10:00Z"}), now)
+    failed_check = judge(
+        _drill(
+            checks={
+                "results": [{"name": "rows", "status": "failed", "detail": "0"}],
+                "finished_at": "2026-12-08T06:10:00Z",
+            }
+        ),
+        now,
+    )
     assert failed_check.reasons == ("check rows failed: 0",)
     errored = judge(_drill(error={"Error": "RestoreFailedError", "Cause": '{"errorMessage": "boom"}'}), now)
     assert errored.reasons[0] == "RestoreFailedError: boom"
@@ -161,7 +169,12 @@ def _database(number: int) -> Database:
     )
 
 
-@given(st.integers(min_value=1, max_value=60), st.integers(min_value=1, max_value=25), st.integers(2026, 2040), st.integers(1, 12))
+@given(
+    st.integers(min_value=1, max_value=60),
+    st.integers(min_value=1, max_value=25),
+    st.integers(2026, 2040),
+    st.integers(1, 12),
+)
 def test_rotating_sample_gives_every_database_its_turn(size: int, per_run: int, year: int, month: int) -> None:
     candidates = drill_candidates([_database(n) for n in range(size)])
     months = -(-size // per_run)  # ceil
@@ -177,7 +190,9 @@ def test_rotating_sample_gives_every_database_its_turn(size: int, per_run: int, 
 
 
 def test_candidates_exclude_unprotected_and_cluster_members() -> None:
-    member = Database(DatabaseType.INSTANCE, "c-1", "arn:c-1", "available", "aurora-mysql", {tag_keys.POLICY: "standard"}, "c")
+    member = Database(
+        DatabaseType.INSTANCE, "c-1", "arn:c-1", "available", "aurora-mysql", {tag_keys.POLICY: "standard"}, "c"
+    )
     unprotected = Database(DatabaseType.INSTANCE, "u", "arn:u", "available", "mysql", {})
     assert drill_candidates([member, unprotected, _database(1)]) == [_database(1)]
     assert execution_name(_database(1), datetime(2026, 12, 8, tzinfo=UTC)) == "db001-2026-12-scheduled"

@@ -49,7 +49,9 @@ EXPIRY_MARGIN = timedelta(hours=2)
 
 # Poll backoff: the first poll after FIRST_POLL_SECONDS, then every wait is BACKOFF_FRACTION of the time
 # elapsed so far (the elapsed time grows by 1.5x a turn), capped at MAX_POLL_SECONDS and at the deadline.
-# Transitions grow with log(restore time) until the cap, and RTO is never overstated by more than a third.
+# Polls (3 state transitions each) grow with log(restore time) until the cap; the price is resolution: the
+# moment "available" is observed at most BACKOFF_FRACTION x elapsed (or MAX_POLL_SECONDS) after it happened.
+# The report states that resolution next to the RTO.
 FIRST_POLL_SECONDS = 60
 BACKOFF_FRACTION = 0.5
 MAX_POLL_SECONDS = 900

@@ -7,6 +7,7 @@ started leads to cleanup, failures included (the state machine's Catch).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -276,7 +277,14 @@ def poll(drill: dict[str, Any], gateway: DrillRdsGateway, now: datetime) -> dict
     if restored.status == "available":
         return {
             **drill,
-            "poll": {"attempt": attempt, "wait_seconds": 0, "available": True, "status": restored.status},
+            "poll": {
+                "attempt": attempt,
+                "wait_seconds": 0,
+                "available": True,
+                "status": restored.status,
+                # became available at most this long before it was seen: the RTO's resolution
+                "resolution_seconds": int(drill.get("poll", {}).get("wait_seconds", 0)),
+            },
             "restored": restored.to_dict(),
             "timeline": {**drill.get("timeline", {}), "available_at": iso(now)},
         }
@@ -370,7 +378,8 @@ def api_checks(plan: Mapping[str, Any], restored: Mapping[str, Any]) -> list[dic
             storage_ok,
             "Aurora storage grows on demand"
             if source["type"] == DatabaseType.CLUSTER.value
-            else f"restored {restored.get('allocated_storage')} GiB, recovery point {point.get('allocated_storage')} GiB",
+            else f"restored {restored.get('allocated_storage')} GiB, "
+            f"recovery point {point.get('allocated_storage')} GiB",
         ),
         result(
             "isolation",
@@ -467,7 +476,7 @@ def _run_freshness(
     except Exception as exc:
         _rollback(connection)
         return {"name": name, "kind": "sql", "status": "error", "detail": scrub(str(exc), credentials.password)}, None
-    newest = parse_time(value) if not isinstance(value, datetime) else parse_time(value)
+    newest = parse_time(value)
     if newest is None:
         return {"name": name, "kind": "sql", "status": "failed", "detail": f"returned {value!r}, not a time"}, None
     targeted = parse_time(plan["targeted_time"]) or newest
@@ -485,10 +494,8 @@ def _run_freshness(
 
 
 def _rollback(connection: Any) -> None:
-    try:
+    with contextlib.suppress(Exception):  # the failed query is what gets reported
         connection.rollback()
-    except Exception:  # noqa: S110 - the failed query is what gets reported
-        pass
 
 
 # ---------------------------------------------------------------- cleanup

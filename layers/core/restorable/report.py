@@ -51,6 +51,7 @@ def report_document(drill: Mapping[str, Any], verdict: Verdict) -> dict[str, Any
             "recovery_point_time": plan["recovery_point_time"],
             "targeted_time": plan["targeted_time"],
             "status_polls": drill.get("poll", {}).get("attempt", 0),
+            "rto_resolution_seconds": drill.get("poll", {}).get("resolution_seconds"),
         },
         "steps": steps,
         "checks": (drill.get("checks") or {}).get("results", []),
@@ -86,6 +87,8 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         "|---|---|---|",
         f"| RTO (start to available and validated) | {_value(measures['rto_seconds'])} "
         f"| {_value(measures['rto_target_seconds'])} |",
+        f"| poll resolution (available at most this long before seen) | {_value(measures['rto_resolution_seconds'])} "
+        "| - |",
         f"| RPO (recovery point to targeted time) | {_value(measures['rpo_seconds'])} "
         f"| {_value(measures['rpo_target_seconds'])} |",
         f"| data RPO (freshness query) | {_value(measures['data_rpo_seconds'])} | - |",

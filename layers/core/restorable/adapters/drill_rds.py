@@ -397,12 +397,13 @@ class DrillRdsGateway(RdsGateway):
 
     def describe_instance(self, identifier: str) -> RestoredDatabase | None:
         try:
-            [item] = self.client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+            [found] = self.client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
         except ClientError as exc:
             error = translate(exc, f"describe {identifier}")
             if isinstance(error, ResourceNotFoundError):
                 return None
             raise error from exc
+        item: dict[str, Any] = dict(found)
         endpoint = item.get("Endpoint") or {}
         return RestoredDatabase(
             identifier=identifier,
@@ -421,12 +422,13 @@ class DrillRdsGateway(RdsGateway):
 
     def describe_cluster(self, identifier: str) -> RestoredDatabase | None:
         try:
-            [item] = self.client.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
+            [found] = self.client.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
         except ClientError as exc:
             error = translate(exc, f"describe {identifier}")
             if isinstance(error, ResourceNotFoundError):
                 return None
             raise error from exc
+        item: dict[str, Any] = dict(found)
         return RestoredDatabase(
             identifier=identifier,
             status=item.get("Status", "unknown"),

@@ -55,6 +55,6 @@ class DrillRecordStore:
 
     def put_history(self, item: dict[str, Any]) -> None:
         try:
-            self._dynamodb.put_item(TableName=self.table, Item={k: _attribute(v) for k, v in item.items()})  # type: ignore[misc]
+            self._dynamodb.put_item(TableName=self.table, Item={k: _attribute(v) for k, v in item.items()})
         except ClientError as exc:
             raise translate(exc, f"write drill history to {self.table}") from exc

@@ -6,6 +6,7 @@ leave this module.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -93,10 +94,8 @@ def connect(target: ConnectionTarget, credentials: Credentials) -> Iterator[Any]
     try:
         yield connection
     finally:
-        try:
+        with contextlib.suppress(Exception):  # closing a broken connection must not hide the real error
             connection.close()
-        except Exception:  # noqa: S110 - closing a broken connection must not hide the real error
-            pass
 
 
 def scalar(connection: Any, sql: str) -> Any:
