@@ -185,7 +185,7 @@ class DrillWorld:
 
 
 @pytest.fixture
-def world(functions: Functions) -> Iterator[DrillWorld]:
+def world() -> Iterator[DrillWorld]:
     with mock_aws():
         machines = StateMachines(Functions(Template.load(region=SOURCE_REGION)))
         with machines.running(simulate_time=True, start=START):

@@ -189,6 +189,17 @@ def test_aurora_drill_restores_a_cluster_and_one_instance(world: DrillWorld) -> 
     assert world.leftovers() == []
 
 
+def test_aurora_point_in_time_drill(world: DrillWorld) -> None:
+    world.fleet.cluster("ledger", members=1)
+    result = world.run({"source": "ledger", "mode": "pitr"})
+    assert result.status == "SUCCEEDED", result.task_failures()
+    [(_, operation, body), (_, create, _)] = world.restores()
+    assert (operation, create) == ("RestoreDBClusterToPointInTime", "CreateDBInstance")
+    assert body["SourceDBClusterIdentifier"] == "ledger"
+    assert body["UseLatestRestorableTime"] == "true"
+    assert world.leftovers() == []
+
+
 def test_aurora_cross_region_drill(world: DrillWorld) -> None:
     world.fleet.cluster("ledger", members=1)
     world.dr_copy(world.managed_cluster_snapshot("ledger"))
