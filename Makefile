@@ -10,7 +10,7 @@ SAM_PYENV ?= $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare |
 export SAM_CLI_TELEMETRY = 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install tools test lint format build validate demo bench clean
+.PHONY: help install tools db-servers test lint format build validate demo bench clean
 
 help:
 	@echo "make demo      run the snapshot job on the embedded AWS emulator (moto) over a sample fleet"
@@ -34,8 +34,11 @@ $(TOOLS_VENV)/.installed: requirements/tools.txt
 install: $(VENV)/.installed
 tools: $(TOOLS_VENV)/.installed
 
-test: install
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+db-servers:
+	bash scripts/install-db-servers.sh
+
+test: install tools db-servers
+	STATELINT="$(abspath $(TOOLS))/statelint" $(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 demo: install
 	$(PY) -m local_runtime $(DEMO_ARGS)
@@ -49,6 +52,7 @@ lint: install tools
 	$(VENV)/bin/mypy layers/core/restorable functions local_runtime
 	$(TOOLS)/sam validate --lint --region $(AWS_DEFAULT_REGION)
 	$(TOOLS)/cfn-lint template.yaml
+	$(TOOLS)/statelint statemachines/*.asl.json
 
 format: install
 	$(VENV)/bin/ruff format .

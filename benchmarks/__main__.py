@@ -19,6 +19,7 @@ from local_runtime.functions import Functions
 from local_runtime.template import REPO_ROOT, Template
 
 from .api_calls import count_api_calls
+from .drills import drill_transitions
 from .verification import verification_api_calls
 
 SUNDAY = datetime(2026, 11, 22, 2, tzinfo=UTC)
@@ -94,6 +95,7 @@ def main() -> None:
         "weekly_run_with_history": [weekly_run_api_calls(100, existing_snapshots_per_db=10)],
         "cold_start_median_of_7": cold_start(),
         "verification_pass": [verification_api_calls(n) for n in (100, 1000)],
+        "drill_state_transitions": [drill_transitions(minutes) for minutes in (5, 30, 90)],
     }
     print(json.dumps(figures, indent=2))
 

@@ -18,6 +18,7 @@ from moto.core.utils import utcnow
 from moto.rds.models import DBCluster, DBInstance, rds_backends
 from moto.sns.models import sns_backends
 
+from local_runtime.resources import provision_resources
 from local_runtime.template import Template
 
 _RESTORABLE_OVERRIDES: dict[str, datetime] = {}  # ARN -> LatestRestorableTime
@@ -41,14 +42,8 @@ class VerifyEnvironment:
         self.table_name = template.ref("NotificationStateTable")
 
     def create(self) -> None:
-        boto3.client("sns", region_name=self.source_region).create_topic(Name=self.topic_arn.rsplit(":", 1)[1])
-        properties = self.template.resources["NotificationStateTable"]["Properties"]
-        boto3.client("dynamodb", region_name=self.source_region).create_table(
-            TableName=self.table_name,
-            BillingMode=properties["BillingMode"],
-            AttributeDefinitions=properties["AttributeDefinitions"],
-            KeySchema=properties["KeySchema"],
-        )
+        """The topic and tables the template declares (alerts, notification state, drill history)."""
+        provision_resources(self.template, self.source_region)
 
     # --- what was sent and stored ---
     def messages(self) -> list[dict[str, Any]]:

@@ -363,34 +363,30 @@ def test_notify_false_reports_without_sending(functions: Functions, healthy: Fle
 
 
 def test_drill_history_check(functions: Functions, healthy: Fleet, env: VerifyEnvironment) -> None:
+    """Reads the drills' own history table, as the template wires it (items shaped like RecordDrill's)."""
     dynamodb = boto3.client("dynamodb", region_name=SOURCE_REGION)
-    dynamodb.create_table(
-        TableName="drills",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "source_arn", "AttributeType": "S"},
-            {"AttributeName": "finished_at", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "source_arn", "KeyType": "HASH"},
-            {"AttributeName": "finished_at", "KeyType": "RANGE"},
-        ],
-    )
+    table = functions.environment("VerifyFunction")["DRILL_HISTORY_TABLE"]
+    assert table == functions.template.ref("DrillHistoryTable")
     orders, billing = arn(healthy, "orders-mysql"), arn(healthy, "billing-pg")
     ledger = f"arn:aws:rds:{SOURCE_REGION}:123456789012:cluster:ledger"
     for source, finished, outcome in [
-        (orders, "2026-11-01T05:00:00Z", "succeeded"),
-        (billing, "2026-09-01T05:00:00Z", "succeeded"),
+        (orders, "2026-11-01T05:00:00Z", "passed"),
+        (billing, "2026-09-01T05:00:00Z", "passed"),
         (billing, "2026-11-20T05:00:00Z", "failed"),
-        (ledger, "2026-11-21T05:00:00Z", "succeeded"),
+        (billing, "2026-11-21T05:00:00Z", "running"),
+        (ledger, "2026-11-21T05:00:00Z", "passed"),
     ]:
         dynamodb.put_item(
-            TableName="drills",
-            Item={"source_arn": {"S": source}, "finished_at": {"S": finished}, "outcome": {"S": outcome}},
+            TableName=table,
+            Item={
+                "source_arn": {"S": source},
+                "started_at": {"S": finished.replace("05:00", "04:20")},
+                "finished_at": {"S": finished},
+                "outcome": {"S": outcome},
+            },
         )
-    payload = functions.invoke(
-        "VerifyFunction", sample("verify-hourly.json"), environment={"DRILL_HISTORY_TABLE": "drills"}
-    ).result()
+    payload = verify(functions)
     assert findings(payload) == {("billing-pg", "restore-drill"): "WARNING"}
-    # the default (empty) turns the check off
-    assert verify(functions)["findings"] == []
+    # an empty DRILL_HISTORY_TABLE turns the check off
+    off = functions.invoke("VerifyFunction", sample("verify-hourly.json"), environment={"DRILL_HISTORY_TABLE": ""})
+    assert off.result()["findings"] == []

@@ -53,3 +53,24 @@ class PermissionDeniedError(AwsError):
 
 class ThrottledError(AwsError):
     """AWS throttled the call beyond the SDK's own retries."""
+
+
+# Restore drills (issue 6). The class names are the error names the state machine sees.
+class DrillError(RestorableError):
+    """A drill step failed in a way the state machine routes to cleanup."""
+
+
+class RestoreFailedError(DrillError):
+    """The temporary database reached a state it will not come back from (failed, incompatible-restore...)."""
+
+
+class RestoreTimedOutError(DrillError):
+    """The temporary database was not available before the drill's deadline (derived from the RTO target)."""
+
+
+class CleanupPendingError(DrillError):
+    """A temporary resource cannot be deleted yet (still creating); the state machine retries later."""
+
+
+class NotOwnedError(DrillError):
+    """A resource named as a drill resource lacks the drill tags: it is never touched."""

@@ -23,3 +23,9 @@ def tag_dict(tag_list: list[dict[str, str]] | None) -> dict[str, str]:
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     """Turn a dict into an AWS ``TagList``, sorted by key for stable requests."""
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+# Restore drills (issue 6): temporary databases carry MANAGED_BY, KIND=DRILL_KIND, EXPIRES_AT, SOURCE and
+# the execution that owns them. IAM lets the drill functions delete only what carries these tags.
+DRILL_KIND = "drill"
+DRILL_EXECUTION = "restorable:drill-execution"

@@ -39,6 +39,16 @@ _BY_CODE: dict[str, type[AwsError]] = {
     "Throttling": ThrottledError,
     "ThrottlingException": ThrottledError,
     "RequestLimitExceeded": ThrottledError,
+    # restore drills (issue 6)
+    "DBInstanceAlreadyExists": AlreadyExistsError,
+    "DBInstanceAlreadyExistsFault": AlreadyExistsError,
+    "DBClusterAlreadyExistsFault": AlreadyExistsError,
+    "PointInTimeRestoreNotEnabled": ResourceBusyError,
+    "PointInTimeRestoreNotEnabledFault": ResourceBusyError,
+    "InvalidRestoreFault": ResourceBusyError,
+    "ResourceNotFoundException": ResourceNotFoundError,
+    "NoSuchKey": ResourceNotFoundError,
+    "ProvisionedThroughputExceededException": ThrottledError,
 }
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from ..drill import DRILL_PASSED
 from ..naming import format_timestamp, parse_timestamp
 from ..notifications import NotificationState
 from ..verification import Severity
@@ -22,7 +23,6 @@ else:
 
 BATCH_SIZE = 25  # BatchWriteItem limit
 MAX_BATCH_ATTEMPTS = 5
-DRILL_SUCCEEDED = "succeeded"
 
 
 def _state(item: dict[str, Any]) -> NotificationState | None:
@@ -130,7 +130,7 @@ class DrillHistoryReader:
 
     Item shape: ``source_arn`` (S, hash key: the protected database's ARN), ``finished_at``
     (S, range key: ISO-8601 UTC such as ``2026-11-22T05:12:00Z``), ``outcome`` (S:
-    ``succeeded`` or ``failed``); other attributes are ignored. Read with one paginated Scan.
+    ``passed``, ``failed`` or ``running``); other attributes are ignored. Read with one paginated Scan.
     """
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
@@ -144,7 +144,7 @@ class DrillHistoryReader:
                 TableName=self.table_name,
                 ProjectionExpression="source_arn, finished_at",
                 FilterExpression="outcome = :ok",
-                ExpressionAttributeValues={":ok": {"S": DRILL_SUCCEEDED}},
+                ExpressionAttributeValues={":ok": {"S": DRILL_PASSED}},
             )
             for page in pages:
                 for item in page.get("Items", []):

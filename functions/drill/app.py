@@ -1,0 +1,111 @@
+"""Restore drill steps run by the state machine: validate, restore, poll, cleanup, record.
+
+The state machine passes ``{"step": .., "drill": <state>}`` (validate gets the raw input and the
+execution's id and start time instead) and stores what the step returns as the new state. An
+exception's class name is the error the state machine's Retry/Catch see.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from restorable import drill_steps
+from restorable.adapters.drill_rds import DrillRdsGateway
+from restorable.adapters.drill_records import DrillRecordStore
+from restorable.drill_settings import load_drill_settings
+from restorable.errors import InvalidRequestError, RestorableError
+from restorable.settings import load_settings
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+STEPS = ("validate", "restore", "poll", "cleanup", "record")
+
+
+def _drill(event: dict[str, Any]) -> dict[str, Any]:
+    drill = event.get("drill")
+    if not isinstance(drill, dict) or "plan" not in drill:
+        raise InvalidRequestError(f"step {event.get('step')!r} needs the drill state with its plan")
+    return drill
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    step = event.get("step") if isinstance(event, dict) else None
+    if step not in STEPS:
+        raise InvalidRequestError(f"unknown drill step {step!r}; known: {', '.join(STEPS)}")
+    settings = load_settings()
+    drill_settings = load_drill_settings()
+    now = datetime.now(UTC)
+    try:
+        if step == "validate":
+            result = drill_steps.validate(
+                event,
+                stack_name=settings.stack_name,
+                source_rds=DrillRdsGateway(boto3.client("rds", region_name=settings.region)),
+                dr_rds=DrillRdsGateway(boto3.client("rds", region_name=settings.dr_region)),
+                secrets=lambda region: boto3.client("secretsmanager", region_name=region),
+                now=now,
+            )
+            plan = result["plan"]
+            logger.info(
+                "drill planned",
+                extra={
+                    "step": step,
+                    "source": plan["source"]["arn"],
+                    "mode": plan["mode"],
+                    "recovery_point": plan["recovery_point"].get("identifier") or plan["recovery_point_time"],
+                    "target": plan["target"]["identifier"],
+                    "deadline": plan["deadline"],
+                },
+            )
+            return result
+        drill = _drill(event)
+        plan = drill["plan"]
+        gateway = DrillRdsGateway(boto3.client("rds", region_name=plan["region"]))
+        fields = {"step": step, "execution_id": plan["execution_id"], "target": plan["target"]["identifier"]}
+        if step == "restore":
+            network = drill_settings.network(in_dr_region=plan["region"] != settings.region)
+            result = drill_steps.restore(drill, gateway, network, now)
+            logger.info("restore started", extra={**fields, "region": plan["region"]})
+        elif step == "poll":
+            result = drill_steps.poll(drill, gateway, now)
+            logger.info("restore status", extra={**fields, **result["poll"]})
+        elif step == "cleanup":
+            result = drill_steps.cleanup(drill, gateway, settings.stack_name, now)
+            logger.info("temporary resources deleted", extra={**fields, **result["cleanup"]})
+        else:
+            store = DrillRecordStore(
+                boto3.client("s3", region_name=settings.region),
+                boto3.client("dynamodb", region_name=settings.region),
+                bucket=drill_settings.require("DRILL_REPORT_BUCKET"),
+                table=drill_settings.require("DRILL_HISTORY_TABLE"),
+            )
+            result = drill_steps.record(drill, store, now)
+            _emit(result["record"], plan)
+            log = logger.info if result["record"]["outcome"] == "passed" else logger.warning
+            log("drill recorded", extra={**fields, **{k: v for k, v in result["record"].items() if k != "summary"}})
+        return result
+    except RestorableError as exc:
+        logger.warning("drill step failed", extra={"step": step, "error": str(exc), "error_type": type(exc).__name__})
+        raise
+
+
+def _emit(record: dict[str, Any], plan: dict[str, Any]) -> None:
+    metrics.add_dimension(name="Job", value="drill")
+    metrics.add_metric(name="DrillPassed", unit=MetricUnit.Count, value=1 if record["outcome"] == "passed" else 0)
+    metrics.add_metric(name="DrillFailed", unit=MetricUnit.Count, value=0 if record["outcome"] == "passed" else 1)
+    if record.get("rto_seconds") is not None:
+        metrics.add_metric(name="DrillRtoSeconds", unit=MetricUnit.Seconds, value=record["rto_seconds"])
+    if record.get("rpo_seconds") is not None:
+        metrics.add_metric(name="DrillRpoSeconds", unit=MetricUnit.Seconds, value=record["rpo_seconds"])
+    metrics.add_metadata(key="source", value=plan["source"]["arn"])

@@ -1,0 +1,51 @@
+"""Restore drill checks: API checks on the restored database, then SQL checks through the real driver.
+
+Runs in the VPC that reaches the temporary databases. Credentials come from Secrets Manager
+(the restored instance's managed master user secret, or ``checks.sql.secret_arn``) and never
+appear in logs, results or errors.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from restorable import drill_steps
+from restorable.errors import InvalidRequestError, RestorableError
+from restorable.settings import load_settings
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    drill = event.get("drill") if isinstance(event, dict) else None
+    if not isinstance(drill, dict) or "plan" not in drill or "request" not in drill:
+        raise InvalidRequestError("the check step needs the drill state with its request and plan")
+    load_settings()  # fails loudly on a broken configuration, like every function
+    plan = drill["plan"]
+    try:
+        result = drill_steps.check(
+            drill, lambda region: boto3.client("secretsmanager", region_name=region), lambda: datetime.now(UTC)
+        )
+    except RestorableError as exc:
+        logger.warning("drill checks could not run", extra={"execution_id": plan["execution_id"], "error": str(exc)})
+        raise
+    checks = result["checks"]
+    for item in checks["results"]:
+        log = logger.info if item["status"] == "passed" else logger.warning
+        fields = {("check" if key == "name" else key): value for key, value in item.items()}
+        log("drill check", extra={"execution_id": plan["execution_id"], **fields})
+    metrics.add_dimension(name="Job", value="drill")
+    failed = sum(1 for item in checks["results"] if item["status"] != "passed")
+    metrics.add_metric(name="DrillChecksFailed", unit=MetricUnit.Count, value=failed)
+    return result

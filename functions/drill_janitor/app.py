@@ -1,0 +1,44 @@
+"""Janitor: deletes drill instances and clusters past their restorable:expires-at, in both Regions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from restorable.adapters.drill_rds import DrillRdsGateway
+from restorable.drill_janitor import run_janitor
+from restorable.errors import InvalidRequestError, RestorableError
+from restorable.settings import load_settings
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(log_event=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        settings = load_settings()
+        if not isinstance(event, dict) or set(event) - {"dry_run", "scheduled_time"}:
+            raise InvalidRequestError("janitor event: only 'dry_run' (boolean) and 'scheduled_time' are allowed")
+        dry_run = event.get("dry_run", False)
+        if not isinstance(dry_run, bool):
+            raise InvalidRequestError("janitor event: 'dry_run' must be true or false")
+    except RestorableError as exc:
+        logger.error("rejected janitor event; nothing was changed", extra={"error": str(exc)})
+        raise
+    gateways = [DrillRdsGateway(boto3.client("rds", region_name=r)) for r in (settings.region, settings.dr_region)]
+    result = run_janitor(gateways, settings.stack_name, datetime.now(UTC), dry_run)
+    metrics.add_dimension(name="Job", value="drill-janitor")
+    metrics.add_metric(name="Deleted", unit=MetricUnit.Count, value=0 if dry_run else len(result["deleted"]))
+    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=len(result["failed"]))
+    metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=len(result["findings"]))
+    (logger.info if result["ok"] else logger.warning)("janitor finished", extra=result)
+    return result

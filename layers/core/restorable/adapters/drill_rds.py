@@ -1,0 +1,525 @@
+"""RDS adapter for restore drills: find the source and its recovery points, restore to a temporary
+database, read its state, and delete it again (only with positive proof that it is a drill resource)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from .. import tags as tag_keys
+from ..drill import CLUSTER_INSTANCE_SUFFIX, is_drill_resource
+from ..errors import (
+    AlreadyExistsError,
+    CleanupPendingError,
+    InvalidRequestError,
+    NotOwnedError,
+    ResourceBusyError,
+    ResourceNotFoundError,
+)
+from ..models import DatabaseType
+from ..tags import tag_dict, tag_list
+from .errors import translate
+from .rds import RdsGateway
+
+if TYPE_CHECKING:
+    from mypy_boto3_rds import RDSClient
+else:
+    RDSClient = Any
+
+# Instance / cluster states a restore does not come back from.
+TERMINAL_FAILURE_STATES = frozenset(
+    {
+        "failed",
+        "incompatible-restore",
+        "incompatible-parameters",
+        "incompatible-network",
+        "incompatible-option-group",
+        "inaccessible-encryption-credentials",
+        "inaccessible-encryption-credentials-recoverable",
+        "storage-full",
+        "deleting",
+        "deleted",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SourceDatabase:
+    type: DatabaseType
+    identifier: str
+    arn: str
+    status: str
+    engine: str
+    engine_version: str
+    encrypted: bool
+    allocated_storage: int
+    instance_class: str | None
+    backup_retention_days: int
+    earliest_restorable_time: datetime | None
+    latest_restorable_time: datetime | None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    type: DatabaseType
+    identifier: str
+    arn: str
+    region: str
+    status: str
+    source_identifier: str
+    snapshot_type: str
+    created_at: datetime | None
+    engine: str
+    engine_version: str
+    encrypted: bool
+    allocated_storage: int
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def source_arn(self) -> str | None:
+        return self.tags.get(tag_keys.SOURCE)
+
+
+@dataclass(frozen=True)
+class RestoredDatabase:
+    """What a poll sees of the temporary database (for a cluster: the cluster and its instance)."""
+
+    identifier: str
+    status: str
+    engine: str = ""
+    engine_version: str = ""
+    encrypted: bool = False
+    allocated_storage: int = 0
+    address: str | None = None
+    port: int | None = None
+    master_user_secret_arn: str | None = None
+    publicly_accessible: bool = False
+    deletion_protection: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "identifier": self.identifier,
+            "status": self.status,
+            "engine": self.engine,
+            "engine_version": self.engine_version,
+            "encrypted": self.encrypted,
+            "allocated_storage": self.allocated_storage,
+            "address": self.address,
+            "port": self.port,
+            "master_user_secret_arn": self.master_user_secret_arn,
+            "publicly_accessible": self.publicly_accessible,
+            "deletion_protection": self.deletion_protection,
+        }
+
+
+@dataclass(frozen=True)
+class Network:
+    """Where temporary databases go: a DB subnet group and security groups (empty: the account's default)."""
+
+    subnet_group: str = ""
+    security_group_ids: tuple[str, ...] = ()
+
+    def restore_arguments(self) -> dict[str, Any]:
+        arguments: dict[str, Any] = {}
+        if self.subnet_group:
+            arguments["DBSubnetGroupName"] = self.subnet_group
+        if self.security_group_ids:
+            arguments["VpcSecurityGroupIds"] = list(self.security_group_ids)
+        return arguments
+
+
+def _is_cluster_arn(value: str) -> bool:
+    return value.startswith("arn:") and ":cluster:" in value
+
+
+def _identifier_from(value: str) -> str:
+    return value.rsplit(":", 1)[-1] if value.startswith("arn:") else value
+
+
+class DrillRdsGateway(RdsGateway):
+    """One Region's RDS, for drills."""
+
+    def __init__(self, client: RDSClient) -> None:
+        super().__init__(client)
+        self.client = client
+
+    def _call(self, action: str, operation: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return dict(getattr(self.client, operation)(**kwargs))
+        except ClientError as exc:
+            raise translate(exc, action) from exc
+
+    # ---- the source and its recovery points
+
+    def find_source(self, source: str) -> SourceDatabase:
+        """The instance or cluster named by identifier or ARN; ``ResourceNotFoundError`` if there is none."""
+        identifier = _identifier_from(source)
+        if not _is_cluster_arn(source):
+            try:
+                [item] = self.client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+            except ClientError as exc:
+                error = translate(exc, f"describe source {identifier}")
+                if not isinstance(error, ResourceNotFoundError) or source.startswith("arn:"):
+                    raise error from exc
+            else:
+                return self._source_instance(dict(item))
+        try:
+            [cluster] = self.client.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
+        except ClientError as exc:
+            error = translate(exc, f"describe source {identifier}")
+            if isinstance(error, ResourceNotFoundError):
+                raise ResourceNotFoundError(
+                    f"unknown source '{source}': no DB instance or DB cluster by that name in {self.region}",
+                    code=error.code,
+                ) from exc
+            raise error from exc
+        return self._source_cluster(dict(cluster))
+
+    def _source_instance(self, item: dict[str, Any]) -> SourceDatabase:
+        return SourceDatabase(
+            type=DatabaseType.INSTANCE,
+            identifier=item["DBInstanceIdentifier"],
+            arn=item["DBInstanceArn"],
+            status=item.get("DBInstanceStatus", "unknown"),
+            engine=item.get("Engine", ""),
+            engine_version=str(item.get("EngineVersion", "")),
+            encrypted=bool(item.get("StorageEncrypted", False)),
+            allocated_storage=int(item.get("AllocatedStorage", 0) or 0),
+            instance_class=item.get("DBInstanceClass"),
+            backup_retention_days=int(item.get("BackupRetentionPeriod", 0) or 0),
+            earliest_restorable_time=item.get("EarliestRestorableTime") or item.get("InstanceCreateTime"),
+            latest_restorable_time=item.get("LatestRestorableTime"),
+            tags=tag_dict(item.get("TagList")),
+        )
+
+    def _source_cluster(self, item: dict[str, Any]) -> SourceDatabase:
+        instance_class = None
+        members = item.get("DBClusterMembers", [])
+        writers = [m for m in members if m.get("IsClusterWriter")] or members
+        if writers:
+            try:
+                [member] = self.client.describe_db_instances(DBInstanceIdentifier=writers[0]["DBInstanceIdentifier"])[
+                    "DBInstances"
+                ]
+                instance_class = member.get("DBInstanceClass")
+            except ClientError:
+                instance_class = None
+        return SourceDatabase(
+            type=DatabaseType.CLUSTER,
+            identifier=item["DBClusterIdentifier"],
+            arn=item["DBClusterArn"],
+            status=item.get("Status", "unknown"),
+            engine=item.get("Engine", ""),
+            engine_version=str(item.get("EngineVersion", "")),
+            encrypted=bool(item.get("StorageEncrypted", False)),
+            allocated_storage=int(item.get("AllocatedStorage", 0) or 0),
+            instance_class=instance_class or item.get("DBClusterInstanceClass"),
+            backup_retention_days=int(item.get("BackupRetentionPeriod", 0) or 0),
+            earliest_restorable_time=item.get("EarliestRestorableTime"),
+            latest_restorable_time=item.get("LatestRestorableTime"),
+            tags=tag_dict(item.get("TagList")),
+        )
+
+    def get_snapshot(self, database_type: DatabaseType, identifier: str) -> SnapshotInfo:
+        """A named DB snapshot (instance sources) or DB cluster snapshot (cluster sources), by id or ARN."""
+        if identifier.startswith("arn:"):
+            region = identifier.split(":")[3]
+            if region != self.region:
+                raise InvalidRequestError(f"snapshot {identifier} is in {region}, the drill restores in {self.region}")
+            identifier = _identifier_from(identifier)
+        try:
+            if database_type is DatabaseType.CLUSTER:
+                [item] = self.client.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=identifier)[
+                    "DBClusterSnapshots"
+                ]
+                return self._cluster_snapshot_info(dict(item))
+            [db_item] = self.client.describe_db_snapshots(DBSnapshotIdentifier=identifier)["DBSnapshots"]
+            return self._snapshot_info(dict(db_item))
+        except ClientError as exc:
+            error = translate(exc, f"describe snapshot {identifier}")
+            if isinstance(error, ResourceNotFoundError):
+                raise ResourceNotFoundError(
+                    f"snapshot '{identifier}' does not exist in {self.region}", code=error.code
+                ) from exc
+            raise error from exc
+
+    def list_snapshots(self, database_type: DatabaseType) -> list[SnapshotInfo]:
+        """Every manual snapshot of the type in the Region, tags included (one listing, no per-snapshot calls)."""
+        if database_type is DatabaseType.CLUSTER:
+            return [
+                self._cluster_snapshot_info(item)
+                for item in self.pages("describe_db_cluster_snapshots", "DBClusterSnapshots", SnapshotType="manual")
+            ]
+        return [
+            self._snapshot_info(item)
+            for item in self.pages("describe_db_snapshots", "DBSnapshots", SnapshotType="manual")
+        ]
+
+    def _snapshot_info(self, item: Mapping[str, Any]) -> SnapshotInfo:
+        return SnapshotInfo(
+            type=DatabaseType.INSTANCE,
+            identifier=item["DBSnapshotIdentifier"],
+            arn=item.get("DBSnapshotArn", ""),
+            region=self.region,
+            status=item.get("Status", "unknown"),
+            source_identifier=item.get("DBInstanceIdentifier", ""),
+            snapshot_type=item.get("SnapshotType", "manual"),
+            # A copy's SnapshotCreateTime is when it was copied; the data is as of the original's.
+            created_at=item.get("OriginalSnapshotCreateTime") or item.get("SnapshotCreateTime"),
+            engine=item.get("Engine", ""),
+            engine_version=str(item.get("EngineVersion", "")),
+            encrypted=bool(item.get("Encrypted", False)),
+            allocated_storage=int(item.get("AllocatedStorage", 0) or 0),
+            tags=tag_dict(item.get("TagList")),
+        )
+
+    def _cluster_snapshot_info(self, item: Mapping[str, Any]) -> SnapshotInfo:
+        return SnapshotInfo(
+            type=DatabaseType.CLUSTER,
+            identifier=item["DBClusterSnapshotIdentifier"],
+            arn=item.get("DBClusterSnapshotArn", ""),
+            region=self.region,
+            status=item.get("Status", "unknown"),
+            source_identifier=item.get("DBClusterIdentifier", ""),
+            snapshot_type=item.get("SnapshotType", "manual"),
+            created_at=item.get("SnapshotCreateTime"),
+            engine=item.get("Engine", ""),
+            engine_version=str(item.get("EngineVersion", "")),
+            encrypted=bool(item.get("StorageEncrypted", False)),
+            allocated_storage=int(item.get("AllocatedStorage", 0) or 0),
+            tags=tag_dict(item.get("TagList")),
+        )
+
+    # ---- restore
+
+    def restore(self, plan: Mapping[str, Any], network: Network) -> None:
+        """Start the restore the plan describes. A retry after a lost response finds its own resource."""
+        target = plan["target"]
+        tags = tag_list(dict(plan["tags"]))
+        common = {"Tags": tags, "DeletionProtection": False, "CopyTagsToSnapshot": False, **network.restore_arguments()}
+        source = plan["source"]
+        if target["type"] == DatabaseType.CLUSTER.value:
+            self._restore_cluster(plan, common)
+            self._create_cluster_instance(plan, tags)
+            return
+        instance_arguments = {
+            **common,
+            "DBInstanceClass": target["instance_class"],
+            "PubliclyAccessible": False,
+            "MultiAZ": False,
+            "ManageMasterUserPassword": True,
+        }
+        action = f"restore {target['identifier']}"
+        try:
+            if plan["mode"] == "pitr":
+                point = (
+                    {"RestoreTime": datetime.fromisoformat(plan["restore_time"].replace("Z", "+00:00"))}
+                    if plan.get("restore_time")
+                    else {"UseLatestRestorableTime": True}
+                )
+                self.client.restore_db_instance_to_point_in_time(
+                    SourceDBInstanceIdentifier=source["identifier"],
+                    TargetDBInstanceIdentifier=target["identifier"],
+                    **point,
+                    **instance_arguments,
+                )
+            else:
+                self.client.restore_db_instance_from_db_snapshot(
+                    DBInstanceIdentifier=target["identifier"],
+                    DBSnapshotIdentifier=plan["recovery_point"]["identifier"],
+                    **instance_arguments,
+                )
+        except ClientError as exc:
+            error = translate(exc, action)
+            if not (isinstance(error, AlreadyExistsError) and self._owns_instance(target["identifier"], plan)):
+                raise error from exc
+
+    def _restore_cluster(self, plan: Mapping[str, Any], common: dict[str, Any]) -> None:
+        target = plan["target"]
+        source = plan["source"]
+        try:
+            if plan["mode"] == "pitr":
+                point = (
+                    {"RestoreToTime": datetime.fromisoformat(plan["restore_time"].replace("Z", "+00:00"))}
+                    if plan.get("restore_time")
+                    else {"UseLatestRestorableTime": True}
+                )
+                self.client.restore_db_cluster_to_point_in_time(
+                    DBClusterIdentifier=target["identifier"],
+                    SourceDBClusterIdentifier=source["identifier"],
+                    RestoreType="full-copy",
+                    **point,
+                    **common,
+                )
+            else:
+                self.client.restore_db_cluster_from_snapshot(
+                    DBClusterIdentifier=target["identifier"],
+                    SnapshotIdentifier=plan["recovery_point"]["identifier"],
+                    Engine=source["engine"],
+                    **common,
+                )
+        except ClientError as exc:
+            error = translate(exc, f"restore cluster {target['identifier']}")
+            if not (isinstance(error, AlreadyExistsError) and self._owns_cluster(target["identifier"], plan)):
+                raise error from exc
+
+    def _create_cluster_instance(self, plan: Mapping[str, Any], tags: list[dict[str, str]]) -> None:
+        target = plan["target"]
+        try:
+            self.client.create_db_instance(
+                DBInstanceIdentifier=target["instance_identifier"],
+                DBClusterIdentifier=target["identifier"],
+                Engine=plan["source"]["engine"],
+                DBInstanceClass=target["instance_class"],
+                PubliclyAccessible=False,
+                Tags=tags,  # type: ignore[arg-type]
+            )
+        except ClientError as exc:
+            error = translate(exc, f"create instance {target['instance_identifier']}")
+            if not (isinstance(error, AlreadyExistsError) and self._owns_instance(target["instance_identifier"], plan)):
+                raise error from exc
+
+    def _owns_instance(self, identifier: str, plan: Mapping[str, Any]) -> bool:
+        found = self.describe_instance(identifier)
+        return found is not None and found.tags.get(tag_keys.DRILL_EXECUTION) == plan["execution_id"]
+
+    def _owns_cluster(self, identifier: str, plan: Mapping[str, Any]) -> bool:
+        found = self.describe_cluster(identifier)
+        return found is not None and found.tags.get(tag_keys.DRILL_EXECUTION) == plan["execution_id"]
+
+    # ---- observe
+
+    def describe_instance(self, identifier: str) -> RestoredDatabase | None:
+        try:
+            [found] = self.client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+        except ClientError as exc:
+            error = translate(exc, f"describe {identifier}")
+            if isinstance(error, ResourceNotFoundError):
+                return None
+            raise error from exc
+        item: dict[str, Any] = dict(found)
+        endpoint = item.get("Endpoint") or {}
+        return RestoredDatabase(
+            identifier=identifier,
+            status=item.get("DBInstanceStatus", "unknown"),
+            engine=item.get("Engine", ""),
+            engine_version=str(item.get("EngineVersion", "")),
+            encrypted=bool(item.get("StorageEncrypted", False)),
+            allocated_storage=int(item.get("AllocatedStorage", 0) or 0),
+            address=endpoint.get("Address"),
+            port=endpoint.get("Port"),
+            master_user_secret_arn=(item.get("MasterUserSecret") or {}).get("SecretArn"),
+            publicly_accessible=bool(item.get("PubliclyAccessible", False)),
+            deletion_protection=bool(item.get("DeletionProtection", False)),
+            tags=tag_dict(item.get("TagList")),
+        )
+
+    def describe_cluster(self, identifier: str) -> RestoredDatabase | None:
+        try:
+            [found] = self.client.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
+        except ClientError as exc:
+            error = translate(exc, f"describe {identifier}")
+            if isinstance(error, ResourceNotFoundError):
+                return None
+            raise error from exc
+        item: dict[str, Any] = dict(found)
+        return RestoredDatabase(
+            identifier=identifier,
+            status=item.get("Status", "unknown"),
+            engine=item.get("Engine", ""),
+            engine_version=str(item.get("EngineVersion", "")),
+            encrypted=bool(item.get("StorageEncrypted", False)),
+            allocated_storage=int(item.get("AllocatedStorage", 0) or 0),
+            address=item.get("Endpoint"),
+            port=item.get("Port"),
+            master_user_secret_arn=(item.get("MasterUserSecret") or {}).get("SecretArn"),
+            deletion_protection=bool(item.get("DeletionProtection", False)),
+            tags=tag_dict(item.get("TagList")),
+        )
+
+    # ---- delete (tag-checked)
+
+    def delete_instance(self, identifier: str, stack_name: str, execution_id: str | None = None) -> str:
+        """Delete a drill instance without a final snapshot: ``deleted``, ``absent`` or ``already deleting``."""
+        found = self.describe_instance(identifier)
+        if found is None:
+            return "absent"
+        self._prove_ownership(found, stack_name, execution_id)
+        if found.status == "deleting":
+            return "already deleting"
+        try:
+            self.client.delete_db_instance(
+                DBInstanceIdentifier=identifier, SkipFinalSnapshot=True, DeleteAutomatedBackups=True
+            )
+        except ClientError as exc:
+            error = translate(exc, f"delete {identifier}")
+            if isinstance(error, ResourceNotFoundError):
+                return "absent"
+            if isinstance(error, ResourceBusyError):
+                raise CleanupPendingError(f"{identifier} cannot be deleted yet ({found.status}): {error}") from exc
+            raise error from exc
+        return "deleted"
+
+    def delete_cluster(self, identifier: str, stack_name: str, execution_id: str | None = None) -> str:
+        """Delete a drill cluster's drill instances, then the cluster, without a final snapshot."""
+        found = self.describe_cluster(identifier)
+        if found is None:
+            return "absent"
+        self._prove_ownership(found, stack_name, execution_id)
+        for member in self.cluster_members(identifier) or [identifier + CLUSTER_INSTANCE_SUFFIX]:
+            self.delete_instance(member, stack_name, execution_id)
+        if found.status == "deleting":
+            return "already deleting"
+        try:
+            self.client.delete_db_cluster(DBClusterIdentifier=identifier, SkipFinalSnapshot=True)
+        except ClientError as exc:
+            error = translate(exc, f"delete cluster {identifier}")
+            if isinstance(error, ResourceNotFoundError):
+                return "absent"
+            if isinstance(error, ResourceBusyError):
+                raise CleanupPendingError(
+                    f"cluster {identifier} cannot be deleted yet ({found.status}): {error}"
+                ) from exc
+            raise error from exc
+        return "deleted"
+
+    def cluster_members(self, identifier: str) -> list[str]:
+        try:
+            [item] = self.client.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
+        except ClientError as exc:
+            error = translate(exc, f"describe {identifier}")
+            if isinstance(error, ResourceNotFoundError):
+                return []
+            raise error from exc
+        return [member["DBInstanceIdentifier"] for member in item.get("DBClusterMembers", [])]
+
+    @staticmethod
+    def _prove_ownership(found: RestoredDatabase, stack_name: str, execution_id: str | None) -> None:
+        tags = dict(found.tags)
+        if not is_drill_resource(tags, stack_name):
+            raise NotOwnedError(f"{found.identifier} is not a drill resource of stack {stack_name}: left untouched")
+        if execution_id is not None and tags.get(tag_keys.DRILL_EXECUTION) != execution_id:
+            raise NotOwnedError(f"{found.identifier} belongs to another drill execution: left untouched")
+
+    # ---- janitor inventory
+
+    def list_drill_resources(self, stack_name: str) -> list[tuple[DatabaseType, str, str, dict[str, str]]]:
+        """(type, identifier, status, tags) of every drill instance (not cluster members) and cluster of the stack."""
+        found: list[tuple[DatabaseType, str, str, dict[str, str]]] = []
+        for item in self.pages("describe_db_instances", "DBInstances"):
+            tags = tag_dict(item.get("TagList"))
+            if is_drill_resource(tags, stack_name) and not item.get("DBClusterIdentifier"):
+                found.append(
+                    (DatabaseType.INSTANCE, item["DBInstanceIdentifier"], item.get("DBInstanceStatus", ""), tags)
+                )
+        for item in self.pages("describe_db_clusters", "DBClusters"):
+            tags = tag_dict(item.get("TagList"))
+            if is_drill_resource(tags, stack_name):
+                found.append((DatabaseType.CLUSTER, item["DBClusterIdentifier"], item.get("Status", ""), tags))
+        return found

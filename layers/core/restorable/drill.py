@@ -1,0 +1,336 @@
+"""Restore drills, the pure part: the request, the temporary resources' names and tags, the poll
+backoff, RTO/RPO measurement and the verdict. No boto3 here (see ``drill_steps`` and the adapters).
+
+A drill restores a recovery point of a protected database to a temporary database, waits until it
+is available, checks it, measures RTO and RPO against the targets, always deletes what it created,
+and records what happened.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import tags as tag_keys
+from .errors import InvalidRequestError
+from .naming import format_timestamp
+
+# Outcomes recorded in the drill history table; verification counts DRILL_PASSED only.
+DRILL_PASSED = "passed"
+DRILL_FAILED = "failed"
+
+MAX_DB_IDENTIFIER_LENGTH = 63
+# A cluster's writer instance is named "{cluster}-i1": the cluster name leaves room for it.
+CLUSTER_INSTANCE_SUFFIX = "-i1"
+_DB_IDENTIFIER = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$")
+_DIGEST_LENGTH = 10
+
+
+class DrillMode(enum.Enum):
+    SNAPSHOT = "snapshot"
+    PITR = "pitr"
+    CROSS_REGION = "cross-region"
+
+
+# Targets from the architecture decision record (DESIGN.md): RTO per mode, RPO < 1 hour.
+RTO_TARGET_SECONDS = {DrillMode.PITR: 30 * 60, DrillMode.SNAPSHOT: 60 * 60, DrillMode.CROSS_REGION: 4 * 60 * 60}
+RPO_TARGET_SECONDS = 60 * 60
+# The RPO target is about continuous backups (PITR); snapshot drills report their RPO and judge it only
+# when the request sets ``targets.rpo_seconds``.
+RPO_ENFORCED_BY_DEFAULT = frozenset({DrillMode.PITR})
+# The restore may take this many times the RTO target before the drill gives up (the RTO check fails
+# long before; the extra time measures how late the restore really is).
+DEADLINE_FACTOR = 2
+# Temporary resources expire this long after the deadline: the janitor deletes them if a drill died.
+EXPIRY_MARGIN = timedelta(hours=2)
+
+# Poll backoff: the first poll after FIRST_POLL_SECONDS, then every wait is BACKOFF_FRACTION of the time
+# elapsed so far (the elapsed time grows by 1.5x a turn), capped at MAX_POLL_SECONDS and at the deadline.
+# Polls (3 state transitions each) grow with log(restore time) until the cap; the price is resolution: the
+# moment "available" is observed at most BACKOFF_FRACTION x elapsed (or MAX_POLL_SECONDS) after it happened.
+# The report states that resolution next to the RTO.
+FIRST_POLL_SECONDS = 60
+BACKOFF_FRACTION = 0.5
+MAX_POLL_SECONDS = 900
+
+# Checks read these so the verdict and the report agree on the names.
+API_CHECKS = ("status", "engine", "engine_version", "encryption", "storage")
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}" for err in exc.errors())
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SnapshotSelector(_Strict):
+    """Which snapshot: a named one (identifier or ARN), or the newest managed one (of a kind)."""
+
+    identifier: str | None = Field(default=None, min_length=1, max_length=2048)
+    kind: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SnapshotSelector:
+        if self.identifier is not None and self.kind is not None:
+            raise ValueError("give 'identifier' (a named snapshot) or 'kind' (the newest of a kind), not both")
+        return self
+
+
+class QueryCheck(_Strict):
+    """A query returning one number, e.g. ``select count(*) from orders``, with an optional minimum."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    sql: str = Field(min_length=1, max_length=4000)
+    min_value: float | None = None
+
+
+class FreshnessCheck(_Strict):
+    """A query returning the newest data time, e.g. ``select max(updated_at) from orders``: data-level RPO."""
+
+    name: str = Field(default="freshness", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    sql: str = Field(min_length=1, max_length=4000)
+    max_age_seconds: int | None = Field(default=None, gt=0)
+
+
+class SqlChecks(_Strict):
+    """SQL checks on the restored database. Credentials come from Secrets Manager, never from the input.
+
+    ``secret_arn`` names a secret holding ``{"username": .., "password": ..}``; without it the restored
+    instance's managed master user secret is used (instances are restored with one).
+    """
+
+    database: str = Field(min_length=1, max_length=128)
+    secret_arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+")
+    queries: list[QueryCheck] = Field(default_factory=list, max_length=20)
+    freshness: FreshnessCheck | None = None
+    tls: Literal["require", "disable"] = "require"
+    connect_timeout_seconds: int = Field(default=10, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _something_to_run(self) -> SqlChecks:
+        if not self.queries and self.freshness is None:
+            raise ValueError("give at least one query or a freshness check")
+        names = [q.name for q in self.queries] + ([self.freshness.name] if self.freshness else [])
+        if len(names) != len(set(names)):
+            raise ValueError("check names must be unique")
+        return self
+
+
+class Checks(_Strict):
+    sql: SqlChecks | None = None
+
+
+class Targets(_Strict):
+    """Overrides of the default targets (DESIGN.md), in seconds."""
+
+    rto_seconds: int | None = Field(default=None, gt=0, le=24 * 3600)
+    rpo_seconds: int | None = Field(default=None, gt=0)
+
+
+class DrillRequest(_Strict):
+    """The state machine's input."""
+
+    source: str = Field(min_length=1, max_length=2048, description="identifier or ARN of an instance or cluster")
+    mode: DrillMode
+    snapshot: SnapshotSelector | None = None
+    restore_time: datetime | Literal["latest"] | None = None
+    instance_class: str | None = Field(default=None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    checks: Checks = Field(default_factory=Checks)
+    targets: Targets = Field(default_factory=Targets)
+
+    @field_validator("restore_time")
+    @classmethod
+    def _aware(cls, value: datetime | str | None) -> datetime | str | None:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ValueError("restore_time must carry a time zone (e.g. 2026-11-22T02:00:00Z)")
+        return value
+
+    @model_validator(mode="after")
+    def _fields_fit_the_mode(self) -> DrillRequest:
+        if self.mode is DrillMode.PITR and self.snapshot is not None:
+            raise ValueError("'snapshot' applies to the snapshot and cross-region modes, not pitr")
+        if self.mode is not DrillMode.PITR and self.restore_time is not None:
+            raise ValueError("'restore_time' applies to the pitr mode only")
+        return self
+
+    @property
+    def selector(self) -> SnapshotSelector:
+        return self.snapshot or SnapshotSelector()
+
+    @property
+    def restore_to(self) -> datetime | None:
+        """The requested point in time, or None for the latest restorable time."""
+        return self.restore_time if isinstance(self.restore_time, datetime) else None
+
+
+def parse_drill_request(event: object) -> DrillRequest:
+    if not isinstance(event, dict):
+        raise InvalidRequestError(f"drill input must be a JSON object, got {type(event).__name__}")
+    try:
+        return DrillRequest.model_validate(event)
+    except ValidationError as exc:
+        raise InvalidRequestError(f"invalid drill input: {_problems(exc)}") from exc
+
+
+def drill_identifier(source_identifier: str, execution_id: str) -> str:
+    """A valid RDS identifier, unique per execution: ``drill-{source}-{digest of the execution}``.
+
+    At most 60 characters, so that a cluster's instance (``-i1``) stays within RDS's 63.
+    """
+    digest = hashlib.sha256(execution_id.encode()).hexdigest()[:_DIGEST_LENGTH]
+    stem = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", source_identifier.lower())).strip("-")
+    room = MAX_DB_IDENTIFIER_LENGTH - len(CLUSTER_INSTANCE_SUFFIX) - len("drill-") - 1 - _DIGEST_LENGTH
+    stem = stem[:room].rstrip("-")
+    return f"drill-{stem}-{digest}" if stem else f"drill-{digest}"
+
+
+def is_valid_db_identifier(identifier: str) -> bool:
+    return bool(_DB_IDENTIFIER.match(identifier))
+
+
+def drill_tags(stack_name: str, source_arn: str, execution_id: str, expires_at: datetime) -> dict[str, str]:
+    """Tags every temporary resource carries. Never ``restorable:policy``: a drill is not protected."""
+    return {
+        tag_keys.MANAGED_BY: stack_name,
+        tag_keys.KIND: tag_keys.DRILL_KIND,
+        tag_keys.EXPIRES_AT: format_timestamp(expires_at),
+        tag_keys.SOURCE: source_arn,
+        tag_keys.DRILL_EXECUTION: execution_id,
+    }
+
+
+def is_drill_resource(tags: dict[str, str], stack_name: str) -> bool:
+    """Positive proof that a database is a temporary drill resource of this stack."""
+    return (
+        tags.get(tag_keys.MANAGED_BY) == stack_name
+        and tags.get(tag_keys.KIND) == tag_keys.DRILL_KIND
+        and tag_keys.POLICY not in tags
+    )
+
+
+def rto_target_seconds(mode: DrillMode, targets: Targets) -> int:
+    return targets.rto_seconds or RTO_TARGET_SECONDS[mode]
+
+
+def rpo_target_seconds(mode: DrillMode, targets: Targets) -> int | None:
+    if targets.rpo_seconds is not None:
+        return targets.rpo_seconds
+    return RPO_TARGET_SECONDS if mode in RPO_ENFORCED_BY_DEFAULT else None
+
+
+def restore_deadline(started_at: datetime, rto_seconds: int) -> datetime:
+    return started_at + timedelta(seconds=DEADLINE_FACTOR * rto_seconds)
+
+
+def resource_expiry(deadline: datetime) -> datetime:
+    return deadline + EXPIRY_MARGIN
+
+
+def next_poll_wait(elapsed_seconds: float, remaining_seconds: float) -> int:
+    """Seconds to wait before the next status poll (at least 1; never past the deadline)."""
+    wait = max(FIRST_POLL_SECONDS, math.ceil(elapsed_seconds * BACKOFF_FRACTION))
+    wait = min(wait, MAX_POLL_SECONDS, math.ceil(max(remaining_seconds, 1)))
+    return max(1, int(wait))
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 time from the state (Step Functions' ``StartTime``, our own timestamps), in UTC."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """ISO-8601 UTC with a 'Z', millisecond precision (timings in reports and the history table)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: str  # "passed" | "failed"
+    reasons: tuple[str, ...]
+    rto_seconds: float | None
+    rpo_seconds: float | None
+    data_rpo_seconds: float | None
+
+
+def judge(drill: dict[str, Any], finished_at: datetime) -> Verdict:
+    """The drill's outcome from its state: every check passed, RTO and RPO within target, nothing left behind.
+
+    RTO runs from the drill's start to the moment the checks finished on an available database.
+    """
+    plan = drill.get("plan", {})
+    reasons: list[str] = []
+    error = drill.get("error")
+    if error:
+        reasons.append(f"{error.get('Error', 'Error')}: {_cause_text(error.get('Cause'))}")
+
+    started_at = parse_time(plan.get("started_at"))
+    checks = drill.get("checks") or {}
+    validated_at = parse_time(checks.get("finished_at"))
+    rto = (validated_at - started_at).total_seconds() if started_at and validated_at and not error else None
+    rto_target = plan.get("targets", {}).get("rto_seconds")
+    if rto is not None and rto_target is not None and rto > rto_target:
+        reasons.append(f"RTO {rto:.0f}s exceeds the target {rto_target}s")
+    if rto is None and not error:
+        reasons.append("the restored database was never validated")
+
+    for result in checks.get("results", []):
+        if result.get("status") != "passed":
+            reasons.append(f"check {result.get('name')} {result.get('status')}: {result.get('detail', '')}".strip())
+
+    recovery_point_time = parse_time(plan.get("recovery_point_time"))
+    targeted_time = parse_time(plan.get("targeted_time"))
+    rpo = (
+        max(0.0, (targeted_time - recovery_point_time).total_seconds())
+        if recovery_point_time and targeted_time
+        else None
+    )
+    rpo_target = plan.get("targets", {}).get("rpo_seconds")
+    if rpo is not None and rpo_target is not None and rpo > rpo_target:
+        reasons.append(f"RPO {rpo:.0f}s exceeds the target {rpo_target}s")
+    data_rpo = checks.get("data_rpo_seconds")
+
+    cleanup = drill.get("cleanup") or {}
+    if drill.get("cleanup_error"):
+        reasons.append(f"cleanup failed: {_cause_text(drill['cleanup_error'].get('Cause'))}; the janitor retries")
+    elif cleanup.get("remaining"):
+        reasons.append(f"cleanup left {', '.join(cleanup['remaining'])}")
+    del finished_at  # the verdict does not depend on when it was written
+    return Verdict(
+        outcome=DRILL_FAILED if reasons else DRILL_PASSED,
+        reasons=tuple(reasons),
+        rto_seconds=None if rto is None else round(rto, 3),
+        rpo_seconds=None if rpo is None else round(rpo, 3),
+        data_rpo_seconds=None if data_rpo is None else float(data_rpo),
+    )
+
+
+def _cause_text(cause: Any) -> str:
+    """Step Functions puts a Lambda error's JSON (errorMessage, errorType...) in Cause: show the message."""
+    if isinstance(cause, str):
+        import json
+
+        try:
+            parsed = json.loads(cause)
+        except json.JSONDecodeError:
+            return cause
+        if isinstance(parsed, dict) and "errorMessage" in parsed:
+            return str(parsed["errorMessage"])
+    return str(cause)

@@ -1,0 +1,91 @@
+"""Scheduled drills: which protected databases to drill this month, and how to start their drills."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .drill import Checks, DrillMode, parse_drill_request
+from .errors import ConfigurationError, InvalidRequestError
+from .models import Database
+
+
+class ScheduledDrillRequest(BaseModel):
+    """The monthly schedule's input: ``{"scheduled_time": "<aws.scheduler.scheduled-time>", "mode": "snapshot"}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheduled_time: datetime | None = None
+    mode: DrillMode = DrillMode.SNAPSHOT
+    kind: str | None = Field(default=None, min_length=1)
+    dry_run: bool = False
+
+
+def parse_scheduled_request(event: object) -> ScheduledDrillRequest:
+    if not isinstance(event, dict):
+        raise InvalidRequestError(f"drill schedule event must be a JSON object, got {type(event).__name__}")
+    try:
+        request = ScheduledDrillRequest.model_validate(event)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in exc.errors())
+        raise InvalidRequestError(f"invalid drill schedule event: {problems}") from exc
+    if request.scheduled_time is not None and request.scheduled_time.tzinfo is None:
+        raise InvalidRequestError("scheduled_time must carry a time zone")
+    if request.mode is DrillMode.PITR and request.kind is not None:
+        raise InvalidRequestError("'kind' applies to snapshot and cross-region drills")
+    return request
+
+
+def parse_checks_document(text: str) -> dict[str, Checks]:
+    """``DRILL_CHECKS``: JSON mapping a source identifier (or ``*`` for every source) to its checks."""
+    if not text.strip():
+        return {}
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"environment variable DRILL_CHECKS is not JSON: {exc.msg}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigurationError("environment variable DRILL_CHECKS must map source identifiers to checks")
+    try:
+        return {str(k): Checks.model_validate(v) for k, v in raw.items()}
+    except ValidationError as exc:
+        raise ConfigurationError(f"environment variable DRILL_CHECKS: {exc.errors()[0]['msg']}") from exc
+
+
+def drill_candidates(databases: Sequence[Database]) -> list[Database]:
+    """Protected databases a drill restores: instances outside clusters and clusters, never drill resources."""
+    return sorted(
+        (d for d in databases if d.policy_name is not None and not d.is_cluster_member),
+        key=lambda d: d.arn,
+    )
+
+
+def rotating_sample(candidates: Sequence[Database], scheduled_time: datetime, per_run: int) -> list[Database]:
+    """``per_run`` databases (0: all), a different window each month so that every one takes its turn."""
+    if per_run <= 0 or per_run >= len(candidates):
+        return list(candidates)
+    month_index = scheduled_time.year * 12 + scheduled_time.month - 1
+    start = (month_index * per_run) % len(candidates)
+    return [candidates[(start + offset) % len(candidates)] for offset in range(per_run)]
+
+
+def execution_name(database: Database, scheduled_time: datetime) -> str:
+    """Deterministic per database and month: a retried schedule starts no second drill."""
+    stem = re.sub(r"[^A-Za-z0-9_-]", "-", database.identifier)[:60]
+    return f"{stem}-{scheduled_time:%Y-%m}-scheduled"
+
+
+def drill_input(database: Database, request: ScheduledDrillRequest, checks: dict[str, Checks]) -> dict[str, Any]:
+    document: dict[str, Any] = {"source": database.arn, "mode": request.mode.value}
+    if request.kind is not None:
+        document["snapshot"] = {"kind": request.kind}
+    chosen = checks.get(database.identifier) or checks.get("*")
+    if chosen is not None:
+        document["checks"] = chosen.model_dump(mode="json", exclude_none=True)
+    parse_drill_request(document)  # the state machine would reject it anyway: fail here, before starting
+    return document

@@ -1,0 +1,307 @@
+"""Run the template's state machines on moto's Step Functions, with Lambda tasks in this process.
+
+``StateMachines(functions)`` reads a ``AWS::Serverless::StateMachine`` from ``template.yaml``
+(``DefinitionUri`` + ``DefinitionSubstitutions`` resolved with the local names and ARNs), creates
+it in moto together with the template's functions (so the ARNs in the definition resolve), and runs
+executions::
+
+    with mock_aws(), StateMachines(Functions(Template.load())).running() as machines:
+        machines.provision()                       # the table, bucket and topic the definition uses
+        result = machines.run("DrillStateMachine", {"source": "orders-db", "mode": "snapshot"})
+
+While ``running()``:
+
+- moto's Lambda ``invoke`` runs the real handler through ``Functions.invoke`` (template wiring,
+  layers, environment); a handler exception becomes a function error whose ``errorType`` is the
+  exception's class name, as in AWS;
+- ``Wait`` states and ``Retry`` intervals do not sleep: they advance a ``VirtualClock`` (and, with
+  ``simulate_time=True``, shift the wall clock the handlers see with time-machine), so a drill that
+  "waits" 90 minutes runs in a second. The deployed definition is unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import time
+import types
+import uuid
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import boto3
+
+from .functions import Functions, Invocation
+from .resources import provision_resources
+from .template import REPO_ROOT
+
+STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+_ROLE_NAME = "restorable-local-runtime"
+_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+class VirtualClock:
+    """Simulated time spent in ``Wait`` states and retry intervals.
+
+    ``listeners`` are called with the total simulated seconds after every advance (a benchmark uses
+    this to finish a simulated restore after N minutes). With a time-machine traveller the wall clock
+    the handlers read moves forward too.
+    """
+
+    def __init__(self) -> None:
+        self.waited_seconds = 0.0
+        self.waits: list[float] = []
+        self.listeners: list[Callable[[float], None]] = []
+        self._traveller: Any = None
+
+    def advance(self, seconds: float) -> None:
+        seconds = max(0.0, float(seconds))
+        self.waited_seconds += seconds
+        self.waits.append(seconds)
+        if self._traveller is not None and seconds:
+            self._traveller.shift(seconds)
+        for listener in list(self.listeners):
+            listener(self.waited_seconds)
+
+
+@dataclass
+class ExecutionResult:
+    arn: str
+    status: str
+    input: Any
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def state_transitions(self) -> int:
+        """States entered (what Standard workflows bill, apart from retries)."""
+        return sum(1 for event in self.history if str(event["type"]).endswith("StateEntered"))
+
+    def states_entered(self) -> list[str]:
+        return [
+            event["stateEnteredEventDetails"]["name"]
+            for event in self.history
+            if str(event["type"]).endswith("StateEntered")
+        ]
+
+    def task_failures(self) -> list[dict[str, Any]]:
+        return [
+            event.get("taskFailedEventDetails") or event.get("lambdaFunctionFailedEventDetails") or {}
+            for event in self.history
+            if event["type"] in ("TaskFailed", "LambdaFunctionFailed")
+        ]
+
+
+class StateMachines:
+    def __init__(self, functions: Functions, region: str | None = None) -> None:
+        self.functions = functions
+        self.template = functions.template
+        self.region = region or self.template.region
+        self.clock = VirtualClock()
+        self._arns: dict[str, str] = {}
+        self._function_by_name = {
+            self.template.physical_name(logical_id): logical_id for logical_id in functions.names()
+        }
+        self.invocations: list[Invocation] = []
+
+    # ---- the definition, as the template wires it
+
+    def names(self) -> list[str]:
+        return sorted(k for k, v in self.template.resources.items() if v.get("Type") in STATE_MACHINE_TYPES)
+
+    def definition(self, logical_id: str, overrides: Mapping[str, str] | None = None) -> str:
+        """The ASL text with ``DefinitionSubstitutions`` resolved (plus ``overrides``)."""
+        properties = self.template.resources[logical_id]["Properties"]
+        path = REPO_ROOT / str(properties["DefinitionUri"])
+        text = Path(path).read_text(encoding="utf-8")
+        substitutions = {
+            k: str(self.template.resolve(v)) for k, v in properties.get("DefinitionSubstitutions", {}).items()
+        }
+        substitutions.update(overrides or {})
+        for name, value in substitutions.items():
+            text = text.replace("${" + name + "}", value)
+        leftover = [part.split("}")[0] for part in text.split("${")[1:]]
+        if leftover:
+            raise KeyError(f"{logical_id}: no substitution for {', '.join(sorted(set(leftover)))}")
+        json.loads(text)
+        return text
+
+    # ---- moto set-up
+
+    def provision(self) -> None:
+        """Create the template's DynamoDB tables, S3 buckets and SNS topics in moto under their local names."""
+        provision_resources(self.template, self.region)
+
+    def _ensure_functions(self) -> None:
+        iam = boto3.client("iam", region_name=self.region)
+        try:
+            role_arn = iam.get_role(RoleName=_ROLE_NAME)["Role"]["Arn"]
+        except iam.exceptions.NoSuchEntityException:
+            role_arn = iam.create_role(RoleName=_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(_TRUST))["Role"]["Arn"]
+        client = boto3.client("lambda", region_name=self.region)
+        existing = {f["FunctionName"] for f in client.list_functions().get("Functions", [])}
+        archive = io.BytesIO()
+        with zipfile.ZipFile(archive, "w") as bundle:
+            bundle.writestr("app.py", "# runs in-process through local_runtime.functions\n")
+        for name, logical_id in self._function_by_name.items():
+            if name in existing:
+                continue
+            spec = self.functions.spec(logical_id)
+            client.create_function(
+                FunctionName=name,
+                Runtime="python3.13",
+                Role=role_arn,
+                Handler=spec.handler,
+                Code={"ZipFile": archive.getvalue()},
+                Timeout=spec.timeout,
+                MemorySize=spec.memory_mb,
+            )
+
+    def deploy(self, logical_id: str, overrides: Mapping[str, str] | None = None) -> str:
+        """Create (or update) the state machine in moto; its ARN."""
+        self._ensure_functions()
+        client = boto3.client("stepfunctions", region_name=self.region)
+        definition = self.definition(logical_id, overrides)
+        name = self.template.physical_name(logical_id)
+        role_arn = f"arn:aws:iam::{self.template.account_id}:role/{_ROLE_NAME}"
+        machines = {m["name"]: m["stateMachineArn"] for m in client.list_state_machines()["stateMachines"]}
+        if name in machines:
+            client.update_state_machine(stateMachineArn=machines[name], definition=definition)
+            arn = machines[name]
+        else:
+            arn = client.create_state_machine(name=name, definition=definition, roleArn=role_arn, type="STANDARD")[
+                "stateMachineArn"
+            ]
+        self._arns[logical_id] = arn
+        return arn
+
+    # ---- executions
+
+    def start(self, logical_id: str, execution_input: Any, name: str | None = None) -> str:
+        arn = self._arns.get(logical_id) or self.deploy(logical_id)
+        text = execution_input if isinstance(execution_input, str) else json.dumps(execution_input)
+        return boto3.client("stepfunctions", region_name=self.region).start_execution(
+            stateMachineArn=arn, name=name or f"local-{uuid.uuid4().hex[:12]}", input=text
+        )["executionArn"]
+
+    def wait(self, execution_arn: str, timeout_seconds: float = 60.0) -> ExecutionResult:
+        client = boto3.client("stepfunctions", region_name=self.region)
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            described = client.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING":
+                break
+            if time.monotonic() > deadline:
+                client.stop_execution(executionArn=execution_arn, error="LocalTimeout")
+                raise TimeoutError(f"{execution_arn} still running after {timeout_seconds}s")
+            time.sleep(0.01)
+        history: list[dict[str, Any]] = []
+        for page in client.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+            history.extend(dict(event) for event in page["events"])
+        output = described.get("output")
+        return ExecutionResult(
+            arn=execution_arn,
+            status=described["status"],
+            input=json.loads(described.get("input") or "null"),
+            output=json.loads(output) if output else None,
+            error=described.get("error"),
+            cause=described.get("cause"),
+            history=history,
+        )
+
+    def run(
+        self, logical_id: str, execution_input: Any, name: str | None = None, timeout_seconds: float = 60.0
+    ) -> ExecutionResult:
+        return self.wait(self.start(logical_id, execution_input, name), timeout_seconds)
+
+    # ---- the patches that make moto run the real handlers without Docker and without sleeping
+
+    def _invoke(self, function: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
+        logical_id = self._function_by_name.get(function.function_name)
+        if logical_id is None:
+            raise KeyError(f"{function.function_name} is not a function of the template")
+        event = json.loads(body) if body else {}
+        invocation = self.functions.invoke(logical_id, event)
+        self.invocations.append(invocation)
+        if invocation.error is not None:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            payload: Any = {
+                "errorType": type(invocation.error).__name__,
+                "errorMessage": str(invocation.error),
+                "stackTrace": [],
+            }
+        else:
+            payload = invocation.payload
+        return json.dumps(payload).encode()
+
+    @contextlib.contextmanager
+    def running(self, simulate_time: bool = False, start: datetime | None = None) -> Iterator[StateMachines]:
+        """Inside an active moto mock: executions run the definitions, Lambda tasks run in-process."""
+        from moto.awslambda.models import LambdaFunction
+        from moto.core.config import default_user_config
+        from moto.stepfunctions.models import StateMachineInstance
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+        from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+        machines = self
+
+        def invoke(function: Any, body: str, request_headers: Any, response_headers: Any) -> bytes:
+            return machines._invoke(function, body, request_headers, response_headers)
+
+        def wait_interval(_: Any, env: Any, wait_seconds: int) -> None:
+            machines.clock.advance(wait_seconds)
+
+        sleepless_time = types.SimpleNamespace(sleep=self.clock.advance, time=time.time)
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(
+                mock.patch.dict(default_user_config, {"stepfunctions": {"execute_state_machine": True}})
+            )
+            stack.enter_context(mock.patch.object(LambdaFunction, "invoke", invoke))
+            stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
+            stack.enter_context(mock.patch.object(retrier_decl, "time", sleepless_time))
+            # moto deep-copies the state machine, past executions (threads, locks) included, on every start.
+            stack.enter_context(
+                mock.patch.object(StateMachineInstance, "__deepcopy__", _copy_without_executions, create=True)
+            )
+            if simulate_time:
+                import time_machine
+
+                traveller = time_machine.travel(start or datetime.now(UTC), tick=True)
+                self.clock._traveller = stack.enter_context(traveller)
+            try:
+                yield self
+            finally:
+                self.clock._traveller = None
+
+
+def _copy_without_executions(machine: Any, memo: dict[int, Any]) -> Any:
+    clone = machine.__class__.__new__(machine.__class__)
+    memo[id(machine)] = clone
+    for key, value in machine.__dict__.items():
+        setattr(clone, key, [] if key == "executions" else copy.deepcopy(value, memo))
+    return clone
+
+
+@contextlib.contextmanager
+def rds_endpoints_at(address: str) -> Iterator[None]:
+    """Make moto report ``address`` as every DB instance's and cluster's endpoint (the port stays the
+    database's own), so SQL checks reach a real local server."""
+    from moto.rds.models import DBCluster, DBInstance
+
+    with (
+        mock.patch.object(DBInstance, "address", property(lambda self: address)),
+        mock.patch.object(DBCluster, "endpoint", property(lambda self: address)),
+    ):
+        yield

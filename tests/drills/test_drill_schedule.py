@@ -1,0 +1,104 @@
+"""The monthly schedule starts drills through the state machine; the janitor's schedule and dry run."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import boto3
+import pytest
+
+from local_runtime.functions import Functions
+from restorable.errors import InvalidRequestError
+from tests.drills.conftest import SOURCE_REGION, DrillWorld, sample
+
+
+def test_sample_schedule_events_are_what_the_schedules_deliver(functions: Functions) -> None:
+    for schedule_name, event_file in (
+        ("MonthlyDrills", "drill-schedule-monthly.json"),
+        ("ExpiredDrillResources", "drill-janitor.json"),
+    ):
+        event = sample(event_file)
+        [schedule] = [s for s in functions.schedules() if s.name == schedule_name]
+        moment = datetime.fromisoformat(event["scheduled_time"].replace("Z", "+00:00"))
+        assert schedule.event_for(moment) == event
+
+
+def test_monthly_schedule_starts_one_drill_per_protected_database_once(world: DrillWorld) -> None:
+    world.fleet.instance("orders-mysql")
+    world.fleet.instance("billing-pg", engine="postgres")
+    world.fleet.instance("scratch", policy="none")
+    world.fleet.cluster("ledger", members=1)
+    for identifier in ("orders-mysql", "billing-pg"):
+        world.managed_snapshot(identifier)
+    world.managed_cluster_snapshot("ledger")
+    functions = world.machines.functions
+    arn = world.machines.deploy("DrillStateMachine")
+
+    first = functions.invoke("DrillSchedulerFunction", sample("drill-schedule-monthly.json")).result()
+    again = functions.invoke("DrillSchedulerFunction", sample("drill-schedule-monthly.json")).result()
+
+    assert sorted(first["started"]) == [
+        "billing-pg-2026-12-scheduled",
+        "ledger-2026-12-scheduled",
+        "orders-mysql-2026-12-scheduled",
+    ]
+    # A retried schedule names the same executions: StartExecution with the same name and input returns
+    # the running one (AWS and moto), a finished one answers ExecutionAlreadyExists. Never a second drill.
+    assert sorted(again["started"] + again["already_started"]) == sorted(first["started"])
+    assert again["failed"] == []
+    client = boto3.client("stepfunctions", region_name=SOURCE_REGION)
+    executions = client.list_executions(stateMachineArn=arn)["executions"]
+    assert len(executions) == 3
+    results = [world.machines.wait(e["executionArn"]) for e in executions]
+    assert {r.status for r in results} == {"SUCCEEDED"}
+    assert {json.loads(json.dumps(r.input))["mode"] for r in results} == {"snapshot"}
+    assert world.leftovers() == []
+
+
+def test_rotating_sample_limits_each_run(world: DrillWorld) -> None:
+    for number in range(5):
+        world.fleet.instance(f"db{number}")
+    functions = world.machines.functions
+    world.machines.deploy("DrillStateMachine")
+    months = [
+        functions.invoke(
+            "DrillSchedulerFunction",
+            {"mode": "snapshot", "dry_run": True, "scheduled_time": f"2026-{m:02d}-08T06:00:00Z"},
+            environment={"DRILLS_PER_RUN": "2"},
+        ).result()
+        for m in (1, 2, 3)
+    ]
+    assert [len(m["started"]) for m in months] == [2, 2, 2]
+    assert {name.split("-")[0] for m in months for name in m["started"]} == {f"db{n}" for n in range(5)}
+
+
+@pytest.mark.parametrize(
+    "event", [{"mode": "sometimes"}, {"mode": "pitr", "kind": "weekly"}, {"scheduled_time": "2026-12-08T06:00:00"}, []]
+)
+def test_bad_schedule_events_start_nothing(world: DrillWorld, event: object) -> None:
+    world.fleet.instance("orders-mysql")
+    invocation = world.machines.functions.invoke("DrillSchedulerFunction", event)
+    assert isinstance(invocation.error, InvalidRequestError)
+
+
+def test_janitor_dry_run_and_bad_events(world: DrillWorld) -> None:
+    world.fleet.instance("orders-mysql")
+    world.managed_snapshot("orders-mysql")
+    world.failures["DeleteDBInstance"] = lambda params: "AccessDenied"
+    world.run(sample("drill-snapshot.json"))
+    del world.failures["DeleteDBInstance"]
+    [left] = world.leftovers()
+    world.machines.clock.advance(5 * 3600)
+    functions = world.machines.functions
+    dry = functions.invoke("DrillJanitorFunction", {"dry_run": True}).result()
+    assert [d["reason"] for d in dry["deleted"]] == ["would delete (dry run)"]
+    assert world.leftovers() == [left]
+    assert isinstance(functions.invoke("DrillJanitorFunction", {"dry_run": "yes"}).error, InvalidRequestError)
+    assert isinstance(functions.invoke("DrillJanitorFunction", {"everything": True}).error, InvalidRequestError)
+    assert world.leftovers() == [left]
+    # never a database without the drill tags, expired-looking or not
+    world.fleet.instance("drill-lookalike", policy=None, tags={"restorable:expires-at": "2020-01-01T00:00:00Z"})
+    real = functions.invoke("DrillJanitorFunction", sample("drill-janitor.json")).result()
+    assert [d["resource"] for d in real["deleted"]] == [left.split(":", 1)[1]]
+    assert world.rds.describe_db_instances(DBInstanceIdentifier="drill-lookalike")["DBInstances"]

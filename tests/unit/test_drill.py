@@ -1,0 +1,198 @@
+"""The pure drill core: identifiers, tags, backoff, rotation, verdict."""
+
+from __future__ import annotations
+
+import string
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from restorable import tags as tag_keys
+from restorable.drill import (
+    CLUSTER_INSTANCE_SUFFIX,
+    FIRST_POLL_SECONDS,
+    MAX_POLL_SECONDS,
+    DrillMode,
+    Targets,
+    drill_identifier,
+    drill_tags,
+    is_drill_resource,
+    is_valid_db_identifier,
+    judge,
+    next_poll_wait,
+    parse_drill_request,
+    rpo_target_seconds,
+    rto_target_seconds,
+)
+from restorable.drill_schedule import drill_candidates, execution_name, rotating_sample
+from restorable.errors import InvalidRequestError
+from restorable.models import Database, DatabaseType
+
+EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:restorable-DrillStateMachine:{}"
+source_ids = st.text(alphabet=string.ascii_letters + string.digits + "-_.", min_size=1, max_size=80)
+
+
+@given(source_ids, st.text(min_size=1, max_size=80))
+def test_drill_identifiers_are_valid_and_leave_room_for_the_cluster_instance(source: str, name: str) -> None:
+    identifier = drill_identifier(source, EXECUTION.format(name))
+    assert is_valid_db_identifier(identifier)
+    assert is_valid_db_identifier(identifier + CLUSTER_INSTANCE_SUFFIX)
+    assert len(identifier + CLUSTER_INSTANCE_SUFFIX) <= 63
+    assert identifier.startswith("drill-")
+
+
+@given(source_ids, st.text(min_size=1, max_size=80), st.text(min_size=1, max_size=80))
+def test_drill_identifiers_differ_per_execution(source: str, first: str, second: str) -> None:
+    same = drill_identifier(source, EXECUTION.format(first)) == drill_identifier(source, EXECUTION.format(second))
+    assert same == (first == second)
+
+
+def test_drill_tags_prove_ownership_and_never_protect() -> None:
+    expires = datetime(2026, 12, 8, 10, tzinfo=UTC)
+    tags = drill_tags("restorable", "arn:aws:rds:us-east-1:123456789012:db:a", EXECUTION.format("x"), expires)
+    assert tags[tag_keys.EXPIRES_AT] == "2026-12-08T10:00:00Z"
+    assert tag_keys.POLICY not in tags
+    assert is_drill_resource(tags, "restorable")
+    assert not is_drill_resource(tags, "other-stack")
+    assert not is_drill_resource({**tags, tag_keys.POLICY: "standard"}, "restorable")
+    assert not is_drill_resource({tag_keys.MANAGED_BY: "restorable", tag_keys.KIND: "weekly"}, "restorable")
+
+
+@given(st.floats(min_value=0, max_value=48 * 3600), st.floats(min_value=-100, max_value=48 * 3600))
+def test_poll_waits_grow_but_never_pass_the_deadline(elapsed: float, remaining: float) -> None:
+    wait = next_poll_wait(elapsed, remaining)
+    assert 1 <= wait <= MAX_POLL_SECONDS
+    if remaining >= FIRST_POLL_SECONDS:
+        assert wait >= FIRST_POLL_SECONDS
+    assert wait <= max(1, remaining + 1)
+
+
+def test_polls_grow_with_the_log_of_the_restore_time() -> None:
+    def polls(restore_minutes: int) -> int:
+        elapsed, count = 0.0, 0
+        while elapsed < restore_minutes * 60:
+            elapsed += next_poll_wait(elapsed, 10**9)
+            count += 1
+        return count
+
+    counts = [polls(m) for m in (5, 30, 90)]
+    assert counts == sorted(counts)
+    assert counts[2] - counts[0] <= 10  # 18x the restore time, a handful more polls
+    assert counts[2] < 90 / 5  # far below a fixed 5-minute poll
+
+
+def test_targets_per_mode_follow_the_design() -> None:
+    assert rto_target_seconds(DrillMode.PITR, Targets()) == 1800
+    assert rto_target_seconds(DrillMode.SNAPSHOT, Targets()) == 3600
+    assert rto_target_seconds(DrillMode.CROSS_REGION, Targets()) == 4 * 3600
+    assert rpo_target_seconds(DrillMode.PITR, Targets()) == 3600
+    assert rpo_target_seconds(DrillMode.SNAPSHOT, Targets()) is None
+    assert rpo_target_seconds(DrillMode.SNAPSHOT, Targets(rpo_seconds=600)) == 600
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ("orders", "must be a JSON object"),
+        ({"mode": "snapshot"}, "source: Field required"),
+        ({"source": "a", "mode": "pitr", "snapshot": {"kind": "weekly"}}, "not pitr"),
+        ({"source": "a", "mode": "snapshot", "snapshot": {"kind": "weekly", "identifier": "x"}}, "not both"),
+        ({"source": "a", "mode": "snapshot", "instance_class": "large"}, "instance_class"),
+        ({"source": "a", "mode": "snapshot", "targets": {"rto_seconds": 0}}, "rto_seconds"),
+        (
+            {"source": "a", "mode": "snapshot", "checks": {"sql": {"database": "d", "secret_arn": "my-secret"}}},
+            "secret_arn",
+        ),
+    ],
+)
+def test_bad_requests(event: object, message: str) -> None:
+    with pytest.raises(InvalidRequestError, match="") as error:
+        parse_drill_request(event)
+    assert message in str(error.value)
+
+
+def _drill(**overrides: object) -> dict[str, object]:
+    started = datetime(2026, 12, 8, 6, tzinfo=UTC)
+    drill: dict[str, object] = {
+        "plan": {
+            "started_at": started.isoformat(),
+            "recovery_point_time": (started - timedelta(minutes=10)).isoformat(),
+            "targeted_time": started.isoformat(),
+            "targets": {"rto_seconds": 1800, "rpo_seconds": 3600},
+        },
+        "checks": {
+            "results": [{"name": "status", "status": "passed"}],
+            "finished_at": (started + timedelta(minutes=20)).isoformat(),
+        },
+        "cleanup": {"result": "deleted", "remaining": []},
+    }
+    drill.update(overrides)
+    return drill
+
+
+def test_verdict_passes_only_when_everything_holds() -> None:
+    now = datetime(2026, 12, 8, 7, tzinfo=UTC)
+    passed = judge(_drill(), now)
+    assert (passed.outcome, passed.rto_seconds, passed.rpo_seconds) == ("passed", 1200, 600)
+    slow = judge(_drill(checks={"results": [], "finished_at": "2026-12-08T06:45:00Z"}), now)
+    assert slow.outcome == "failed"
+    assert slow.reasons == ("RTO 2700s exceeds the target 1800s",)
+    failed_check = judge(
+        _drill(
+            checks={
+                "results": [{"name": "rows", "status": "failed", "detail": "0"}],
+                "finished_at": "2026-12-08T06:10:00Z",
+            }
+        ),
+        now,
+    )
+    assert failed_check.reasons == ("check rows failed: 0",)
+    errored = judge(_drill(error={"Error": "RestoreFailedError", "Cause": '{"errorMessage": "boom"}'}), now)
+    assert errored.reasons[0] == "RestoreFailedError: boom"
+    assert errored.rto_seconds is None
+    leaked = judge(_drill(cleanup_error={"Error": "PermissionDeniedError", "Cause": "denied"}), now)
+    assert "cleanup failed: denied; the janitor retries" in leaked.reasons
+    never_checked = judge(_drill(checks=None), now)
+    assert never_checked.reasons == ("the restored database was never validated",)
+
+
+def _database(number: int) -> Database:
+    return Database(
+        type=DatabaseType.INSTANCE,
+        identifier=f"db{number:03d}",
+        arn=f"arn:aws:rds:us-east-1:123456789012:db:db{number:03d}",
+        status="available",
+        engine="postgres",
+        tags={tag_keys.POLICY: "standard"},
+    )
+
+
+@given(
+    st.integers(min_value=1, max_value=60),
+    st.integers(min_value=1, max_value=25),
+    st.integers(2026, 2040),
+    st.integers(1, 12),
+)
+def test_rotating_sample_gives_every_database_its_turn(size: int, per_run: int, year: int, month: int) -> None:
+    candidates = drill_candidates([_database(n) for n in range(size)])
+    months = -(-size // per_run)  # ceil
+    seen: set[str] = set()
+    moment = datetime(year, month, 8, 6, tzinfo=UTC)
+    for _ in range(months):
+        chosen = rotating_sample(candidates, moment, per_run)
+        assert len(chosen) == min(per_run, size)
+        assert len({d.arn for d in chosen}) == len(chosen)
+        seen |= {d.arn for d in chosen}
+        moment = (moment.replace(day=1) + timedelta(days=32)).replace(day=8)
+    assert seen == {d.arn for d in candidates}
+
+
+def test_candidates_exclude_unprotected_and_cluster_members() -> None:
+    member = Database(
+        DatabaseType.INSTANCE, "c-1", "arn:c-1", "available", "aurora-mysql", {tag_keys.POLICY: "standard"}, "c"
+    )
+    unprotected = Database(DatabaseType.INSTANCE, "u", "arn:u", "available", "mysql", {})
+    assert drill_candidates([member, unprotected, _database(1)]) == [_database(1)]
+    assert execution_name(_database(1), datetime(2026, 12, 8, tzinfo=UTC)) == "db001-2026-12-scheduled"
