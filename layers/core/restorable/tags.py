@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 PREFIX = "restorable:"
 POLICY = "restorable:policy"
 MANAGED_BY = "restorable:managed-by"
@@ -21,3 +23,12 @@ def tag_dict(tag_list: list[dict[str, str]] | None) -> dict[str, str]:
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     """Turn a dict into an AWS ``TagList``, sorted by key for stable requests."""
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+# Set by the copy function on a source snapshot: how many cross-Region copies it has started.
+COPY_ATTEMPTS = "restorable:copy-attempts"
+
+
+def copyable_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The tags a DR copy carries: the original's, minus AWS-reserved keys and copy bookkeeping."""
+    return {k: v for k, v in tags.items() if not k.lower().startswith("aws:") and k != COPY_ATTEMPTS}
