@@ -14,6 +14,7 @@ METRIC_NAMES = {
     Outcome.FAILED: "Failed",
     Outcome.FINDING: "Findings",
     Outcome.PLANNED: "Planned",
+    Outcome.DELETED: "Deleted",
 }
 
 

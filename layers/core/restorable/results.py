@@ -15,6 +15,18 @@ class Outcome(enum.Enum):
     FAILED = "failed"
     FINDING = "finding"
     PLANNED = "planned"
+    DELETED = "deleted"
+
+
+# Every job reports these counts (zeros included); a job adds its own with ``JobResult.extra_outcomes``.
+STANDARD_OUTCOMES = (
+    Outcome.CREATED,
+    Outcome.ALREADY_EXISTS,
+    Outcome.SKIPPED,
+    Outcome.FAILED,
+    Outcome.FINDING,
+    Outcome.PLANNED,
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +37,7 @@ class ItemResult:
     reason: str = ""
     recovery_point: str | None = None
     resource_arn: str | None = None
+    region: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"resource": self.resource, "kind": self.kind, "outcome": self.outcome.value}
@@ -34,6 +47,8 @@ class ItemResult:
             data["reason"] = self.reason
         if self.resource_arn:
             data["resource_arn"] = self.resource_arn
+        if self.region:
+            data["region"] = self.region
         return data
 
 
@@ -44,13 +59,16 @@ class JobResult:
     dry_run: bool = False
     items: list[ItemResult] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    extra_outcomes: tuple[Outcome, ...] = ()
 
     def add(self, item: ItemResult) -> None:
         self.items.append(item)
 
     def counts(self) -> dict[str, int]:
-        counter = Counter(item.outcome.value for item in self.items)
-        return {outcome.value: counter.get(outcome.value, 0) for outcome in Outcome}
+        counter = Counter(item.outcome for item in self.items)
+        reported = [*STANDARD_OUTCOMES, *self.extra_outcomes]
+        reported += [outcome for outcome in Outcome if counter[outcome] and outcome not in reported]
+        return {outcome.value: counter.get(outcome, 0) for outcome in reported}
 
     @property
     def ok(self) -> bool:

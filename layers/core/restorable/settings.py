@@ -18,6 +18,7 @@ from .policy import PolicyDocument, default_policy_text, parse_policy_document
 from .schedule import CronSchedule, validate_timezone
 
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
 AWS_MANAGED_RDS_KEY = "alias/aws/rds"
 
 
@@ -30,6 +31,7 @@ class Settings:
     schedule_timezone: str
     schedule_expressions: Mapping[str, str]
     policies: PolicyDocument
+    alert_topic_arn: str = ""
 
     @cached_property
     def schedules(self) -> dict[str, CronSchedule]:
@@ -93,6 +95,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     policy_text = env["POLICY_DOCUMENT"].strip() or default_policy_text()
     policies = parse_policy_document(policy_text, scheduled_kinds=frozenset(expressions))
 
+    # Optional: where alerts (circuit-breaker trips) are published; empty = log and metric only.
+    alert_topic_arn = env.get("ALERT_TOPIC_ARN", "").strip()
+    if alert_topic_arn and not _TOPIC_ARN.match(alert_topic_arn):
+        raise ConfigurationError(f"environment variable ALERT_TOPIC_ARN: '{alert_topic_arn}' is not an SNS topic ARN")
+
     return Settings(
         stack_name=stack_name,
         region=region,
@@ -101,4 +108,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         schedule_timezone=timezone,
         schedule_expressions=dict(expressions),
         policies=policies,
+        alert_topic_arn=alert_topic_arn,
     )
+
+
+def positive_int(environ: Mapping[str, str] | None, name: str, *, maximum: int | None = None) -> int:
+    """A required whole-number function setting (e.g. ``COPY_MAX_ATTEMPTS``), at least 1."""
+    env = os.environ if environ is None else environ
+    text = _required(env, name)
+    if not text.isdigit() or int(text) < 1 or (maximum is not None and int(text) > maximum):
+        bound = f" and at most {maximum}" if maximum is not None else ""
+        raise ConfigurationError(f"environment variable {name}: '{text}' must be a whole number at least 1{bound}")
+    return int(text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 PREFIX = "restorable:"
 POLICY = "restorable:policy"
 MANAGED_BY = "restorable:managed-by"
@@ -29,3 +31,10 @@ def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
 # the execution that owns them. IAM lets the drill functions delete only what carries these tags.
 DRILL_KIND = "drill"
 DRILL_EXECUTION = "restorable:drill-execution"
+# Set by the copy function on a source snapshot: how many cross-Region copies it has started.
+COPY_ATTEMPTS = "restorable:copy-attempts"
+
+
+def copyable_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The tags a DR copy carries: the original's, minus AWS-reserved keys and copy bookkeeping."""
+    return {k: v for k, v in tags.items() if not k.lower().startswith("aws:") and k != COPY_ATTEMPTS}

@@ -1,4 +1,4 @@
-"""RDS adapter: inventory of databases and manual snapshots, and snapshot creation."""
+"""RDS adapter: inventory of databases and manual snapshots; snapshot creation, cross-Region copy, tagging, deletion."""
 
 from __future__ import annotations
 
@@ -71,6 +71,57 @@ class RdsGateway:
         except ClientError as exc:
             raise translate(exc, f"snapshot {snapshot_id} of {database.identifier}") from exc
 
+    def copy_snapshot(self, source: RecoveryPoint, *, kms_key_id: str, tags: Mapping[str, str]) -> RecoveryPoint:
+        """Copy ``source`` (in another Region) into this gateway's Region under the same identifier.
+
+        The tags are passed explicitly as well as ``CopyTags``: RDS ignores ``CopyTags`` when
+        ``Tags`` is given, and explicit tags are what IAM's ``aws:RequestTag`` conditions see.
+        botocore builds the pre-signed URL from ``SourceRegion``.
+        """
+        if source.region == self.region:
+            raise ValueError(f"snapshot {source.identifier} is already in {self.region}")
+        try:
+            if source.type is DatabaseType.CLUSTER:
+                response = self._client.copy_db_cluster_snapshot(
+                    SourceDBClusterSnapshotIdentifier=source.arn,
+                    TargetDBClusterSnapshotIdentifier=source.identifier,
+                    SourceRegion=source.region,
+                    KmsKeyId=kms_key_id,
+                    CopyTags=True,
+                    Tags=tag_list(dict(tags)),  # type: ignore[arg-type]
+                )
+                return self._cluster_snapshot(dict(response["DBClusterSnapshot"]), default_tags=tags)
+            db_response = self._client.copy_db_snapshot(
+                SourceDBSnapshotIdentifier=source.arn,
+                TargetDBSnapshotIdentifier=source.identifier,
+                SourceRegion=source.region,
+                KmsKeyId=kms_key_id,
+                CopyTags=True,
+                Tags=tag_list(dict(tags)),  # type: ignore[arg-type]
+            )
+            return self._db_snapshot(dict(db_response["DBSnapshot"]), default_tags=tags)
+        except ClientError as exc:
+            raise translate(exc, f"copy {source.identifier} from {source.region} to {self.region}") from exc
+
+    def add_tags(self, point: RecoveryPoint, tags: Mapping[str, str]) -> None:
+        """Add (or overwrite) tags on a recovery point of this Region."""
+        try:
+            self._client.add_tags_to_resource(ResourceName=point.arn, Tags=tag_list(dict(tags)))  # type: ignore[arg-type]
+        except ClientError as exc:
+            raise translate(exc, f"tag {point.identifier}") from exc
+
+    def delete_snapshot(self, point: RecoveryPoint) -> None:
+        """Delete a manual DB snapshot or DB cluster snapshot of this Region."""
+        if point.region != self.region:
+            raise ValueError(f"snapshot {point.identifier} is in {point.region}, not {self.region}")
+        try:
+            if point.type is DatabaseType.CLUSTER:
+                self._client.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=point.identifier)
+            else:
+                self._client.delete_db_snapshot(DBSnapshotIdentifier=point.identifier)
+        except ClientError as exc:
+            raise translate(exc, f"delete {point.identifier} in {self.region}") from exc
+
     def _db_snapshot(self, item: Mapping[str, Any], default_tags: Mapping[str, str] | None = None) -> RecoveryPoint:
         return RecoveryPoint(
             type=DatabaseType.INSTANCE,
@@ -80,7 +131,8 @@ class RdsGateway:
             status=item.get("Status", "unknown"),
             snapshot_type=item.get("SnapshotType", "manual"),
             region=self.region,
-            created_at=item.get("SnapshotCreateTime"),
+            # A copy's SnapshotCreateTime is the copy time; the original's is when the data was taken.
+            created_at=item.get("OriginalSnapshotCreateTime") or item.get("SnapshotCreateTime"),
             tags=tag_dict(item.get("TagList")) or dict(default_tags or {}),
             encrypted=bool(item.get("Encrypted", False)),
             kms_key_id=item.get("KmsKeyId"),

@@ -1,0 +1,81 @@
+"""Lifecycle pruning: delete expired recovery points in the source and DR Regions, behind a circuit breaker."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from restorable.adapters.rds import RdsGateway
+from restorable.errors import RestorableError
+from restorable.observability import record_result
+from restorable.prune_job import BreakerTrip, load_breaker_limits, parse_prune_request, run_prune_job
+from restorable.settings import Settings, load_settings
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context(log_event=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        settings = load_settings()
+        limits = load_breaker_limits()
+        request = parse_prune_request(event)
+    except RestorableError as exc:
+        logger.error("rejected prune request; nothing was deleted", extra={"error": str(exc)})
+        raise
+    if request.override_breaker:
+        logger.warning("circuit breaker override requested", extra={"override_reason": request.override_reason})
+    source = RdsGateway(boto3.client("rds", region_name=settings.region))
+    dr = RdsGateway(boto3.client("rds", region_name=settings.dr_region))
+    result, trips = run_prune_job(
+        request, settings, {"source": source, "dr": dr}, source, now=datetime.now(UTC), limits=limits
+    )
+    record_result(result, logger, metrics)
+    for region, summary in result.details["regions"].items():
+        for rule, count in summary.get("kept_by_rule", {}).items():
+            with single_metric(name="Kept", unit=MetricUnit.Count, value=count, namespace=metrics.namespace) as metric:
+                metric.add_dimension(name="Job", value="prune")
+                metric.add_dimension(name="Rule", value=rule)
+        logger.info("prune region finished", extra={"prune_region": region, **summary})
+    if not request.dry_run:
+        metrics.add_metric(name="CircuitBreakerTrips", unit=MetricUnit.Count, value=len(trips))
+    for trip in trips:
+        _alert(trip, settings, request.dry_run)
+    return result.to_dict()
+
+
+def _alert(trip: BreakerTrip, settings: Settings, dry_run: bool) -> None:
+    """Always an ERROR log line; and an SNS message when a topic is configured (not for a dry run)."""
+    fields = {"prune_region": trip.region, "reason": trip.reason, "dry_run": dry_run}
+    if dry_run:
+        logger.warning("circuit breaker would trip; dry run, no alert sent", extra=fields)
+        return
+    logger.error("circuit breaker tripped; nothing was deleted in this Region", extra=fields)
+    if not settings.alert_topic_arn:
+        return
+    message = {
+        "alert": "restorable-prune-circuit-breaker",
+        "stack": settings.stack_name,
+        "region": trip.region,
+        "reason": trip.reason,
+        "what_to_do": 'Check the expiry tags (run the prune function with {"dry_run": true}); if the plan is right, '
+        'invoke it with {"override_breaker": true, "override_reason": "..."}.',
+    }
+    try:
+        boto3.client("sns", region_name=settings.region).publish(
+            TopicArn=settings.alert_topic_arn,
+            Subject=f"Restorable {settings.stack_name}: pruning stopped by the circuit breaker in {trip.region}"[:99],
+            Message=json.dumps(message, indent=2),
+        )
+    except Exception as exc:  # the ERROR line and the metric above still report the trip
+        logger.exception("could not publish the circuit-breaker alert", extra={"error": str(exc)})

@@ -1,0 +1,243 @@
+"""The prune job: delete expired recovery points in the source and the DR Region, safely.
+
+Each Region is planned on its own (``plan_prune``) with its own circuit breaker; the
+existing sources always come from the source Region's inventory. A Region whose
+inventory cannot be read deletes nothing; one failed deletion never stops the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import AwsError, ConfigurationError, InvalidRequestError, ResourceNotFoundError
+from .models import Database, RecoveryPoint
+from .prune_plan import BreakerLimits, KeepRule, Kept, PrunePlan, plan_prune
+from .results import ItemResult, JobResult, Outcome
+from .settings import Settings, positive_int
+
+RegionRole = Literal["source", "dr"]
+ALL_REGION_ROLES: tuple[RegionRole, ...] = ("source", "dr")
+
+
+class PruneGateway(Protocol):
+    region: str
+
+    def list_manual_snapshots(self) -> list[RecoveryPoint]: ...
+
+    def delete_snapshot(self, point: RecoveryPoint) -> None: ...
+
+
+class InventoryGateway(Protocol):
+    def list_databases(self) -> list[Database]: ...
+
+
+class PruneRequest(BaseModel):
+    """The daily schedule's input, or an operator's.
+
+    ``dry_run`` returns the plan and deletes nothing; ``override_breaker`` lets a run that
+    tripped the circuit breaker proceed and must name a reason; ``regions`` limits the run
+    to ``source`` or ``dr``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheduled_time: datetime | None = None
+    dry_run: bool = False
+    override_breaker: bool = False
+    override_reason: str = Field(default="", max_length=500)
+    regions: list[RegionRole] = Field(default_factory=lambda: list(ALL_REGION_ROLES), min_length=1)
+
+    @model_validator(mode="after")
+    def _override_needs_a_reason(self) -> PruneRequest:
+        if self.override_breaker and not self.override_reason.strip():
+            raise ValueError("override_breaker needs an override_reason saying who checked the plan and why")
+        if len(set(self.regions)) != len(self.regions):
+            raise ValueError("regions lists a Region twice")
+        return self
+
+
+def parse_prune_request(event: object) -> PruneRequest:
+    if not isinstance(event, dict):
+        raise InvalidRequestError(f"prune event must be a JSON object, got {type(event).__name__}")
+    try:
+        return PruneRequest.model_validate(event)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}" for err in exc.errors())
+        raise InvalidRequestError(f"invalid prune request: {problems}") from exc
+
+
+def load_breaker_limits(environ: Mapping[str, str] | None = None) -> BreakerLimits:
+    """``PRUNE_MAX_SHARE_PERCENT`` (1-100) and ``PRUNE_MAX_COUNT`` from the function's environment."""
+    share = positive_int(environ, "PRUNE_MAX_SHARE_PERCENT", maximum=100)
+    count = positive_int(environ, "PRUNE_MAX_COUNT")
+    try:
+        return BreakerLimits(max_share=share / 100, max_count=count)
+    except ValueError as exc:  # pragma: no cover - positive_int already bounds both
+        raise ConfigurationError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class BreakerTrip:
+    region: str
+    reason: str
+
+
+# Kept points listed one by one in a real run's result (a dry run lists every kept point):
+# the ones a person may need to look at. The rest are counted per rule.
+NOTEWORTHY_KEEP_RULES = frozenset(
+    {KeepRule.LEGAL_HOLD, KeepRule.INCOMPLETE_TAGS, KeepRule.NO_VALID_EXPIRY, KeepRule.CIRCUIT_BREAKER}
+)
+
+
+def run_prune_job(
+    request: PruneRequest,
+    settings: Settings,
+    gateways: Mapping[RegionRole, PruneGateway],
+    inventory: InventoryGateway,
+    *,
+    now: datetime,
+    limits: BreakerLimits,
+) -> tuple[JobResult, list[BreakerTrip]]:
+    """Prune each requested Region; return the result and the circuit-breaker trips to alert on.
+
+    ``now`` is the clock, never the request's ``scheduled_time``: expiry is judged by the
+    real time, so a bogus or replayed input cannot make anything expire early.
+    """
+    # Fail closed: without the source inventory nothing is deleted anywhere.
+    existing_sources = [database.arn for database in inventory.list_databases()]
+    result = JobResult(job="prune", region=settings.region, dry_run=request.dry_run, extra_outcomes=(Outcome.DELETED,))
+    result.details["override_breaker"] = request.override_breaker
+    if request.override_breaker:
+        result.details["override_reason"] = request.override_reason
+    result.details["breaker_limits"] = {"max_share": limits.max_share, "max_count": limits.max_count}
+    result.details["regions"] = {}
+    trips: list[BreakerTrip] = []
+    for role in request.regions:
+        gateway = gateways[role]
+        summary = _prune_region(request, settings, gateway, existing_sources, now, limits, result)
+        result.details["regions"][gateway.region] = {"role": role, **summary}
+        if summary.get("breaker_tripped"):
+            trips.append(BreakerTrip(gateway.region, str(summary["breaker_reason"])))
+    return result, trips
+
+
+def _prune_region(
+    request: PruneRequest,
+    settings: Settings,
+    gateway: PruneGateway,
+    existing_sources: list[str],
+    now: datetime,
+    limits: BreakerLimits,
+    result: JobResult,
+) -> dict[str, object]:
+    region = gateway.region
+    try:
+        points = gateway.list_manual_snapshots()
+    except Exception as exc:
+        result.add(
+            ItemResult(
+                resource=region,
+                kind="*",
+                outcome=Outcome.FAILED,
+                reason=f"cannot list recovery points: {exc}; nothing deleted in {region}",
+                region=region,
+            )
+        )
+        return {"listed": False}
+    plan = plan_prune(
+        points,
+        stack_name=settings.stack_name,
+        now=now,
+        existing_sources=existing_sources,
+        region=region,
+        limits=limits,
+        override_breaker=request.override_breaker,
+    )
+    if plan.breaker_tripped:
+        result.add(
+            ItemResult(resource=region, kind="*", outcome=Outcome.FINDING, reason=plan.breaker_reason, region=region)
+        )
+    for source_arn in plan.orphaned_sources:
+        kept = sum(1 for k in plan.kept if k.point.source_arn == source_arn and k.rule is KeepRule.NEWEST_OF_KIND)
+        result.add(
+            ItemResult(
+                resource=source_arn.rsplit(":", 1)[-1],
+                kind="*",
+                outcome=Outcome.FINDING,
+                reason=f"source {source_arn} no longer exists; its newest recovery point of each kind "
+                f"({kept} in {region}) is kept until a person deletes it",
+                resource_arn=source_arn,
+                region=region,
+            )
+        )
+    for kept_point in plan.kept:
+        if request.dry_run or kept_point.rule in NOTEWORTHY_KEEP_RULES:
+            result.add(_kept_item(kept_point, region))
+    deleted = 0
+    for point in plan.deletions:
+        item = _delete(point, gateway, settings.stack_name, request.dry_run, region)
+        deleted += item.outcome is Outcome.DELETED
+        result.add(item)
+    return _summary(plan, deleted)
+
+
+def _kept_item(kept: Kept, region: str) -> ItemResult:
+    point = kept.point
+    return ItemResult(
+        resource=point.source_identifier,
+        kind=point.kind or "*",
+        outcome=Outcome.SKIPPED,
+        reason=f"kept: {kept.rule.value}",
+        recovery_point=point.identifier,
+        resource_arn=point.source_arn,
+        region=region,
+    )
+
+
+def _delete(point: RecoveryPoint, gateway: PruneGateway, stack_name: str, dry_run: bool, region: str) -> ItemResult:
+    def item(outcome: Outcome, reason: str) -> ItemResult:
+        return ItemResult(
+            resource=point.source_identifier,
+            kind=point.kind or "*",
+            outcome=outcome,
+            reason=reason,
+            recovery_point=point.identifier,
+            resource_arn=point.source_arn,
+            region=region,
+        )
+
+    expired = f"expired at {point.tags.get('restorable:expires-at', '?')}"
+    # Defence in depth at the edge: the planner proved these; re-check ownership and hold before deleting.
+    if point.managed_by != stack_name or point.legal_hold or point.is_automated:
+        return item(Outcome.FINDING, "planner chose a point that is not ours, held or automated; not deleted")
+    if dry_run:
+        return item(Outcome.PLANNED, f"would delete: {expired}")
+    try:
+        gateway.delete_snapshot(point)
+    except ResourceNotFoundError:
+        return item(Outcome.SKIPPED, "already deleted")
+    except AwsError as exc:
+        return item(Outcome.FAILED, f"not deleted: {exc}")
+    except Exception as exc:  # one deletion's failure never stops the others
+        return item(Outcome.FAILED, f"not deleted: unexpected {type(exc).__name__}: {exc}")
+    return item(Outcome.DELETED, f"deleted: {expired}")
+
+
+def _summary(plan: PrunePlan, deleted: int) -> dict[str, object]:
+    summary: dict[str, object] = {
+        "listed": True,
+        "managed_total": plan.managed_total,
+        "planned_deletions": len(plan.deletions),
+        "deleted": deleted,
+        "kept_by_rule": plan.kept_by_rule(),
+        "breaker_tripped": plan.breaker_tripped,
+        "orphaned_sources": plan.orphaned_sources,
+    }
+    if plan.breaker_tripped:
+        summary["breaker_reason"] = plan.breaker_reason
+    return summary
