@@ -27,8 +27,7 @@ def _statelint() -> str | None:
 
 def test_definition_passes_statelint() -> None:
     statelint = _statelint()
-    if statelint is None:
-        pytest.skip("statelint not installed (make tools); make lint runs it too")
+    assert statelint is not None, "statelint is not installed: run the tests with `make test` (it installs the tools)"
     run = subprocess.run([statelint, str(DEFINITION)], capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
 
