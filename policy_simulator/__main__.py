@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--breaker-max-count", type=int, default=BreakerLimits.max_count)
     parser.add_argument("--output", type=Path, default=Path("reports/policy-simulator"))
     args = parser.parse_args(argv)
-    mix = args.policy_mix if isinstance(args.policy_mix, list) else _policy_mix(args.policy_mix)
+    mix = args.policy_mix  # argparse converts the string default with _policy_mix too
     if args.databases < 0 or args.years <= 0:
         parser.error("--databases must not be negative and --years must be positive")
     try:
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             args.databases,
             seed=args.seed,
             policies=mix,
-            size_gb=tuple(args.size_gb),  # type: ignore[arg-type]
+            size_gb=(args.size_gb[0], args.size_gb[1]),
             cluster_share=args.cluster_share,
             growth_gb_per_month=args.growth_gb_per_month,
         )

@@ -89,13 +89,13 @@ class _Point(RecoveryPoint):
     size_gb: float = 0.0
 
     # Plain class attributes shadow RecoveryPoint's properties, so the instance values below win.
-    managed_by = None  # type: ignore[assignment]
-    kind = None  # type: ignore[assignment]
-    source_arn = None  # type: ignore[assignment]
-    legal_hold = False  # type: ignore[assignment]
-    is_automated = False  # type: ignore[assignment]
-    is_available = True  # type: ignore[assignment]
-    expires_at = None  # type: ignore[assignment]
+    managed_by = None
+    kind = None
+    source_arn = None
+    legal_hold = False
+    is_automated = False
+    is_available = True
+    expires_at = None
 
     def __post_init__(self) -> None:
         plain = RecoveryPoint(**{f.name: getattr(self, f.name) for f in fields(RecoveryPoint)})
@@ -118,8 +118,8 @@ class SimulatorResult:
     copied: Counter[tuple[str, str]] = field(default_factory=Counter)
     pruned: Counter[tuple[str, str]] = field(default_factory=Counter)
     kept: Counter[tuple[str, str]] = field(default_factory=Counter)
-    transfer_gb_by_month: Counter[str] = field(default_factory=Counter)
-    storage_gb_months_by_month: Counter[str] = field(default_factory=Counter)
+    transfer_gb_by_month: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    storage_gb_months_by_month: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     breaker_trips: list[tuple[datetime, str, str]] = field(default_factory=list)  # (when, Region, reason)
     final_identifiers: dict[str, set[str]] = field(default_factory=dict)  # Region -> snapshot ids
 
@@ -153,7 +153,7 @@ class SimulatorResult:
     def monthly_cost(self) -> list[tuple[str, float, float, float, float]]:
         """(month, storage GB-months, transfer GB, storage cost, transfer cost) per calendar month."""
         prices = self.input.prices
-        rows = []
+        rows: list[tuple[str, float, float, float, float]] = []
         for month in sorted(set(self.storage_gb_months_by_month) | set(self.transfer_gb_by_month)):
             gb_months = self.storage_gb_months_by_month[month]
             transfer = self.transfer_gb_by_month[month]

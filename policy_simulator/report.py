@@ -49,9 +49,10 @@ def summary_lines(result: SimulatorResult, quota: int = 100, wall_seconds: float
         average = sum(r[3] + r[4] for r in last) / len(last)
         peak_month = max(rows, key=lambda r: r[3] + r[4])
         prices = spec.prices
+        peak_gb = max((gb for sample in result.samples for gb in sample.storage_gb.values()), default=0.0)
         lines += [
             "",
-            f"Storage: {total_gbm:,.0f} GB-months in total; peak {max(s.storage_gb[r] for s in result.samples for r in s.storage_gb):,.0f} GB.",
+            f"Storage: {total_gbm:,.0f} GB-months in total; peak {peak_gb:,.0f} GB in one Region.",
             f"Cost at ${prices.storage_per_gb_month}/GB-month and ${prices.transfer_per_gb}/GB transferred: "
             f"${total_cost:,.2f} over the horizon; last 12 months average ${average:,.2f}/month; "
             f"peak {peak_month[0]} ${peak_month[3] + peak_month[4]:,.2f}.",
