@@ -122,13 +122,15 @@ class SimulatorResult:
     storage_gb_months_by_month: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     breaker_trips: list[tuple[datetime, str, str]] = field(default_factory=list)  # (when, Region, reason)
     final_identifiers: dict[str, set[str]] = field(default_factory=dict)  # Region -> snapshot ids
+    peaks: dict[tuple[str, str], int] = field(default_factory=dict)  # (Region, type) -> highest count at any time
 
     @property
     def regions(self) -> list[str]:
         return [self.input.source_region, self.input.dr_region]
 
     def peak(self, region: str, snapshot_type: str) -> int:
-        return max((s.counts.get((region, snapshot_type), 0) for s in self.samples), default=0)
+        """The highest count at any moment (a snapshot created at 02:00 and one pruned at 05:00 overlap)."""
+        return self.peaks.get((region, snapshot_type), 0)
 
     def steady_state(self, region: str, snapshot_type: str, window_days: int = 90) -> float:
         """Mean count over the last ``window_days`` of the horizon."""
@@ -174,6 +176,7 @@ class _RegionStore:
         self._source_gb: dict[str, float] = {}
         self.storage_gb = 0.0
         self.counts: Counter[str] = Counter()
+        self.peaks: Counter[str] = Counter()  # highest count at any moment, not only at the daily samples
         self.earliest_expiry: list[tuple[datetime, str]] = []  # heap
         self.expiries: list[datetime] = []  # sorted, removed points included (only ever causes an extra run)
         self.version = 0
@@ -185,6 +188,7 @@ class _RegionStore:
     def add(self, point: _Point) -> None:
         self.points[point.identifier] = point
         self.counts[point.type.value] += 1
+        self.peaks[point.type.value] = max(self.peaks[point.type.value], self.counts[point.type.value])
         source = point.source_arn or ""
         self._by_source[source].append(point)
         self._restate(source)
@@ -311,6 +315,8 @@ def simulate(spec: SimulatorInput) -> SimulatorResult:
         for point in store.points.values():
             result.kept[(region, point.kind or "")] += 1
         result.final_identifiers[region] = set(store.points)
+        for snapshot_type, peak in store.peaks.items():
+            result.peaks[(region, snapshot_type)] = peak
     return result
 
 
