@@ -10,10 +10,11 @@ SAM_PYENV ?= $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare |
 export SAM_CLI_TELEMETRY = 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install tools db-servers test lint format build validate demo bench bench-prune clean
+.PHONY: help install tools db-servers test lint format build validate demo simulate bench bench-prune clean
 
 help:
-	@echo "make demo      run the snapshot job on the embedded AWS emulator (moto) over a sample fleet"
+	@echo "make demo      run the whole system on the embedded AWS emulator (moto): 100 simulated days, report in demo-output/"
+	@echo "make simulate  policy simulator: snapshot counts, quotas, storage and cost over 3 years (SIMULATE_ARGS=...)"
 	@echo "make test      run the whole test suite (installs what it needs)"
 	@echo "make lint      ruff, mypy, sam validate --lint, cfn-lint"
 	@echo "make build     sam build (python3.13, arm64)"
@@ -44,8 +45,12 @@ test: install tools db-servers
 demo: install
 	$(PY) -m local_runtime $(DEMO_ARGS)
 
+simulate: install
+	$(PY) -m policy_simulator $(SIMULATE_ARGS)
+
 bench: install
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.simulation
 
 bench-prune: install
 	$(PY) -m benchmarks.prune
@@ -53,7 +58,7 @@ bench-prune: install
 lint: install tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/core/restorable functions local_runtime
+	$(VENV)/bin/mypy layers/core/restorable functions local_runtime policy_simulator
 	$(TOOLS)/sam validate --lint --region $(AWS_DEFAULT_REGION)
 	$(TOOLS)/cfn-lint template.yaml
 	$(TOOLS)/statelint statemachines/*.asl.json

@@ -1,103 +1,78 @@
-"""``python -m local_runtime``: run Restorable's schedules on the embedded emulator (moto).
+"""``python -m local_runtime`` (``make demo``): run Restorable on the embedded emulator (moto).
 
-Reads ``template.yaml``, creates a sample fleet, then fires every schedule the template
-declares, in time order, over a simulated period, invoking the real handlers through the
-template's wiring, and prints what happened.
+Deploys what ``template.yaml`` declares on moto (functions, the resources they use, schedules,
+EventBridge rules, state machines), creates a sample fleet in the source and DR Regions, then
+runs a simulated period in accelerated time: schedules fire when their expressions say, RDS
+events are dispatched to the rules whose patterns match, and the real handlers do the work.
+Prints progress (stderr) and a summary, and writes a report with charts.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 
-import boto3
 from moto import mock_aws
 
-from restorable.schedule import CronSchedule
-
-from .fleet import create_sample_fleet
-from .functions import Functions, ScheduleSpec
-from .template import Template
+from .demo import DEFAULT_START, run_demo
+from .fleet import SAMPLE_FLEET, synthetic_fleet
+from .report import summary_lines, write_report
 
 
-def fire_times(schedule: ScheduleSpec, start: datetime, end: datetime) -> list[datetime]:
-    cron = CronSchedule.parse(schedule.expression, schedule.timezone)
-    times, moment = [], start
-    while (moment := cron.next_fire_after(moment)) < end:
-        times.append(moment)
-    return times
+def _parameter(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected Name=Value, got {text!r}")
+    return name, value
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local_runtime", description=__doc__)
-    parser.add_argument("--days", type=int, default=35, help="simulated days (default 35)")
-    parser.add_argument("--start", default="2026-11-01T00:00:00+00:00", help="simulated start (ISO-8601)")
-    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--days", type=float, default=100, help="simulated days (default 100)")
+    parser.add_argument("--start", default=DEFAULT_START, help=f"simulated start, ISO-8601 (default {DEFAULT_START})")
+    parser.add_argument("--region", default="us-east-1", help="Region the stack is deployed in (default us-east-1)")
+    parser.add_argument(
+        "--databases", type=int, default=0, help="use a synthetic fleet of this many databases instead of the sample"
+    )
+    parser.add_argument(
+        "--parameter", type=_parameter, action="append", default=[], help="template parameter override, Name=Value"
+    )
+    parser.add_argument("--output", type=Path, default=Path("demo-output"), help="report folder (default demo-output)")
+    parser.add_argument("--cold", action="store_true", help="re-import each handler on every invocation (slower)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
-    if args.days < 1:
-        parser.error("--days must be at least 1")
-    start = datetime.fromisoformat(args.start).astimezone(UTC)
-    end = start + timedelta(days=args.days)
+    if args.days <= 0:
+        parser.error("--days must be positive")
+    try:
+        start = datetime.fromisoformat(args.start)
+    except ValueError:
+        parser.error(f"--start: {args.start!r} is not an ISO-8601 date-time")
+    start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+    if args.databases < 0:
+        parser.error("--databases must not be negative")
+    fleet = synthetic_fleet(args.databases, region=args.region) if args.databases else SAMPLE_FLEET
 
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "demo")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
+    print(
+        f"Restorable on the embedded emulator: {len(fleet)} databases, stack in {args.region}, "
+        f"{args.days:g} simulated days from {start:%Y-%m-%d}",
+        file=sys.stderr,
+    )
     with mock_aws():
-        template = Template.load(region=args.region)
-        functions = Functions(template)
-        rds = boto3.client("rds", region_name=args.region)
-        fleet = create_sample_fleet(rds)
-        print(
-            f"Restorable on the embedded emulator: {len(fleet)} databases in {args.region}, "
-            f"{args.days} days from {start:%Y-%m-%d}"
+        demo = run_demo(
+            days=args.days,
+            start=start,
+            fleet=fleet,
+            region=args.region,
+            parameter_overrides=dict(args.parameter),
+            warm=not args.cold,
+            progress=None if args.quiet else sys.stderr,
         )
-        firings = sorted(
-            (when, schedule)
-            for schedule in functions.schedules()
-            if schedule.enabled
-            for when in fire_times(schedule, start, end)
-        )
-        totals: Counter[str] = Counter()
-        last_skip: dict[str, str] = {}
-        for number, (when, schedule) in enumerate(firings, 1):
-            invocation = functions.invoke(schedule.function, schedule.event_for(when))
-            if invocation.error is not None:
-                print(f"  {when:%Y-%m-%d %H:%M} {schedule.name}: ERROR {invocation.error}")
-                totals["errors"] += 1
-                continue
-            counts = invocation.payload["counts"]
-            for item in invocation.payload["items"]:
-                if item["outcome"] in ("skipped", "finding"):
-                    last_skip[item["resource"]] = item.get("reason", "")
-            totals.update({k: v for k, v in counts.items() if v})
-            created = [i["recovery_point"] for i in invocation.payload["items"] if i["outcome"] == "created"]
-            if created or counts["failed"]:
-                failed = f"; {counts['failed']} failed" if counts["failed"] else ""
-                print(f"  {when:%Y-%m-%d %H:%M} {schedule.name}: created {', '.join(created) or 'nothing'}{failed}")
-            if number % 200 == 0:
-                print(
-                    f"  ... {number}/{len(firings)} scheduled invocations, simulated {when:%Y-%m-%d}", file=sys.stderr
-                )
-
-        print(f"\n{len(firings)} scheduled invocations; outcomes: {dict(totals)}")
-        print("\nSnapshots now in the Region:")
-        snapshots = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
-        clusters = rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
-        rows = [(s["DBSnapshotIdentifier"], {t["Key"]: t["Value"] for t in s.get("TagList", [])}) for s in snapshots]
-        rows += [
-            (s["DBClusterSnapshotIdentifier"], {t["Key"]: t["Value"] for t in s.get("TagList", [])}) for s in clusters
-        ]
-        for identifier, tags in sorted(rows):
-            kind, expires = tags.get("restorable:kind", "-"), tags.get("restorable:expires-at", "-")
-            print(f"  {identifier:<42} kind={kind:<8} expires={expires}")
-        sources = {tags.get("restorable:source", "").rsplit(":", 1)[-1] for _, tags in rows}
-        untouched = [d for d in fleet if d not in sources and d not in last_skip]
-        print(f"\nNot protected, never touched: {', '.join(untouched) or 'none'}")
-        for resource, reason in sorted(last_skip.items()):
-            print(f"Skipped at the last run: {resource}: {reason}")
-    return 0
+    print("\n".join(summary_lines(demo.result, demo.runner_connected)))
+    report = write_report(demo.result, args.output, demo.runner_connected)
+    print(f"\nReport: {report} (charts beside it)")
+    return 1 if demo.result.errors else 0
 
 
 if __name__ == "__main__":

@@ -1,52 +1,134 @@
-"""The demo's sample fleet: what a small team might run, protected and not."""
+"""Fleets for the local runtime and the policy simulator: what a small team might run, protected and not.
+
+A fleet is data (``FleetMember``), so the emulator and the policy simulator can be given the
+same one. ``create_fleet`` builds it on moto in the Regions the members name.
+"""
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 PASSWORD = "demo-only-not-a-secret"  # noqa: S105 - moto database, never a real one
+POLICY_TAG = "restorable:policy"
+SOURCE_REGION = "us-east-1"
+DR_REGION = "us-west-2"
+
+
+@dataclass(frozen=True)
+class FleetMember:
+    """One database: an RDS instance, or an Aurora cluster (with ``members`` instances)."""
+
+    identifier: str
+    engine: str
+    policy: str | None
+    size_gb: int = 20
+    region: str = SOURCE_REGION
+    cluster: bool = False
+    members: int = 1
+    stopped: bool = False
+    growth_gb_per_month: float = 0.0
+
+    @property
+    def protected(self) -> bool:
+        return self.policy is not None and self.policy.lower() != "none"
+
+
+SAMPLE_FLEET: tuple[FleetMember, ...] = (
+    FleetMember("shop-mysql", "mysql", "standard", size_gb=50),
+    FleetMember("billing-postgres", "postgres", "compliance", size_gb=100),
+    FleetMember("ledger-aurora", "aurora-postgresql", "standard", size_gb=200, cluster=True),
+    FleetMember("sandbox-postgres", "postgres", None, size_gb=20),
+    FleetMember("reporting-mysql", "mysql", "standard", size_gb=80, stopped=True),
+    # Lives in the DR Region and is nobody's business: the stack must never touch it.
+    FleetMember("analytics-replica", "postgres", None, size_gb=40, region=DR_REGION),
+)
+
+
+def synthetic_fleet(
+    count: int,
+    *,
+    seed: int = 7,
+    policies: Sequence[tuple[str | None, float]] = (("standard", 0.8), ("compliance", 0.1), (None, 0.1)),
+    size_gb: tuple[int, int] = (20, 500),
+    cluster_share: float = 0.2,
+    growth_gb_per_month: float = 0.0,
+    region: str = SOURCE_REGION,
+) -> list[FleetMember]:
+    """``count`` databases with seeded random policies (by weight), sizes and engines."""
+    if count < 0:
+        raise ValueError("count must not be negative")
+    rng = random.Random(seed)  # noqa: S311 - synthetic test data, not security
+    names = [name for name, _ in policies]
+    weights = [weight for _, weight in policies]
+    fleet = []
+    for number in range(count):
+        cluster = rng.random() < cluster_share
+        engine = rng.choice(["aurora-postgresql", "aurora-mysql"] if cluster else ["postgres", "mysql"])
+        fleet.append(
+            FleetMember(
+                identifier=f"db{number:04d}-{engine.split('-')[-1]}",
+                engine=engine,
+                policy=rng.choices(names, weights)[0],
+                size_gb=rng.randint(*size_gb),
+                region=region,
+                cluster=cluster,
+                growth_gb_per_month=growth_gb_per_month,
+            )
+        )
+    return fleet
+
+
+def create_fleet(client_for: Callable[[str], Any], fleet: Iterable[FleetMember]) -> list[FleetMember]:
+    """Create ``fleet`` on moto; ``client_for(region)`` returns an RDS client for a Region."""
+    created = []
+    for member in fleet:
+        rds = client_for(member.region)
+        tags = [{"Key": "team", "Value": "demo"}]
+        if member.policy is not None:
+            tags.append({"Key": POLICY_TAG, "Value": member.policy})
+        if member.cluster:
+            rds.create_db_cluster(
+                DBClusterIdentifier=member.identifier,
+                Engine=member.engine,
+                MasterUsername="admin",
+                MasterUserPassword=PASSWORD,
+                StorageEncrypted=True,
+                BackupRetentionPeriod=7,
+                PreferredBackupWindow="03:00-04:00",
+                AllocatedStorage=member.size_gb,
+                Tags=tags,
+            )
+            for number in range(1, member.members + 1):
+                rds.create_db_instance(
+                    DBInstanceIdentifier=f"{member.identifier}-{number}",
+                    DBInstanceClass="db.r6g.large",
+                    Engine=member.engine,
+                    DBClusterIdentifier=member.identifier,
+                )
+        else:
+            rds.create_db_instance(
+                DBInstanceIdentifier=member.identifier,
+                DBInstanceClass="db.t3.micro",
+                Engine=member.engine,
+                MasterUsername="admin",
+                MasterUserPassword=PASSWORD,
+                AllocatedStorage=member.size_gb,
+                StorageEncrypted=True,
+                BackupRetentionPeriod=7,
+                PreferredBackupWindow="03:00-04:00",
+                CopyTagsToSnapshot=True,
+                Tags=tags,
+            )
+            if member.stopped:
+                rds.stop_db_instance(DBInstanceIdentifier=member.identifier)
+        created.append(member)
+    return created
 
 
 def create_sample_fleet(rds: Any) -> list[str]:
-    """A MySQL and a PostgreSQL instance, an Aurora cluster, an unprotected and a stopped instance."""
-
-    def tags(policy: str | None) -> list[dict[str, str]]:
-        base = [{"Key": "team", "Value": "demo"}]
-        return base + ([{"Key": "restorable:policy", "Value": policy}] if policy else [])
-
-    def instance(identifier: str, engine: str, policy: str | None) -> None:
-        rds.create_db_instance(
-            DBInstanceIdentifier=identifier,
-            DBInstanceClass="db.t3.micro",
-            Engine=engine,
-            MasterUsername="admin",
-            MasterUserPassword=PASSWORD,
-            AllocatedStorage=20,
-            StorageEncrypted=True,
-            BackupRetentionPeriod=7,
-            PreferredBackupWindow="03:00-04:00",
-            CopyTagsToSnapshot=True,
-            Tags=tags(policy),
-        )
-
-    instance("shop-mysql", "mysql", "standard")
-    instance("billing-postgres", "postgres", "compliance")
-    instance("sandbox-postgres", "postgres", None)
-    instance("reporting-mysql", "mysql", "standard")
-    rds.stop_db_instance(DBInstanceIdentifier="reporting-mysql")
-    rds.create_db_cluster(
-        DBClusterIdentifier="ledger-aurora",
-        Engine="aurora-postgresql",
-        MasterUsername="admin",
-        MasterUserPassword=PASSWORD,
-        StorageEncrypted=True,
-        BackupRetentionPeriod=7,
-        Tags=tags("standard"),
-    )
-    rds.create_db_instance(
-        DBInstanceIdentifier="ledger-aurora-1",
-        DBInstanceClass="db.r6g.large",
-        Engine="aurora-postgresql",
-        DBClusterIdentifier="ledger-aurora",
-    )
-    return ["shop-mysql", "billing-postgres", "sandbox-postgres", "reporting-mysql", "ledger-aurora"]
+    """The sample fleet's source-Region part on one client (kept for existing callers)."""
+    members = [m for m in SAMPLE_FLEET if m.region == rds.meta.region_name]
+    return [m.identifier for m in create_fleet(lambda _region: rds, members)]

@@ -175,9 +175,15 @@ _ENV_LOCK = threading.RLock()
 class Functions:
     """The functions of a template, invocable in-process."""
 
-    def __init__(self, template: Template, extra_environment: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, template: Template, extra_environment: Mapping[str, str] | None = None, *, warm: bool = False
+    ) -> None:
+        """``warm=True`` reuses a handler module between invocations whose environment is the
+        same (a warm Lambda container); the default imports it afresh every time (a cold start)."""
         self.template = template
         self.extra_environment = dict(extra_environment or {})
+        self.warm = warm
+        self._warm_modules: dict[str, tuple[tuple[tuple[str, str], ...], ModuleType]] = {}
         self._specs = {spec.logical_id: spec for spec in self._read_specs()}
 
     def names(self) -> list[str]:
@@ -274,7 +280,7 @@ class Functions:
             saved_stdout = sys.stdout
             sys.stdout = _ROUTER
             try:
-                module = _load_module(spec)
+                module = self._module(spec, env)
                 handler = getattr(module, spec.handler_name)
                 invocation.payload = json.loads(json.dumps(handler(copy.deepcopy(event), context), default=str))
             except Exception as exc:  # the caller inspects invocation.error
@@ -283,6 +289,17 @@ class Functions:
                 sys.stdout = saved_stdout
         _sort_output("".join(lines), invocation)
         return invocation
+
+    def _module(self, spec: FunctionSpec, environment: Mapping[str, str]) -> ModuleType:
+        if not self.warm:
+            return _load_module(spec)
+        key = tuple(sorted(environment.items()))
+        cached = self._warm_modules.get(spec.logical_id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        module = _load_module(spec)
+        self._warm_modules[spec.logical_id] = (key, module)
+        return module
 
 
 def _merge_globals(globals_: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, Any]:

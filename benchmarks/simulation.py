@@ -1,0 +1,79 @@
+"""Simulation speed: simulated days per second on the emulator, and the policy simulator at scale.
+
+``python -m benchmarks.simulation`` prints JSON figures:
+- the local runtime with a 20-database synthetic fleet (warm handler modules, the default, and
+  cold: the handler re-imported on every invocation);
+- the policy simulator with 1,000 databases over 3 years, with the default circuit breaker and
+  with the breaker lifted (the default breaker blocks pruning at that fleet size: see the output).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime
+
+from moto import mock_aws
+
+import local_runtime  # noqa: F401 - puts the core layer on the path
+from local_runtime.demo import run_demo
+from local_runtime.fleet import synthetic_fleet
+from policy_simulator.config import build_input
+from policy_simulator.model import simulate
+from restorable.prune_plan import BreakerLimits
+
+START = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def emulator_days_per_second(databases: int, days: float, warm: bool) -> dict[str, object]:
+    os.environ["MOTO_RDS_SNAPSHOT_LIMIT"] = "1000000"
+    with mock_aws():
+        started = time.perf_counter()
+        demo = run_demo(days=days, start=START, fleet=synthetic_fleet(databases), warm=warm)
+        elapsed = time.perf_counter() - started
+    result = demo.result
+    return {
+        "databases": databases,
+        "simulated_days": days,
+        "warm_modules": warm,
+        "invocations": result.invocations,
+        "wall_seconds": round(elapsed, 1),
+        "simulated_days_per_second": round(days / elapsed, 2),
+        "ms_per_invocation": round(1000 * elapsed / max(result.invocations, 1), 1),
+        "snapshots_created": sum(result.created.values()),
+    }
+
+
+def simulator_seconds(databases: int, years: int, breaker: BreakerLimits) -> dict[str, object]:
+    spec = build_input(fleet=synthetic_fleet(databases), start=START, days=365 * years, breaker=breaker)
+    started = time.perf_counter()
+    result = simulate(spec)
+    elapsed = time.perf_counter() - started
+    return {
+        "databases": databases,
+        "years": years,
+        "breaker": {"max_share": breaker.max_share, "max_count": breaker.max_count},
+        "seconds": round(elapsed, 2),
+        "breaker_trips": len(result.breaker_trips),
+        "peak_instance_snapshots_source_region": result.peak(spec.source_region, "instance"),
+        "snapshots_pruned": sum(result.pruned.values()),
+    }
+
+
+def main() -> None:
+    figures = {
+        "emulator": [
+            emulator_days_per_second(20, 14, warm=True),
+            emulator_days_per_second(20, 3, warm=False),
+        ],
+        "policy_simulator": [
+            simulator_seconds(1000, 3, BreakerLimits(max_share=0.2, max_count=100_000)),
+            simulator_seconds(1000, 3, BreakerLimits()),
+        ],
+    }
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Set up the emulator as the template declares it, create a fleet, and run the simulation.
+
+``run_demo`` is what ``python -m local_runtime`` (``make demo``) calls, and what the tests and
+the benchmark call with a shorter period or another fleet. The caller provides the moto
+context (``mock_aws``) so it can inspect the emulator afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TextIO
+
+import boto3
+
+from .fleet import DR_REGION, SAMPLE_FLEET, FleetMember, create_fleet
+from .functions import Functions
+from .resources import Deployment, deploy_resources
+from .simulation import Simulation, SimulationResult
+from .statemachine_hook import StateMachineRunner, connect_runner
+from .template import Template
+from .world import RdsWorld
+
+DEFAULT_START = "2026-11-01T00:00:00+00:00"
+
+
+@dataclass
+class Demo:
+    template: Template
+    functions: Functions
+    deployment: Deployment
+    fleet: list[FleetMember]
+    result: SimulationResult
+    runner_connected: bool
+
+
+def local_credentials() -> None:
+    """Fake credentials so boto3 never looks for real ones (moto answers every call)."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local-runtime")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local-runtime")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def run_demo(
+    *,
+    days: float,
+    start: datetime,
+    fleet: Sequence[FleetMember] = SAMPLE_FLEET,
+    region: str = "us-east-1",
+    parameter_overrides: Mapping[str, str] | None = None,
+    warm: bool = True,
+    runner: StateMachineRunner | None = None,
+    progress: TextIO | None = None,
+) -> Demo:
+    """Deploy the template on moto (already active), create ``fleet``, simulate ``days`` from ``start``.
+
+    The DR Region is the template's ``DrRegion`` parameter. The clock is set to ``start`` before
+    anything is created, so creation times are simulated times too.
+    """
+    import time_machine
+
+    local_credentials()
+    with time_machine.travel(start, tick=False):
+        template = Template.load(region=region, parameter_overrides=dict(parameter_overrides or {}))
+        dr_region = str(template.parameters.get("DrRegion", DR_REGION))
+        deployment = deploy_resources(template, lambda service: boto3.client(service, region_name=region))  # type: ignore[call-overload]
+        functions = Functions(template, warm=warm)
+        clients: dict[str, Any] = {}
+
+        def rds_in(name: str) -> Any:
+            if name not in clients:
+                clients[name] = boto3.client("rds", region_name=name)
+            return clients[name]
+
+        created = create_fleet(rds_in, fleet)
+    connected = runner if runner is not None else connect_runner(template, functions)
+    world = RdsWorld([region, dr_region])
+    simulation = Simulation(
+        functions,
+        world,
+        unprotected=[(m.region, m.identifier) for m in created if not m.protected or m.region != region],
+        runner=connected,
+        progress=progress,
+    )
+    result = simulation.run(start, days)
+    return Demo(template, functions, deployment, created, result, connected is not None)

@@ -1,0 +1,181 @@
+"""The simulation's summary (terminal), report (Markdown) and charts (PNG)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from .simulation import DailySample, SimulationResult
+
+MANUAL_SNAPSHOT_QUOTA = 100  # per Region, DB snapshots and cluster snapshots each (adjustable in AWS)
+
+
+def _kinds(result: SimulationResult) -> list[str]:
+    keys = set(result.created) | set(result.copied) | set(result.pruned) | set(result.kept)
+    return sorted({kind for _, kind in keys})
+
+
+def snapshot_table(result: SimulationResult) -> list[tuple[str, str, int, int, int, int]]:
+    """(Region, kind, created, copied in, pruned, kept at the end)."""
+    rows = []
+    for region in result.regions:
+        for kind in _kinds(result):
+            key = (region, kind)
+            numbers = (result.created[key], result.copied[key], result.pruned[key], result.kept[key])
+            if any(numbers):
+                rows.append((region, kind, *numbers))
+    return rows
+
+
+def job_weeks(result: SimulationResult) -> dict[str, list[tuple[str, int, int, Counter[str]]]]:
+    """Per job: (week starting, runs, runs not ok, outcome counts) for every simulated week."""
+    weeks: dict[str, dict[int, tuple[int, int, Counter[str]]]] = defaultdict(dict)
+    for run in result.jobs:
+        week = int((run.at - result.start) / timedelta(days=7))
+        runs, not_ok, counts = weeks[run.job].get(week, (0, 0, Counter()))
+        counts.update({k: v for k, v in run.counts.items() if v})
+        weeks[run.job][week] = (runs + 1, not_ok + (0 if run.ok else 1), counts)
+    table: dict[str, list[tuple[str, int, int, Counter[str]]]] = {}
+    for job, by_week in sorted(weeks.items()):
+        table[job] = [
+            (f"{result.start + timedelta(days=7 * week):%Y-%m-%d}", *by_week[week]) for week in sorted(by_week)
+        ]
+    return table
+
+
+def summary_lines(result: SimulationResult, runner_connected: bool) -> list[str]:
+    lines = [
+        f"Simulated {result.simulated_days:.0f} days ({result.start:%Y-%m-%d} to {result.end:%Y-%m-%d}) "
+        f"in {result.wall_seconds:.1f} s ({result.simulated_days / max(result.wall_seconds, 1e-9):.1f} days/s), "
+        f"{result.invocations} invocations, {len(result.errors)} errors.",
+        "",
+        "Snapshots (manual) per Region and kind:",
+        f"  {'Region':<11} {'kind':<10} {'created':>8} {'copied in':>10} {'pruned':>7} {'kept':>6}",
+    ]
+    for region, kind, created, copied, pruned, kept in snapshot_table(result):
+        lines.append(f"  {region:<11} {kind:<10} {created:>8} {copied:>10} {pruned:>7} {kept:>6}")
+    peak = {r: max((s.snapshots.get(r, 0) for s in result.samples), default=0) for r in result.regions}
+    lines.append(
+        "  peak per Region: " + ", ".join(f"{r} {n} (quota {MANUAL_SNAPSHOT_QUOTA} per type)" for r, n in peak.items())
+    )
+    lines += ["", "Jobs (runs; runs not ok; outcome totals):"]
+    for job, weeks in job_weeks(result).items():
+        runs = sum(w[1] for w in weeks)
+        not_ok = sum(w[2] for w in weeks)
+        totals: Counter[str] = Counter()
+        for week in weeks:
+            totals.update(week[3])
+        status = " ".join("ok" if w[2] == 0 else "!" for w in weeks)
+        lines.append(f"  {job:<12} {runs:>5} runs, {not_ok} not ok; {dict(totals)}")
+        lines.append(f"  {'':<12} by week: {status}")
+    lines += ["", "RDS events emitted (Region, EventID) and delivered to functions:"]
+    for (region, event_id), count in sorted(result.events_emitted.items()):
+        lines.append(f"  {region} {event_id}: {count}")
+    for (event_id, function), count in sorted(result.events_delivered.items()):
+        lines.append(f"  {event_id} -> {function}: {count} invocations")
+    if not result.events_delivered:
+        lines.append("  (no rule in the template matched any of them)")
+    lines += ["", "Restore drills:"]
+    if result.drills:
+        for drill in result.drills:
+            figures = ", ".join(f"{k}={v}" for k, v in drill.figures.items()) or "no RTO/RPO figures in the output"
+            lines.append(f"  {drill.at:%Y-%m-%d} {drill.state_machine}: {drill.status}; {figures}")
+    elif result.drills_not_run:
+        hint = "" if runner_connected else " (no runner connected: see local_runtime/statemachine_hook.py)"
+        lines.append(f"  scheduled but not run: {dict(result.drills_not_run)}{hint}")
+    else:
+        lines.append("  none scheduled in the template")
+    lines += ["", f"Alerts sent (SNS messages): {len(result.alerts)}"]
+    for alert in result.alerts[:10]:
+        lines.append(f"  {alert.at:%Y-%m-%d %H:%M} {alert.topic}: {alert.subject or alert.message[:80]}")
+    if len(result.alerts) > 10:
+        lines.append(f"  ... and {len(result.alerts) - 10} more (see the report)")
+    lines += ["", "Databases the stack must leave alone:"]
+    for database, untouched in result.untouched.items():
+        lines.append(f"  {database}: {'untouched' if untouched else 'TOUCHED'}")
+    for when, database in result.restarts:
+        lines.append(f"RDS restarted {database} on {when:%Y-%m-%d} after seven days stopped.")
+    for error in result.errors[:5]:
+        lines.append(f"ERROR {error.at:%Y-%m-%d %H:%M} {error.function} ({error.trigger}): {error.error}")
+    return lines
+
+
+def write_report(result: SimulationResult, directory: Path, runner_connected: bool) -> Path:
+    """Write ``report.md`` and the PNG charts into ``directory``; return the Markdown path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    charts = write_charts(result, directory)
+    lines = [
+        "# Restorable on the embedded emulator",
+        "",
+        "Every schedule and rule below comes from `template.yaml`; every number was read back from the emulator.",
+        "",
+        "```",
+        *summary_lines(result, runner_connected),
+        "```",
+        "",
+        "## Charts",
+        "",
+        *[f"![{name}]({path.name})" for name, path in charts.items()],
+        "",
+        "## Verification and other jobs, week by week",
+        "",
+    ]
+    for job, weeks in job_weeks(result).items():
+        lines += [f"### {job}", "", "| week of | runs | not ok | outcomes |", "|---|---|---|---|"]
+        for week, runs, not_ok, counts in weeks:
+            lines.append(f"| {week} | {runs} | {not_ok} | {', '.join(f'{k} {v}' for k, v in sorted(counts.items()))} |")
+        lines.append("")
+    lines += ["## Alerts", ""]
+    if result.alerts:
+        lines += ["| when | topic | subject / message |", "|---|---|---|"]
+        for alert in result.alerts:
+            text = (alert.subject or alert.message).replace("|", "\\|").replace("\n", " ")[:200]
+            lines.append(f"| {alert.at:%Y-%m-%d %H:%M} | {alert.topic} | {text} |")
+    else:
+        lines.append("No SNS message was published.")
+    lines += ["", "## Snapshots at the end", "", "| Region | snapshot | kind | source | GB |", "|---|---|---|---|---|"]
+    for snapshot in result.final_snapshots:
+        lines.append(
+            f"| {snapshot.region} | {snapshot.identifier} | {snapshot.kind} | {snapshot.source_identifier} "
+            f"| {snapshot.size_gb} |"
+        )
+    lines += ["", "## What was wired", "", "Schedules:", ""]
+    lines += [f"- `{s}`" for s in result.schedules]
+    lines += ["", "EventBridge rules:", ""]
+    lines += [f"- `{r}`" for r in result.rules] or ["- none"]
+    path = directory / "report.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def write_charts(result: SimulationResult, directory: Path) -> dict[str, Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    days: Any = [sample.day for sample in result.samples]
+    charts = {}
+    series: list[tuple[str, str, str, Callable[[DailySample], dict[str, int]]]] = [
+        ("snapshots", "Manual snapshots per Region", "snapshots", lambda s: s.snapshots),
+        ("storage", "Snapshot storage per Region (full size per snapshot)", "GB", lambda s: s.storage_gb),
+    ]
+    for name, title, unit, pick in series:
+        figure, axes = plt.subplots(figsize=(8, 3.5))
+        for region in result.regions:
+            axes.step(days, [pick(sample).get(region, 0) for sample in result.samples], where="post", label=region)
+        if name == "snapshots":
+            axes.axhline(MANUAL_SNAPSHOT_QUOTA, color="grey", linestyle=":", label="default quota (per type)")
+        axes.set_title(title)
+        axes.set_ylabel(unit)
+        axes.legend()
+        figure.autofmt_xdate()
+        figure.tight_layout()
+        path = directory / f"{name}.png"
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+        charts[title] = path
+    return charts

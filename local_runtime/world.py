@@ -1,0 +1,320 @@
+"""What RDS itself does on the emulator: inventory, the events RDS would emit, daily backups.
+
+The local runtime never parses handler output to learn what happened. It reads moto's RDS
+backends before and after each invocation (``Inventory``), and turns the difference into the
+events the real service would put on EventBridge: a manual snapshot created (RDS-EVENT-0042,
+cluster RDS-EVENT-0075), a cross-Region copy finished (RDS-EVENT-0060, in the destination
+Region; Aurora emits none for cluster copies). ``RdsWorld`` also runs each instance's daily
+automated backup in its backup window (RDS-EVENT-0002) and restarts instances that have been
+stopped for seven days, as RDS does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import boto3
+from moto.rds.models import rds_backends
+
+from restorable import tags as tag_keys
+
+from .template import ACCOUNT_ID
+
+AUTOMATIC_RESTART_AFTER = timedelta(days=7)
+# RDS's default quota of manual DB snapshots and of manual cluster snapshots per Region.
+DEFAULT_MANUAL_SNAPSHOT_QUOTA = 100
+# A backup-finished event is emitted this long after the backup window opens.
+BACKUP_DURATION = timedelta(minutes=20)
+
+DETAIL_TYPES = {
+    "DB_INSTANCE": "RDS DB Instance Event",
+    "SNAPSHOT": "RDS DB Snapshot Event",
+    "CLUSTER": "RDS DB Cluster Event",
+    "CLUSTER_SNAPSHOT": "RDS DB Cluster Snapshot Event",
+}
+
+
+@dataclass(frozen=True)
+class SnapshotRecord:
+    """A manual snapshot as the runtime tracks it (read from moto, not from handlers)."""
+
+    region: str
+    identifier: str
+    arn: str
+    cluster: bool
+    source_identifier: str
+    source_region: str
+    size_gb: int
+    tags: tuple[tuple[str, str], ...]
+
+    @property
+    def tag_map(self) -> dict[str, str]:
+        return dict(self.tags)
+
+    @property
+    def kind(self) -> str:
+        return self.tag_map.get(tag_keys.KIND, "unmanaged")
+
+    @property
+    def is_copy(self) -> bool:
+        return self.source_region != self.region
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Manual snapshots by (Region, ARN)."""
+
+    snapshots: dict[tuple[str, str], SnapshotRecord] = field(default_factory=dict)
+
+    def added_since(self, earlier: Inventory) -> list[SnapshotRecord]:
+        return [s for key, s in self.snapshots.items() if key not in earlier.snapshots]
+
+    def removed_since(self, earlier: Inventory) -> list[SnapshotRecord]:
+        return [s for key, s in earlier.snapshots.items() if key not in self.snapshots]
+
+    def in_region(self, region: str) -> list[SnapshotRecord]:
+        return [s for s in self.snapshots.values() if s.region == region]
+
+
+def _region_of(arn: str) -> str:
+    return arn.split(":")[3]
+
+
+def _tags(resource: Any) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((t["Key"], t["Value"]) for t in (resource.tags or [])))
+
+
+class RdsWorld:
+    """moto's RDS in a set of Regions, read directly from its backends (fast, no API calls)."""
+
+    def __init__(self, regions: Iterable[str], account_id: str = ACCOUNT_ID) -> None:
+        self.regions = list(regions)
+        self.account_id = account_id
+        self._stopped_since: dict[tuple[str, str], datetime] = {}
+        self._last_backup: dict[tuple[str, str], datetime] = {}
+
+    def backend(self, region: str) -> Any:
+        return rds_backends[self.account_id][region]
+
+    @contextlib.contextmanager
+    def serve_account_quotas(self, manual_snapshot_quota: int = DEFAULT_MANUAL_SNAPSHOT_QUOTA) -> Iterator[None]:
+        """Answer ``DescribeAccountAttributes`` (not in moto) with the snapshot counts moto holds.
+
+        RDS reports ManualSnapshots and ManualClusterSnapshots as used/max per Region; the
+        default quota of both is 100, so verification's quota-headroom check sees what it would.
+        """
+
+        def serve(params: dict[str, Any], **kwargs: Any) -> Any:
+            backend = self.backend(kwargs["request_signer"]._region_name)
+            used = {
+                "ManualSnapshots": sum(1 for s in backend.database_snapshots.values() if s.snapshot_type == "manual"),
+                "ManualClusterSnapshots": sum(
+                    1 for s in backend.cluster_snapshots.values() if s.snapshot_type == "manual"
+                ),
+            }
+            quotas = [{"AccountQuotaName": k, "Used": v, "Max": manual_snapshot_quota} for k, v in used.items()]
+            response = type("Response", (), {"status_code": 200, "headers": {}})()
+            return response, {"AccountQuotas": quotas, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+        events = boto3._get_default_session().events
+        events.register("before-call.rds.DescribeAccountAttributes", serve, unique_id="local-runtime-quotas")
+        try:
+            yield
+        finally:
+            events.unregister("before-call.rds.DescribeAccountAttributes", unique_id="local-runtime-quotas")
+
+    def inventory(self) -> Inventory:
+        snapshots: dict[tuple[str, str], SnapshotRecord] = {}
+        for region in self.regions:
+            backend = self.backend(region)
+            for snapshot in list(backend.database_snapshots.values()):
+                if snapshot.snapshot_type != "manual":
+                    continue
+                record = SnapshotRecord(
+                    region=region,
+                    identifier=snapshot.db_snapshot_identifier,
+                    arn=snapshot.arn,
+                    cluster=False,
+                    source_identifier=snapshot.db_instance_identifier,
+                    source_region=_region_of(snapshot.database.db_instance_arn),
+                    size_gb=int(snapshot.allocated_storage or 0),
+                    tags=_tags(snapshot),
+                )
+                snapshots[(region, record.arn)] = record
+            for snapshot in list(backend.cluster_snapshots.values()):
+                if snapshot.snapshot_type != "manual":
+                    continue
+                record = SnapshotRecord(
+                    region=region,
+                    identifier=snapshot.db_cluster_snapshot_identifier,
+                    arn=snapshot.arn,
+                    cluster=True,
+                    source_identifier=snapshot.db_cluster_identifier,
+                    source_region=_region_of(snapshot.cluster.arn),
+                    size_gb=int(snapshot.allocated_storage or 0),
+                    tags=_tags(snapshot),
+                )
+                snapshots[(region, record.arn)] = record
+        return Inventory(snapshots)
+
+    def database_state(self) -> dict[tuple[str, str], tuple[str, tuple[tuple[str, str], ...]]]:
+        """(Region, identifier) to (status, tags) of every instance and cluster."""
+        state = {}
+        for region in self.regions:
+            backend = self.backend(region)
+            for identifier, database in backend.databases.items():
+                state[(region, identifier)] = (database.status, _tags(database))
+            for identifier, cluster in backend.clusters.items():
+                state[(region, identifier)] = (cluster.status, _tags(cluster))
+        return state
+
+    # ---- events RDS emits for what changed ----
+
+    def snapshot_events(self, before: Inventory, after: Inventory, now: datetime) -> list[dict[str, Any]]:
+        events = []
+        for snapshot in after.added_since(before):
+            if snapshot.is_copy:
+                if not snapshot.cluster:  # Aurora emits no "cluster snapshot copy finished" event
+                    events.append(
+                        rds_event(
+                            "SNAPSHOT",
+                            "RDS-EVENT-0060",
+                            "notification",
+                            f"Finished copy of snapshot {snapshot.identifier}.",
+                            snapshot.arn,
+                            snapshot.identifier,
+                            now,
+                        )
+                    )
+            elif snapshot.cluster:
+                events.append(
+                    rds_event(
+                        "CLUSTER_SNAPSHOT",
+                        "RDS-EVENT-0075",
+                        "backup",
+                        "Manual cluster snapshot created",
+                        snapshot.arn,
+                        snapshot.identifier,
+                        now,
+                    )
+                )
+            else:
+                events.append(
+                    rds_event(
+                        "SNAPSHOT",
+                        "RDS-EVENT-0042",
+                        "creation",
+                        "Manual snapshot created",
+                        snapshot.arn,
+                        snapshot.identifier,
+                        now,
+                    )
+                )
+        return events
+
+    # ---- what RDS does by itself ----
+
+    def backup_times(self, start: datetime, end: datetime) -> list[tuple[datetime, str, str]]:
+        """(when the backup finishes, Region, instance) for every day in [start, end).
+
+        Only instances with automated backups, not members of a cluster (Aurora backs up
+        the cluster continuously and emits no instance backup event).
+        """
+        times = []
+        for region in self.regions:
+            for identifier, database in self.backend(region).databases.items():
+                if database.db_cluster_identifier or not database.backup_retention_period:
+                    continue
+                window = database.preferred_backup_window or "03:00-04:00"
+                opens = time.fromisoformat(window.split("-")[0])
+                day = start.date()
+                while (moment := datetime.combine(day, opens, tzinfo=UTC) + BACKUP_DURATION) < end:
+                    if moment >= start:
+                        times.append((moment, region, identifier))
+                    day += timedelta(days=1)
+        return times
+
+    def run_backup(self, region: str, identifier: str, now: datetime) -> list[dict[str, Any]]:
+        """The automated backup of one instance: an automated snapshot, old ones expire, RDS-EVENT-0002.
+
+        A stopped (or otherwise unavailable) instance takes no backup and emits nothing.
+        """
+        backend = self.backend(region)
+        database = backend.databases.get(identifier)
+        if database is None or database.status != "available":
+            return []
+        database.save_automated_backup()
+        retention = timedelta(days=int(database.backup_retention_period or 0))
+        for snapshot_id, snapshot in list(backend.database_snapshots.items()):
+            if (
+                snapshot.snapshot_type == "automated"
+                and snapshot.db_instance_identifier == identifier
+                and snapshot.created.replace(tzinfo=UTC) < now - retention
+            ):
+                del backend.database_snapshots[snapshot_id]
+        self._last_backup[(region, identifier)] = now
+        return [
+            rds_event(
+                "DB_INSTANCE",
+                "RDS-EVENT-0002",
+                "backup",
+                "Finished DB instance backup",
+                database.db_instance_arn,
+                identifier,
+                now,
+            )
+        ]
+
+    def restart_long_stopped(self, now: datetime) -> list[str]:
+        """Start instances stopped for seven days, as RDS does; returns the restarted ones."""
+        restarted = []
+        for region in self.regions:
+            for identifier, database in self.backend(region).databases.items():
+                key = (region, identifier)
+                if database.status != "stopped":
+                    self._stopped_since.pop(key, None)
+                    continue
+                since = self._stopped_since.setdefault(key, now)
+                if now - since >= AUTOMATIC_RESTART_AFTER:
+                    database.status = "available"
+                    del self._stopped_since[key]
+                    restarted.append(f"{region}/{identifier}")
+        return restarted
+
+
+def rds_event(
+    source_type: str,
+    event_id: str,
+    category: str,
+    message: str,
+    source_arn: str,
+    source_identifier: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """An RDS event in the shape EventBridge delivers it (source ``aws.rds``)."""
+    region = _region_of(source_arn)
+    stamp = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": DETAIL_TYPES[source_type],
+        "source": "aws.rds",
+        "account": source_arn.split(":")[4],
+        "time": stamp,
+        "region": region,
+        "resources": [source_arn],
+        "detail": {
+            "EventCategories": [category],
+            "SourceType": source_type,
+            "SourceArn": source_arn,
+            "Date": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "Message": message,
+            "SourceIdentifier": source_identifier,
+            "EventID": event_id,
+        },
+    }
