@@ -20,7 +20,7 @@ def summary_lines(result: SimulatorResult, quota: int = 100, wall_seconds: float
     timing = f" in {wall_seconds:.2f} s" if wall_seconds is not None else ""
     lines = [
         f"{len(spec.databases)} databases, {spec.days} days from {spec.start:%Y-%m-%d}{timing}; "
-        f"prune {spec.prune_schedule.expression}; breaker {spec.breaker.max_share:.0%} / {spec.breaker.max_count}.",
+        f"prune {spec.prune_schedule.expression}; breaker {spec.breaker.describe()}.",
         "",
         f"  {'Region':<11} {'type':<9} {'peak':>6} {'quota':>6} {'steady':>8} {'end':>6}",
     ]

@@ -108,7 +108,7 @@ def test_alert_topic_is_encrypted_and_wired_to_prune(template: Template, functio
 
 def test_breaker_limits_are_template_parameters(functions: Functions) -> None:
     environment = functions.environment("PruneFunction")
-    assert (environment["PRUNE_MAX_SHARE_PERCENT"], environment["PRUNE_MAX_COUNT"]) == ("20", "50")
+    assert (environment["PRUNE_MAX_SHARE_PERCENT"], environment["PRUNE_MAX_COUNT"]) == ("20", "0")
     assert functions.environment("CopyFunction")["COPY_MAX_ATTEMPTS"] == "3"
 
 

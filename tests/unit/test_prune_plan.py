@@ -135,10 +135,13 @@ def test_breaker_limits() -> None:
     assert BreakerLimits().allowed(100) == 20
     assert BreakerLimits().allowed(3) == 1  # one deletion is always allowed
     assert BreakerLimits(max_share=1.0, max_count=7).allowed(100) == 7
+    # no count limit by default: a large fleet's normal expiries (one weekly per database) pass
+    assert BreakerLimits().allowed(25_000) == 5_000
+    assert BreakerLimits(max_count=50).allowed(25_000) == 50
     with pytest.raises(ValueError, match="max_share"):
         BreakerLimits(max_share=0)
     with pytest.raises(ValueError, match="max_count"):
-        BreakerLimits(max_count=0)
+        BreakerLimits(max_count=-1)
 
 
 def test_naive_clock_is_refused() -> None:

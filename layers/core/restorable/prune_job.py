@@ -72,9 +72,9 @@ def parse_prune_request(event: object) -> PruneRequest:
 
 
 def load_breaker_limits(environ: Mapping[str, str] | None = None) -> BreakerLimits:
-    """``PRUNE_MAX_SHARE_PERCENT`` (1-100) and ``PRUNE_MAX_COUNT`` from the function's environment."""
+    """``PRUNE_MAX_SHARE_PERCENT`` (1-100) and ``PRUNE_MAX_COUNT`` (0 = no count limit) from the environment."""
     share = positive_int(environ, "PRUNE_MAX_SHARE_PERCENT", maximum=100)
-    count = positive_int(environ, "PRUNE_MAX_COUNT")
+    count = positive_int(environ, "PRUNE_MAX_COUNT", minimum=0)
     try:
         return BreakerLimits(max_share=share / 100, max_count=count)
     except ValueError as exc:  # pragma: no cover - positive_int already bounds both

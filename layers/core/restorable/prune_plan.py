@@ -36,19 +36,30 @@ class KeepRule(enum.Enum):
 @dataclass(frozen=True)
 class BreakerLimits:
     """A run may delete at most ``max_share`` of the managed recovery points (never fewer
-    than one) and at most ``max_count``; beyond either it deletes nothing unless overridden."""
+    than one) and, when ``max_count`` is not 0, at most ``max_count``; beyond either it deletes
+    nothing unless overridden.
+
+    The share is the default guard because it scales with the fleet: in a large fleet every
+    database's weekly snapshot expires on the same day, so a fixed count would trip on normal
+    expiries. ``max_count`` is an optional extra ceiling.
+    """
 
     max_share: float = 0.2
-    max_count: int = 50
+    max_count: int = 0
 
     def __post_init__(self) -> None:
         if not 0 < self.max_share <= 1:
             raise ValueError("max_share must be in (0, 1]")
-        if self.max_count < 1:
-            raise ValueError("max_count must be at least 1")
+        if self.max_count < 0:
+            raise ValueError("max_count must be 0 (no count limit) or more")
+
+    def describe(self) -> str:
+        count = f" and at most {self.max_count}" if self.max_count else ""
+        return f"max {self.max_share:.0%} of the managed recovery points{count}"
 
     def allowed(self, managed_total: int) -> int:
-        return min(self.max_count, max(1, math.floor(self.max_share * managed_total)))
+        by_share = max(1, math.floor(self.max_share * managed_total))
+        return min(self.max_count, by_share) if self.max_count else by_share
 
 
 @dataclass(frozen=True)
@@ -119,7 +130,7 @@ def plan_prune(
     if len(candidates) > allowed and not override_breaker:
         reason = (
             f"would delete {len(candidates)} of {len(managed)} managed recovery points in {region}; "
-            f"the limit is {allowed} (max {limits.max_share:.0%} and at most {limits.max_count}). "
+            f"the limit is {allowed} ({limits.describe()}). "
             "Nothing was deleted; check the expiry tags, then rerun with the override to proceed."
         )
         kept.extend(Kept(p, KeepRule.CIRCUIT_BREAKER) for p in candidates)

@@ -112,11 +112,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def positive_int(environ: Mapping[str, str] | None, name: str, *, maximum: int | None = None) -> int:
-    """A required whole-number function setting (e.g. ``COPY_MAX_ATTEMPTS``), at least 1."""
+def positive_int(environ: Mapping[str, str] | None, name: str, *, minimum: int = 1, maximum: int | None = None) -> int:
+    """A required whole-number function setting (e.g. ``COPY_MAX_ATTEMPTS``), at least ``minimum``."""
     env = os.environ if environ is None else environ
     text = _required(env, name)
-    if not text.isdigit() or int(text) < 1 or (maximum is not None and int(text) > maximum):
+    if not text.isdigit() or int(text) < minimum or (maximum is not None and int(text) > maximum):
         bound = f" and at most {maximum}" if maximum is not None else ""
-        raise ConfigurationError(f"environment variable {name}: '{text}' must be a whole number at least 1{bound}")
+        raise ConfigurationError(
+            f"environment variable {name}: '{text}' must be a whole number at least {minimum}{bound}"
+        )
     return int(text)
