@@ -117,3 +117,9 @@ def _actions(statement: dict[str, object]) -> list[str]:
 def test_every_sample_event_is_json() -> None:
     for path in Path(EVENTS).glob("*.json"):
         json.loads(path.read_text())
+
+
+def test_every_parameter_is_documented_in_the_deploy_guide(template: Template) -> None:
+    guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    missing = [name for name in template.document["Parameters"] if f"| `{name}` |" not in guide]
+    assert not missing, f"docs/deploy.md does not document: {missing}"
