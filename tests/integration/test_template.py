@@ -123,3 +123,31 @@ def test_every_parameter_is_documented_in_the_deploy_guide(template: Template) -
     guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
     missing = [name for name in template.document["Parameters"] if f"| `{name}` |" not in guide]
     assert not missing, f"docs/deploy.md does not document: {missing}"
+
+
+def test_every_destructive_rds_permission_is_tag_conditioned(template: Template) -> None:
+    """No function may delete, modify or restore over RDS resources without a tag condition.
+
+    A restore is authorized on its source too (snapshot, subnet/parameter/option groups); those
+    are only read, so a statement whose resources are all such sources needs no condition: the
+    statement for the new database (db:/cluster:) does.
+    """
+    destructive = ("rds:Delete", "rds:Modify", "rds:Restore", "rds:RemoveTags")
+    read_only_sources = (":snapshot:", ":cluster-snapshot:", ":subgrp:", ":og:", ":pg:", ":cluster-pg:", ":secgrp:")
+    unguarded = []
+    for name, resource in template.resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
+                risky = [a for a in _actions(statement) if a.startswith(destructive) or a in ("rds:*", "*")]
+                resources = statement.get("Resource", [])
+                resources = [json.dumps(r) for r in (resources if isinstance(resources, list) else [resources])]
+                only_sources = all(any(t in r for t in read_only_sources) for r in resources)
+                if only_sources and all(a.startswith("rds:Restore") or a == "rds:CreateDBInstance" for a in risky):
+                    continue
+                if risky and statement.get("Effect", "Allow") == "Allow":
+                    condition = json.dumps(statement.get("Condition", {}))
+                    if "Tag/restorable:" not in condition and "tag/restorable:" not in condition:
+                        unguarded.append((name, statement.get("Sid"), risky))
+    assert not unguarded, unguarded
