@@ -271,7 +271,11 @@ class Simulation:
             result.errors.append(run)
         self._after_change(at, result, depth)
         if self.runner is not None:
-            for outcome in self.runner.run_started():
+            try:
+                outcomes = self.runner.run_started()
+            except Exception as exc:  # a drill that never ends is a result, not the end of the simulation
+                outcomes = [{"status": "ERROR", "error": f"{type(exc).__name__}: {exc}"}]
+            for outcome in outcomes:
                 self._record_drill(outcome, f"function:{function}", at, result)
         return invocation
 
