@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from .simulation import DailySample, SimulationResult
+from .simulation import DailySample, DrillRun, SimulationResult
 
 MANUAL_SNAPSHOT_QUOTA = 100  # per Region, DB snapshots and cluster snapshots each (adjustable in AWS)
 
@@ -78,11 +78,9 @@ def summary_lines(result: SimulationResult, runner_connected: bool) -> list[str]
         lines.append(f"  {event_id} -> {function}: {count} invocations")
     if not result.events_delivered:
         lines.append("  (no rule in the template matched any of them)")
-    lines += ["", "Restore drills:"]
+    lines += ["", "Restore drills (through the real state machine; RTO/RPO in simulated time):"]
     if result.drills:
-        for drill in result.drills:
-            figures = ", ".join(f"{k}={v}" for k, v in drill.figures.items()) or "no RTO/RPO figures in the output"
-            lines.append(f"  {drill.at:%Y-%m-%d} {drill.state_machine}: {drill.status}; {figures}")
+        lines += [f"  {drill_line(drill)}" for drill in result.drills]
     elif result.drills_not_run:
         hint = "" if runner_connected else " (no runner connected: see local_runtime/statemachine_hook.py)"
         lines.append(f"  scheduled but not run: {dict(result.drills_not_run)}{hint}")
@@ -101,6 +99,45 @@ def summary_lines(result: SimulationResult, runner_connected: bool) -> list[str]
     for error in result.errors[:5]:
         lines.append(f"ERROR {error.at:%Y-%m-%d %H:%M} {error.function} ({error.trigger}): {error.error}")
     return lines
+
+
+def duration(seconds: Any) -> str:
+    """``95`` -> ``1m35s``; ``90000`` -> ``1d1h``; None -> ``not measured``."""
+    if seconds is None:
+        return "not measured"
+    total = round(float(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _against(figures: dict[str, Any], name: str) -> str:
+    value, target = figures.get(f"{name}_seconds"), figures.get(f"{name}_target_seconds")
+    if target is None:  # e.g. RPO of a snapshot drill: reported, judged only when the request sets a target
+        return f"{name.upper()} {duration(value)} (no target for this mode)"
+    verdict = "" if value is None else (" met" if float(value) <= float(target) else " MISSED")
+    return f"{name.upper()} {duration(value)} (target {duration(target)}){verdict}"
+
+
+def drill_line(drill: DrillRun) -> str:
+    """One line per drill: when, what, the execution's status, the drill's outcome, RTO/RPO against targets."""
+    figures = drill.figures
+    if "outcome" not in figures:  # not a drill's output (or none): the execution's own result
+        shown = ", ".join(f"{k}={v}" for k, v in figures.items()) or str(drill.detail.get("error") or "no output")
+        return f"{drill.at:%Y-%m-%d %H:%M} {drill.state_machine}: {drill.status}; {shown}"
+    line = (
+        f"{drill.at:%Y-%m-%d %H:%M} {figures['source']} ({figures['mode']}, {figures['region']}): "
+        f"{str(figures['outcome']).upper()} [{drill.status}]; {_against(figures, 'rto')}, {_against(figures, 'rpo')}; "
+        f"cleanup {figures.get('cleanup') or 'not run'}"
+    )
+    if figures.get("reasons"):
+        line += "; " + "; ".join(str(r) for r in figures["reasons"])
+    return line
 
 
 def write_report(result: SimulationResult, directory: Path, runner_connected: bool) -> Path:
@@ -128,7 +165,24 @@ def write_report(result: SimulationResult, directory: Path, runner_connected: bo
         for week, runs, not_ok, counts in weeks:
             lines.append(f"| {week} | {runs} | {not_ok} | {', '.join(f'{k} {v}' for k, v in sorted(counts.items()))} |")
         lines.append("")
-    lines += ["## Alerts", ""]
+    lines += ["## Restore drills", ""]
+    if result.drills:
+        lines += [
+            "| started | source | mode | outcome | execution | RTO | RTO target | RPO | RPO target | cleanup "
+            "| report |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for drill in result.drills:
+            f = drill.figures
+            lines.append(
+                f"| {drill.at:%Y-%m-%d %H:%M} | {f.get('source', drill.state_machine)} | {f.get('mode', '')} "
+                f"| {f.get('outcome', '')} | {drill.status} | {duration(f.get('rto_seconds'))} "
+                f"| {duration(f.get('rto_target_seconds'))} | {duration(f.get('rpo_seconds'))} "
+                f"| {duration(f.get('rpo_target_seconds'))} | {f.get('cleanup') or ''} | {f.get('report') or ''} |"
+            )
+    else:
+        lines.append("No drill ran in this period.")
+    lines += ["", "## Alerts", ""]
     if result.alerts:
         lines += ["| when | topic | subject / message |", "|---|---|---|"]
         for alert in result.alerts:

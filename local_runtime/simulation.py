@@ -10,6 +10,7 @@ from handler output.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -87,11 +88,12 @@ class JobRun:
 
 @dataclass
 class DrillRun:
-    at: datetime
+    at: datetime  # when the execution started (simulated)
     state_machine: str
     status: str
     figures: dict[str, Any]
     detail: dict[str, Any]
+    trigger: str = ""  # schedule:<name> of the state machine, or the function that started it
 
 
 @dataclass
@@ -208,7 +210,11 @@ class Simulation:
         )
         started = time.perf_counter()
         next_progress = start + self.progress_every
-        with self.world.serve_account_quotas(), time_machine.travel(start, tick=False) as traveller:
+        with (
+            self.world.serve_account_quotas(),
+            time_machine.travel(start, tick=False) as traveller,
+            self.runner.active(traveller) if self.runner is not None else contextlib.nullcontext(),
+        ):
             initial_state = self.world.database_state()
             self._inventory = self.world.inventory()
             self._alerts.new_messages(start)
@@ -216,7 +222,8 @@ class Simulation:
                 while firing.at >= next_progress:
                     self._report_progress(result, next_progress, started)
                     next_progress += self.progress_every
-                traveller.move_to(firing.at)
+                # A drill's Wait states move the clock on: what was due meanwhile happens when it ends.
+                traveller.move_to(max(firing.at, datetime.now(UTC)))
                 if firing.what == "tick":
                     self._tick(firing.at, result)
                 elif firing.what == "backup":
@@ -224,7 +231,7 @@ class Simulation:
                     self._dispatch(events, firing.at, result, depth=1)
                 elif firing.schedule is not None:
                     self._fire(firing.schedule, firing.at, result)
-            traveller.move_to(end)
+            traveller.move_to(max(end, datetime.now(UTC)))
             self._sample(end, result)
             self._finish(initial_state, result)
         result.wall_seconds = time.perf_counter() - started
@@ -263,6 +270,13 @@ class Simulation:
         if run.error is not None:
             result.errors.append(run)
         self._after_change(at, result, depth)
+        if self.runner is not None:
+            try:
+                outcomes = self.runner.run_started()
+            except Exception as exc:  # a drill that never ends is a result, not the end of the simulation
+                outcomes = [{"status": "ERROR", "error": f"{type(exc).__name__}: {exc}"}]
+            for outcome in outcomes:
+                self._record_drill(outcome, f"function:{function}", at, result)
         return invocation
 
     def _after_change(self, at: datetime, result: SimulationResult, depth: int) -> None:
@@ -299,17 +313,22 @@ class Simulation:
         try:
             outcome = self.runner.run(schedule.function, event)
         except Exception as exc:  # a failed drill is a result, not the end of the simulation
-            outcome = {"status": "ERROR", "error": f"{type(exc).__name__}: {exc}"}
+            outcome = {"state_machine": schedule.function, "status": "ERROR", "error": f"{type(exc).__name__}: {exc}"}
+        self._record_drill(outcome, f"schedule:{schedule.name}", at, result)
+
+    def _record_drill(self, outcome: dict[str, Any], trigger: str, at: datetime, result: SimulationResult) -> None:
+        started = outcome.get("started_at")
         result.drills.append(
             DrillRun(
-                at=at,
-                state_machine=schedule.function,
+                at=started if isinstance(started, datetime) else at,
+                state_machine=str(outcome.get("state_machine", "?")),
                 status=str(outcome.get("status", "UNKNOWN")),
-                figures=drill_figures(outcome.get("output", {})),
+                figures=drill_figures(outcome.get("output")),
                 detail=outcome,
+                trigger=trigger,
             )
         )
-        self._after_change(at, result, depth=0)
+        self._after_change(datetime.now(UTC), result, depth=0)
 
     # ---- bookkeeping ----
 

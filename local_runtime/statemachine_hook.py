@@ -1,37 +1,43 @@
-"""Integration point for running the template's state machines (restore drills) in the simulation.
+"""How the simulation runs the template's state machines (restore drills) on the emulator.
 
-The simulation reads every ``AWS::Serverless::StateMachine`` of the template and fires its
-``ScheduleV2`` events like a function's. Executing a state machine is not this module's work:
-issue 6 provides the runner in ``local_runtime/statemachines.py``. This module only states the
-interface the simulation calls and finds an implementation if one is present.
+State machines start two ways in the template, and the simulation follows both:
 
-INTEGRATION POINT (for the lead, after issue 6 is merged): make ``connect_runner`` return an
-object with ``run(logical_id, execution_input) -> dict`` backed by issue 6's runner. The dict
-the simulation expects (extra keys are kept and shown):
+- a ``ScheduleV2`` event of an ``AWS::Serverless::StateMachine`` starts it directly
+  (``runner.run(logical_id, execution_input)``);
+- a function starts it through ``states:StartExecution`` (the monthly ``DrillSchedulerFunction``
+  does): after every invocation the simulation calls ``runner.run_started()``, which runs those
+  executions to their end through the real definition on moto's Step Functions.
 
-    {"status": "SUCCEEDED" | "FAILED" | ..., "output": {...}, "error": "..." (optional)}
-
-Drill figures are read from ``output`` by name: any key containing ``rto`` or ``rpo`` (e.g.
-``rto_seconds``, ``rpo_seconds``, ``rto_met``) is shown in the summary and the report.
-If ``local_runtime.statemachines`` exposes ``runner_for(template, functions)`` returning such an
-object, it is connected automatically.
+The runner (``local_runtime.statemachines.runner_for``) is entered for the whole period with the
+simulation's time-machine traveller (``runner.active(traveller)``): ``Wait`` states move the
+simulated clock instead of sleeping, so RTO and RPO are measured in simulated time. Each run
+returns ``{"state_machine", "execution", "started_at", "status", "output", "error", "cause"}``;
+``drill_figures`` reads the drill's result (outcome, RTO/RPO against targets, report) from ``output``.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from .functions import Functions, ScheduleSpec
+from .statemachines import runner_for
 from .template import Template
 
 STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine",)
 
 
 class StateMachineRunner(Protocol):
+    def active(self, traveller: Any) -> AbstractContextManager[Any]:
+        """Entered for the whole simulated period, inside the simulation's time-machine ``traveller``."""
+        ...
+
     def run(self, logical_id: str, execution_input: dict[str, Any]) -> dict[str, Any]:
-        """Run one execution to its end on the emulator and return its status and output."""
+        """Start one execution and run it to its end on the emulator; its status and output."""
+        ...
+
+    def run_started(self) -> list[dict[str, Any]]:
+        """Run to their end, one after another, the executions handlers started since the last call."""
         ...
 
 
@@ -59,26 +65,47 @@ def state_machine_schedules(template: Template) -> list[ScheduleSpec]:
 
 
 def connect_runner(template: Template, functions: Functions) -> StateMachineRunner | None:
-    """Issue 6's runner when ``local_runtime.statemachines`` provides ``runner_for``; otherwise None."""
-    if importlib.util.find_spec("local_runtime.statemachines") is None:
+    """The runner on moto's Step Functions when the template has a state machine; otherwise None."""
+    if not any(r.get("Type") in STATE_MACHINE_TYPES for r in template.resources.values()):
         return None
-    module = importlib.import_module("local_runtime.statemachines")
-    factory = getattr(module, "runner_for", None)
-    if factory is None:
-        return None
-    runner: StateMachineRunner = factory(template, functions)
+    runner: StateMachineRunner = runner_for(template, functions)
     return runner
 
 
-def drill_figures(output: Any, prefix: str = "") -> dict[str, Any]:
-    """Every value in ``output`` whose key names an RTO or RPO figure, flattened to dotted keys."""
+def drill_figures(output: Any) -> dict[str, Any]:
+    """A drill's result from its output (``plan`` + ``record``, see restorable.drill_steps.record).
+
+    ``rto_seconds``/``rpo_seconds`` are None when not measured (e.g. the restore never finished).
+    Another state machine's output gives every key naming an RTO or RPO figure instead.
+    """
+    if not isinstance(output, dict) or not isinstance(output.get("plan"), dict):
+        return _rto_rpo_keys(output)
+    plan, record = output["plan"], output.get("record") or {}
+    targets = plan.get("targets") or {}
+    figures = {
+        "source": plan.get("source", {}).get("identifier"),
+        "mode": plan.get("mode"),
+        "region": plan.get("region"),
+        "outcome": record.get("outcome", "not recorded"),
+        "rto_seconds": record.get("rto_seconds"),
+        "rto_target_seconds": targets.get("rto_seconds"),
+        "rpo_seconds": record.get("rpo_seconds"),
+        "rpo_target_seconds": targets.get("rpo_seconds"),
+        "reasons": list(record.get("reasons") or []),
+        "report": (record.get("report") or {}).get("markdown"),
+        "cleanup": (output.get("cleanup") or {}).get("result"),
+    }
+    return figures
+
+
+def _rto_rpo_keys(output: Any, prefix: str = "") -> dict[str, Any]:
     found: dict[str, Any] = {}
     if isinstance(output, dict):
         for key, value in output.items():
             path = f"{prefix}{key}"
             lowered = str(key).lower()
             if isinstance(value, dict):
-                found.update(drill_figures(value, path + "."))
+                found.update(_rto_rpo_keys(value, path + "."))
             elif "rto" in lowered or "rpo" in lowered:
                 found[path] = value
     return found

@@ -15,8 +15,15 @@ While ``running()``:
   layers, environment); a handler exception becomes a function error whose ``errorType`` is the
   exception's class name, as in AWS;
 - ``Wait`` states and ``Retry`` intervals do not sleep: they advance a ``VirtualClock`` (and, with
-  ``simulate_time=True``, shift the wall clock the handlers see with time-machine), so a drill that
-  "waits" 90 minutes runs in a second. The deployed definition is unchanged.
+  ``simulate_time=True`` or a ``traveller``, shift the wall clock the handlers see with time-machine),
+  so a drill that "waits" 90 minutes runs in a second. The deployed definition is unchanged;
+- with ``queue_executions=True``, an execution a handler starts (``states:StartExecution``, e.g. the
+  drill scheduler) is queued instead of running on its own thread; ``run_queued()`` then runs the
+  queue one execution at a time, each from the (simulated) moment it really starts, so concurrent
+  drills never share the virtual clock and every drill's RTO is its own.
+
+``runner_for(template, functions)`` adapts this to the simulation's runner interface
+(``local_runtime/statemachine_hook.py``).
 """
 
 from __future__ import annotations
@@ -115,6 +122,9 @@ class StateMachines:
             self.template.physical_name(logical_id): logical_id for logical_id in functions.names()
         }
         self.invocations: list[Invocation] = []
+        self._queue_executions = False
+        self._queued: list[Any] = []  # moto executions started by handlers, not yet run
+        self._start_thread: Callable[[Any], None] = lambda execution: execution.start()
 
     # ---- the definition, as the template wires it
 
@@ -224,7 +234,28 @@ class StateMachines:
     def run(
         self, logical_id: str, execution_input: Any, name: str | None = None, timeout_seconds: float = 60.0
     ) -> ExecutionResult:
-        return self.wait(self.start(logical_id, execution_input, name), timeout_seconds)
+        arn = self.start(logical_id, execution_input, name)
+        for execution in [e for e in self._queued if e.exec_arn == arn]:  # the caller's own: run it now
+            self._queued.remove(execution)
+            self._launch(execution)
+        return self.wait(arn, timeout_seconds)
+
+    def run_queued(self, timeout_seconds: float = 60.0) -> list[ExecutionResult]:
+        """Run the executions handlers started (``queue_executions=True``), one after another, in start order.
+
+        Each starts at the current simulated time (its ``StartTime`` is set then), so one drill's waits
+        never count in another's RTO.
+        """
+        results = []
+        while self._queued:
+            execution = self._queued.pop(0)
+            self._launch(execution)
+            results.append(self.wait(execution.exec_arn, timeout_seconds))
+        return results
+
+    def _launch(self, execution: Any) -> None:
+        execution.start_date = datetime.now(UTC)
+        self._start_thread(execution)
 
     # ---- the patches that make moto run the real handlers without Docker and without sleeping
 
@@ -247,13 +278,25 @@ class StateMachines:
         return json.dumps(payload).encode()
 
     @contextlib.contextmanager
-    def running(self, simulate_time: bool = False, start: datetime | None = None) -> Iterator[StateMachines]:
-        """Inside an active moto mock: executions run the definitions, Lambda tasks run in-process."""
+    def running(
+        self,
+        simulate_time: bool = False,
+        start: datetime | None = None,
+        *,
+        traveller: Any = None,
+        queue_executions: bool = False,
+    ) -> Iterator[StateMachines]:
+        """Inside an active moto mock: executions run the definitions, Lambda tasks run in-process.
+
+        ``traveller``: a time-machine traveller already active (the simulation's); ``Wait`` states shift
+        it. ``queue_executions``: executions started through the API wait for ``run_queued()``.
+        """
         from moto.awslambda.models import LambdaFunction
         from moto.core.config import default_user_config
         from moto.stepfunctions.models import StateMachineInstance
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
         from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+        from moto.stepfunctions.parser.backend.execution import Execution
 
         machines = self
 
@@ -262,6 +305,9 @@ class StateMachines:
 
         def wait_interval(_: Any, env: Any, wait_seconds: int) -> None:
             machines.clock.advance(wait_seconds)
+
+        def queue(execution: Any) -> None:
+            machines._queued.append(execution)
 
         sleepless_time = types.SimpleNamespace(sleep=self.clock.advance, time=time.time)
         with contextlib.ExitStack() as stack:
@@ -275,15 +321,20 @@ class StateMachines:
             stack.enter_context(
                 mock.patch.object(StateMachineInstance, "__deepcopy__", _copy_without_executions, create=True)
             )
-            if simulate_time:
+            if queue_executions:
+                self._start_thread = Execution.start
+                stack.enter_context(mock.patch.object(Execution, "start", queue))
+            if traveller is not None:
+                self.clock._traveller = traveller
+            elif simulate_time:
                 import time_machine
 
-                traveller = time_machine.travel(start or datetime.now(UTC), tick=True)
-                self.clock._traveller = stack.enter_context(traveller)
+                self.clock._traveller = stack.enter_context(time_machine.travel(start or datetime.now(UTC), tick=True))
             try:
                 yield self
             finally:
                 self.clock._traveller = None
+                self._queued.clear()
 
 
 def _copy_without_executions(machine: Any, memo: dict[int, Any]) -> Any:
@@ -305,3 +356,63 @@ def rds_endpoints_at(address: str) -> Iterator[None]:
         mock.patch.object(DBCluster, "endpoint", property(lambda self: address)),
     ):
         yield
+
+
+class SimulationRunner:
+    """The simulation's state machine runner (``statemachine_hook.StateMachineRunner``) on ``StateMachines``.
+
+    While ``active``: every state machine of the template is deployed on moto, executions that handlers
+    start are queued, and ``Wait`` states shift the simulation's clock.
+    """
+
+    def __init__(self, machines: StateMachines) -> None:
+        self.machines = machines
+
+    @contextlib.contextmanager
+    def active(self, traveller: Any) -> Iterator[SimulationRunner]:
+        with self.machines.running(traveller=traveller, queue_executions=True):
+            for logical_id in self.machines.names():
+                self.machines.deploy(logical_id)
+            yield self
+
+    def run(self, logical_id: str, execution_input: dict[str, Any]) -> dict[str, Any]:
+        return self._outcome(self.machines.run(logical_id, execution_input))
+
+    def run_started(self) -> list[dict[str, Any]]:
+        return [self._outcome(result) for result in self.machines.run_queued()]
+
+    def _outcome(self, result: ExecutionResult) -> dict[str, Any]:
+        machine_name = result.arn.split(":")[-2]
+        logical_id = next(
+            (lid for lid in self.machines.names() if self.machines.template.physical_name(lid) == machine_name),
+            machine_name,
+        )
+        started = next((e["timestamp"] for e in result.history if e["type"] == "ExecutionStarted"), None)
+        return {
+            "state_machine": logical_id,
+            "execution": result.arn,
+            "started_at": started.astimezone(UTC) if isinstance(started, datetime) else None,
+            "status": result.status,
+            # a failed execution has no output: its last state's output carries the drill's record
+            "output": result.output if result.output is not None else last_state_output(result.history),
+            "error": result.error,
+            "cause": result.cause,
+            "state_transitions": result.state_transitions,
+        }
+
+
+def last_state_output(history: list[dict[str, Any]]) -> Any:
+    """The output of the last state that exited (JSON-decoded), or None."""
+    for event in reversed(history):
+        details = event.get("stateExitedEventDetails")
+        if details and details.get("output"):
+            try:
+                return json.loads(details["output"])
+            except ValueError:
+                return None
+    return None
+
+
+def runner_for(template: Any, functions: Functions) -> SimulationRunner:
+    """What ``statemachine_hook.connect_runner`` connects the simulation to."""
+    return SimulationRunner(StateMachines(functions))

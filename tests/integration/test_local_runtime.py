@@ -1,20 +1,22 @@
 """The demo, run for a short period on moto, does what the template and the default policy say.
 
-One 16-day run (module-scoped, so the suite stays fast) is shared by the assertions below.
+One 16-day run (module-scoped, so the suite stays fast) is shared by the assertions below; it
+covers the monthly drills of Nov 8, which run through the real state machine definition.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from moto import mock_aws
 
-from local_runtime.demo import Demo, run_demo
+from local_runtime.demo import DEFAULT_START, Demo, run_demo
 from local_runtime.fleet import SAMPLE_FLEET, FleetMember
 from local_runtime.functions import Functions, RuleSpec
 from local_runtime.report import summary_lines, write_report
@@ -128,6 +130,64 @@ def test_every_function_schedule_fired_as_its_cron_says(demo: Any) -> None:
     assert expected >= 24 * DAYS  # the hourly catch-up alone
 
 
+PROTECTED = ("billing-postgres", "ledger-aurora", "reporting-mysql", "shop-mysql")
+
+
+def test_monthly_drills_ran_through_the_state_machine_recorded_and_cleaned_up(demo: Any) -> None:
+    run, _ = demo
+    drills = run.result.drills
+    assert sorted(d.figures["source"] for d in drills) == sorted(PROTECTED)  # DrillsPerRun 10 >= 4 candidates
+    history_table = run.template.physical_name("DrillHistoryTable")
+    items = {
+        item["execution_id"]["S"]: item
+        for item in boto3.client("dynamodb", region_name="us-east-1").scan(TableName=history_table)["Items"]
+    }
+    bucket = run.template.physical_name("DrillReportBucket")
+    reports = {
+        o["Key"] for o in boto3.client("s3", region_name="us-east-1").list_objects_v2(Bucket=bucket).get("Contents", [])
+    }
+    for drill in drills:
+        figures = drill.figures
+        assert drill.trigger == "function:DrillSchedulerFunction"
+        assert drill.state_machine == "DrillStateMachine"
+        assert (drill.status, figures["outcome"]) == ("SUCCEEDED", "passed"), figures["reasons"]
+        assert datetime(2026, 11, 8, 6, tzinfo=UTC) <= drill.at < datetime(2026, 11, 8, 7, tzinfo=UTC)
+        # Measured in simulated time: at least the first status poll's Wait (60 s), never real seconds.
+        assert 60 <= figures["rto_seconds"] <= figures["rto_target_seconds"] == 3600
+        assert figures["rpo_seconds"] > 0
+        assert figures["cleanup"] == "deleted"
+        item = items[drill.detail["execution"]]
+        assert item["outcome"]["S"] == "passed"
+        assert item["source_identifier"]["S"] == figures["source"]
+        assert float(item["rto_seconds"]["N"]) == figures["rto_seconds"]
+        report_uri = item["report_uri"]["S"]
+        assert report_uri.startswith(f"s3://{bucket}/drills/{figures['source']}/")
+        assert report_uri.removeprefix(f"s3://{bucket}/") in reports
+        assert figures["report"].removeprefix(f"s3://{bucket}/") in reports
+    assert len(items) == len(drills)
+    subjects = [a.subject for a in run.result.alerts]
+    assert sorted(s for s in subjects if s.startswith("Restorable drill passed")) == sorted(
+        f"Restorable drill passed: {source} (snapshot)" for source in PROTECTED
+    )
+
+
+def test_no_drill_database_is_left_in_either_region(demo: Any) -> None:
+    run, _ = demo
+    assert run.result.drills
+    for region in ("us-east-1", "us-west-2"):
+        rds = boto3.client("rds", region_name=region)
+        instances = [d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]]
+        clusters = [c["DBClusterIdentifier"] for c in rds.describe_db_clusters()["DBClusters"]]
+        assert [i for i in [*instances, *clusters] if i.startswith("drill-")] == [], region
+
+
+def test_the_default_demo_period_includes_a_monthly_drill() -> None:
+    template = Template.load(region="us-east-1")
+    [drill_schedule] = [s for s in Functions(template).schedules() if s.function == "DrillSchedulerFunction"]
+    start = datetime.fromisoformat(DEFAULT_START)
+    assert fire_times(drill_schedule, start, start + timedelta(days=100))
+
+
 def test_report_and_summary_are_written(demo: Any, tmp_path: Path) -> None:
     run, _ = demo
     lines = summary_lines(run.result, run.runner_connected)
@@ -136,6 +196,10 @@ def test_report_and_summary_are_written(demo: Any, tmp_path: Path) -> None:
     text = path.read_text()
     assert "## Snapshots at the end" in text
     assert "shop-mysql-weekly-2026-11-15" in text
+    assert "## Restore drills" in text
+    drill_lines = [line for line in lines if "(snapshot, us-east-1): PASSED [SUCCEEDED]" in line]
+    assert len(drill_lines) == 4
+    assert all("RTO 1m00s (target 1h00m) met" in line and "cleanup deleted" in line for line in drill_lines)
     assert (tmp_path / "snapshots.png").stat().st_size > 1000
     assert (tmp_path / "storage.png").stat().st_size > 1000
 
