@@ -20,6 +20,7 @@ from moto.sns.models import sns_backends
 
 from local_runtime.resources import provision_resources
 from local_runtime.template import Template
+from tests.aws_faults import error_response
 
 _RESTORABLE_OVERRIDES: dict[str, datetime] = {}  # ARN -> LatestRestorableTime
 
@@ -73,10 +74,7 @@ class VerifyEnvironment:
         region = kwargs["request_signer"]._region_name
         if region in self.quota_error:
             code = self.quota_error[region]
-            return (
-                type("Response", (), {"status_code": 400, "headers": {}})(),
-                {"Error": {"Code": code, "Message": f"injected {code}"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
-            )
+            return error_response(code)
         quotas = [
             {"AccountQuotaName": name, "Used": used, "Max": maximum}
             for name, (used, maximum) in self.quotas[region].items()

@@ -17,6 +17,7 @@ from moto.rds.models import rds_backends
 from local_runtime.functions import Functions
 from local_runtime.statemachines import ExecutionResult, StateMachines
 from local_runtime.template import REPO_ROOT, Template
+from tests.aws_faults import error_response
 from tests.drills.servers import PASSWORD, USERNAME, Server, mariadb_server, postgres_server
 from tests.fleet import Fleet
 
@@ -30,13 +31,6 @@ STATE_MACHINE = "DrillStateMachine"
 
 def sample(name: str) -> dict[str, Any]:
     return dict(json.loads((REPO_ROOT / "events" / name).read_text()))
-
-
-def error_response(code: str) -> Any:
-    return (
-        type("Response", (), {"status_code": 400, "headers": {}})(),
-        {"Error": {"Code": code, "Message": f"injected {code}"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
-    )
 
 
 @dataclass

@@ -17,6 +17,7 @@ from moto.rds.models import rds_backends
 from local_runtime.functions import Functions
 from local_runtime.template import REPO_ROOT
 from restorable.errors import InvalidRequestError
+from tests.aws_faults import failing_calls
 from tests.conftest import DR_REGION
 from tests.fleet import Fleet
 
@@ -201,25 +202,12 @@ def quota_exceeded() -> Iterator[set[str]]:
     """Make CopyDBSnapshot / CopyDBClusterSnapshot answer SnapshotQuotaExceeded for chosen targets."""
     targets: set[str] = set()
 
-    def before_call(params: dict[str, Any], **_: Any) -> Any:
-        body = params.get("body", {})
+    def choose(body: dict[str, Any]) -> str | None:
         target = body.get("TargetDBSnapshotIdentifier") or body.get("TargetDBClusterSnapshotIdentifier")
-        if target in targets:
-            return (
-                type("Response", (), {"status_code": 400, "headers": {}})(),
-                {
-                    "Error": {"Code": "SnapshotQuotaExceeded", "Message": "Cannot copy more snapshots concurrently"},
-                    "ResponseMetadata": {"HTTPStatusCode": 400},
-                },
-            )
-        return None
+        return "SnapshotQuotaExceeded" if target in targets else None
 
-    session = boto3._get_default_session()
-    for operation in ("CopyDBSnapshot", "CopyDBClusterSnapshot"):
-        session.events.register(f"before-call.rds.{operation}", before_call, unique_id=f"quota-{operation}")
-    yield targets
-    for operation in ("CopyDBSnapshot", "CopyDBClusterSnapshot"):
-        session.events.unregister(f"before-call.rds.{operation}", unique_id=f"quota-{operation}")
+    with failing_calls(["CopyDBSnapshot", "CopyDBClusterSnapshot"], choose):
+        yield targets
 
 
 def test_snapshot_quota_exceeded_is_a_later_not_an_error(

@@ -27,6 +27,7 @@ from local_runtime.template import REPO_ROOT, Template
 from restorable.adapters import clients
 from restorable.errors import AwsError, ConfigurationError
 from restorable.predeploy_plan import Progress
+from tests.aws_faults import errors_by_parameter
 from tests.fleet import Fleet
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
@@ -132,22 +133,8 @@ def release_fleet(fleet: Fleet) -> Fleet:
 @pytest.fixture
 def failing_creates() -> Iterator[dict[str, str]]:
     """Make CreateDBSnapshot fail for chosen instances with a chosen AWS error code."""
-    failures: dict[str, str] = {}
-
-    def before_call(params: dict[str, Any], **_: Any) -> Any:
-        identifier = params.get("body", {}).get("DBInstanceIdentifier")
-        if identifier in failures:
-            code = failures[identifier]
-            return (
-                type("Response", (), {"status_code": 400, "headers": {}})(),
-                {"Error": {"Code": code, "Message": f"injected {code}"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
-            )
-        return None
-
-    session = boto3._get_default_session()
-    session.events.register("before-call.rds.CreateDBSnapshot", before_call, unique_id="predeploy-create-failures")
-    yield failures
-    session.events.unregister("before-call.rds.CreateDBSnapshot", unique_id="predeploy-create-failures")
+    with errors_by_parameter("CreateDBSnapshot", "DBInstanceIdentifier") as failures:
+        yield failures
 
 
 def invoke(functions: Functions, event: Any, **kwargs: Any) -> Invocation:

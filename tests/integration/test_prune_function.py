@@ -15,6 +15,7 @@ from local_runtime.functions import Functions
 from local_runtime.template import REPO_ROOT
 from restorable.errors import ConfigurationError, InvalidRequestError
 from restorable.naming import format_timestamp
+from tests.aws_faults import errors_by_parameter
 from tests.conftest import DR_REGION, SOURCE_REGION
 from tests.fleet import Fleet
 
@@ -268,22 +269,9 @@ def test_trip_without_alert_topic_still_logs_error(functions: Functions, mass_ex
 
 @pytest.fixture
 def failing_deletes() -> Iterator[dict[str, str]]:
-    failures: dict[str, str] = {}
-
-    def before_call(params: dict[str, Any], **_: Any) -> Any:
-        identifier = params.get("body", {}).get("DBSnapshotIdentifier")
-        if identifier in failures:
-            code = failures[identifier]
-            return (
-                type("Response", (), {"status_code": 400, "headers": {}})(),
-                {"Error": {"Code": code, "Message": f"injected {code}"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
-            )
-        return None
-
-    session = boto3._get_default_session()
-    session.events.register("before-call.rds.DeleteDBSnapshot", before_call, unique_id="inject-delete-failures")
-    yield failures
-    session.events.unregister("before-call.rds.DeleteDBSnapshot", unique_id="inject-delete-failures")
+    """Make DeleteDBSnapshot fail for chosen snapshots with a chosen AWS error code."""
+    with errors_by_parameter("DeleteDBSnapshot", "DBSnapshotIdentifier") as failures:
+        yield failures
 
 
 def test_already_deleted_is_fine_and_one_failure_never_stops_the_others(

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 
 from local_runtime.functions import Functions
 from local_runtime.template import REPO_ROOT
 from restorable.errors import ConfigurationError, InvalidRequestError
+from tests.aws_faults import errors_by_parameter
 from tests.fleet import Fleet
 
 SUNDAY = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
@@ -192,22 +192,8 @@ def test_unparsable_policy_document_fails_before_any_snapshot(functions: Functio
 @pytest.fixture
 def failing_creates() -> Iterator[dict[str, str]]:
     """Make CreateDBSnapshot fail for chosen instances with a chosen AWS error code."""
-    failures: dict[str, str] = {}
-
-    def before_call(params: dict[str, Any], **_: Any) -> Any:
-        identifier = params.get("body", {}).get("DBInstanceIdentifier")  # the serialized query request
-        if identifier in failures:
-            code = failures[identifier]
-            return (
-                type("Response", (), {"status_code": 400, "headers": {}})(),
-                {"Error": {"Code": code, "Message": f"injected {code}"}, "ResponseMetadata": {"HTTPStatusCode": 400}},
-            )
-        return None
-
-    session = boto3._get_default_session()
-    session.events.register("before-call.rds.CreateDBSnapshot", before_call, unique_id="inject-create-failures")
-    yield failures
-    session.events.unregister("before-call.rds.CreateDBSnapshot", unique_id="inject-create-failures")
+    with errors_by_parameter("CreateDBSnapshot", "DBInstanceIdentifier") as failures:
+        yield failures
 
 
 def test_one_failure_never_stops_the_others(
