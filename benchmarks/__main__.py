@@ -18,7 +18,7 @@ import local_runtime  # noqa: F401 - puts the core layer on the path
 from local_runtime.functions import Functions
 from local_runtime.template import REPO_ROOT, Template
 
-from .api_calls import count_api_calls
+from .api_calls import measure_invocation
 from .drills import drill_transitions
 from .verification import verification_api_calls
 
@@ -46,17 +46,12 @@ def weekly_run_api_calls(fleet_size: int, existing_snapshots_per_db: int = 0) ->
                 rds.create_db_snapshot(DBSnapshotIdentifier=f"{identifier}-old-{old}", DBInstanceIdentifier=identifier)
         functions = Functions(Template.load())
         [weekly] = [s for s in functions.schedules() if s.name == "WeeklySnapshots"]
-        with count_api_calls() as calls:
-            started = time.perf_counter()
-            payload = functions.invoke("SnapshotFunction", weekly.event_for(SUNDAY)).result()
-            elapsed = time.perf_counter() - started
+        run = measure_invocation(functions, "SnapshotFunction", weekly.event_for(SUNDAY))
         return {
             "databases": fleet_size,
             "existing_snapshots": fleet_size * existing_snapshots_per_db,
-            "created": payload["counts"]["created"],
-            "api_calls": sum(calls.values()),
-            "by_operation": dict(sorted(calls.items())),
-            "wall_seconds_on_moto": round(elapsed, 2),
+            "created": run.payload["counts"]["created"],
+            **run.figures(),
         }
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
+
+from local_runtime.functions import Functions
 
 
 @contextmanager
@@ -25,3 +29,27 @@ def count_api_calls() -> Iterator[Counter[str]]:
         yield calls
     finally:
         session.events.unregister("before-call.*.*", unique_id="bench-count-calls")
+
+
+@dataclass(frozen=True)
+class MeasuredInvocation:
+    payload: Any
+    calls: Counter[str]
+    seconds: float
+
+    def figures(self) -> dict[str, Any]:
+        """API calls in all, by operation, and wall time on moto."""
+        return {
+            "api_calls": sum(self.calls.values()),
+            "by_operation": dict(sorted(self.calls.items())),
+            "wall_seconds_on_moto": round(self.seconds, 2),
+        }
+
+
+def measure_invocation(functions: Functions, logical_id: str, event: Any) -> MeasuredInvocation:
+    """Invoke a function through the template wiring, counting its AWS calls and timing it."""
+    with count_api_calls() as calls:
+        started = time.perf_counter()
+        payload = functions.invoke(logical_id, event).result()
+        seconds = time.perf_counter() - started
+    return MeasuredInvocation(payload, calls, seconds)

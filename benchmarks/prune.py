@@ -26,7 +26,7 @@ from restorable.models import DatabaseType, RecoveryPoint
 from restorable.naming import format_timestamp
 from restorable.prune_plan import BreakerLimits, plan_prune
 
-from .api_calls import count_api_calls
+from .api_calls import measure_invocation
 
 NOW = datetime(2027, 6, 1, 6, tzinfo=UTC)
 STACK = "restorable"
@@ -77,19 +77,14 @@ def prune_pass(sources: int = 100, points_per_source: int = 40) -> dict[str, Any
                     snapshot.original_snapshot_create_time = created
                     backend.database_snapshots[identifier] = snapshot
         template = Template.load()
-        functions = Functions(template, extra_environment={"PRUNE_MAX_COUNT": "1000"})
+        functions = Functions(template)
         functions.invoke("PruneFunction", {"dry_run": True}).result()  # warm imports
-        with count_api_calls() as calls:
-            started = time.perf_counter()
-            payload = functions.invoke("PruneFunction", {}).result()
-            elapsed = time.perf_counter() - started
+        run = measure_invocation(functions, "PruneFunction", {})
         return {
             "sources": sources,
             "recovery_points_per_region": sources * points_per_source,
-            "deleted": payload["counts"]["deleted"],
-            "api_calls": sum(calls.values()),
-            "by_operation": dict(sorted(calls.items())),
-            "wall_seconds_on_moto": round(elapsed, 2),
+            "deleted": run.payload["counts"]["deleted"],
+            **run.figures(),
         }
 
 

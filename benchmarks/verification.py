@@ -7,7 +7,6 @@ announces nothing (all healthy) so the figures are the steady-state cost of an h
 from __future__ import annotations
 
 import os
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +19,7 @@ from local_runtime.functions import Functions
 from local_runtime.template import Template
 from tests.verify_env import VerifyEnvironment
 
-from .api_calls import count_api_calls
+from .api_calls import measure_invocation
 
 SUNDAY = datetime(2026, 11, 22, 2, tzinfo=UTC)
 SOURCE, DR = "us-east-1", "us-west-2"
@@ -71,25 +70,19 @@ def verification_api_calls(fleet_size: int) -> dict[str, object]:
                     )
             clock.move_to(SUNDAY + timedelta(hours=1, minutes=5))
             [hourly] = [s for s in functions.schedules() if s.name == "HourlyVerification"]
-            with count_api_calls() as calls:
-                started = time.perf_counter()
-                payload = functions.invoke("VerifyFunction", hourly.event_for(SUNDAY + timedelta(hours=1))).result()
-                elapsed = time.perf_counter() - started
+            run = measure_invocation(functions, "VerifyFunction", hourly.event_for(SUNDAY + timedelta(hours=1)))
             event = {
                 "source": "aws.rds",
                 "detail-type": "RDS DB Instance Event",
                 "detail": {"EventID": "RDS-EVENT-0002", "SourceArn": f"arn:aws:rds:{SOURCE}:123456789012:db:db0000"},
             }
-            with count_api_calls() as event_calls:
-                functions.invoke("VerifyFunction", event).result()
+            event_run = measure_invocation(functions, "VerifyFunction", event)
             return {
                 "databases": fleet_size,
                 "snapshots_per_region": 2 * fleet_size,
-                "status": payload["status"],
-                "api_calls": sum(calls.values()),
-                "by_operation": dict(sorted(calls.items())),
-                "event_run_api_calls": sum(event_calls.values()),
-                "event_run_by_operation": dict(sorted(event_calls.items())),
-                "wall_seconds_on_moto": round(elapsed, 2),
+                "status": run.payload["status"],
+                **run.figures(),
+                "event_run_api_calls": sum(event_run.calls.values()),
+                "event_run_by_operation": dict(sorted(event_run.calls.items())),
             }
     raise AssertionError("unreachable")
