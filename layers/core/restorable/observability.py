@@ -210,7 +210,9 @@ def log_event_summary(logger: Logger) -> Callable[[Handler], Handler]:
             redacting = _RedactingFilter(secrets)
             logger.addFilter(redacting)
             try:
-                logger.info("invoked", extra={"event": event_summary(event)})
+                summary = event_summary(event)
+                correlation = {k: summary[k] for k in ("codepipeline_job_id",) if k in summary}
+                logger.info("invoked", extra={"event": summary, **correlation})
                 return handler(event, context)
             except Exception as exc:
                 _scrub_exception(exc, secrets)
