@@ -130,3 +130,7 @@ def test_redaction_masks_secret_keys_and_credentials_anywhere() -> None:
     assert cleaned["nested"] == [{"db_password": MASK, "name": "kept"}]
     assert redact(f"error: {PASSWORD!r} is not valid", secrets) == f"error: '{MASK}' is not valid"
     assert not any(secret in json.dumps(event_summary(event)) for secret in SECRETS)
+    # a secret's ARN names it and stays readable in errors ("secret arn:... cannot be read")
+    named = {"checks": {"sql": {"secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:db"}}}
+    assert redact(named) == named
+    assert secret_values(named) == set()

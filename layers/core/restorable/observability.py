@@ -75,7 +75,8 @@ def record_result(result: JobResult, logger: Logger, metrics: Metrics) -> None:
 
 
 def _looks_secret(key: object) -> bool:
-    return isinstance(key, str) and bool(_SECRET_KEY.search(key))
+    """A key whose value may be a secret; ``secret_arn`` and the like name one and are not."""
+    return isinstance(key, str) and bool(_SECRET_KEY.search(key)) and not key.lower().endswith("arn")
 
 
 def secret_values(event: object) -> set[str]:
@@ -91,7 +92,7 @@ def secret_values(event: object) -> set[str]:
                 walk(item, secret)
         elif secret and value is not None and not isinstance(value, bool):
             text = str(value)
-            if len(text) >= _MIN_SECRET:
+            if len(text) >= _MIN_SECRET and not text.startswith("arn:"):  # an ARN names a secret, is none
                 found.add(text)
 
     walk(event, False)

@@ -45,8 +45,6 @@ _BY_CODE: dict[str, type[AwsError]] = {
     "InvalidDBSnapshotState": ResourceBusyError,
     "InvalidDBSnapshotStateFault": ResourceBusyError,
     "InvalidDBClusterSnapshotStateFault": ResourceBusyError,
-    "InsufficientDBInstanceCapacity": ResourceBusyError,
-    "InsufficientDBInstanceCapacityFault": ResourceBusyError,
     "DBInstanceNotFound": ResourceNotFoundError,
     "DBInstanceNotFoundFault": ResourceNotFoundError,
     "DBClusterNotFoundFault": ResourceNotFoundError,
