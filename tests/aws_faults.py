@@ -1,32 +1,76 @@
 """Inject AWS errors into calls the handlers make, with a botocore ``before-call`` hook.
 
 A ``before-call`` handler that returns a response short-circuits the request, so the client
-raises the ``ClientError`` it would get from AWS; moto serves every other call.
+raises the ``ClientError`` it would get from AWS (or, for a raised botocore error such as
+``EndpointConnectionError``, fails as if AWS could not be reached); moto serves every
+other call. Hooks are registered on boto3's default session, so they see every client the
+handlers create; register them inside ``mock_aws`` (which replaces that session).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
+# Codes a test can inject, by what the code means to AWS callers.
+TRANSIENT_CODES = ("Throttling", "RequestLimitExceeded", "ServiceUnavailable", "InternalFailure")
+PERMANENT_CODES = ("AccessDenied", "InvalidParameterValue")
+_SERVER_ERRORS = {"ServiceUnavailable": 503, "InternalFailure": 500, "InternalError": 500}
 
-def error_response(code: str, message: str | None = None) -> tuple[Any, dict[str, Any]]:
-    """An HTTP 400 response as botocore's parser would return it."""
+
+def error_response(code: str, message: str | None = None, status: int | None = None) -> tuple[Any, dict[str, Any]]:
+    """An HTTP error response (400, or the 5xx AWS sends for a server-side code) as botocore's parser returns it."""
+    status = status or _SERVER_ERRORS.get(code, 400)
     return (
-        type("Response", (), {"status_code": 400, "headers": {}})(),
+        type("Response", (), {"status_code": status, "headers": {}})(),
         {
             "Error": {"Code": code, "Message": message or f"injected {code}"},
-            "ResponseMetadata": {"HTTPStatusCode": 400},
+            "ResponseMetadata": {"HTTPStatusCode": status},
         },
     )
 
 
+@dataclass(frozen=True)
+class Call:
+    """One AWS call a handler made: service (as botocore's event names spell it), operation, Region."""
+
+    service: str
+    operation: str
+    region: str
+
+
+def _call(kwargs: dict[str, Any]) -> Call:
+    model = kwargs["model"]
+    signer = kwargs.get("request_signer")
+    region = str(getattr(signer, "_region_name", "") or "")
+    return Call(model.service_model.service_id.hyphenize(), model.name, region)
+
+
 @contextlib.contextmanager
-def failing_calls(operations: Iterable[str], choose: Callable[[dict[str, Any]], str | None]) -> Iterator[None]:
-    """Fail RDS ``operations`` whose serialized request body ``choose`` maps to an error code."""
+def recorded_calls() -> Iterator[list[Call]]:
+    """Every AWS call made inside the block, in order."""
+    calls: list[Call] = []
+
+    def before_call(**kwargs: Any) -> None:
+        calls.append(_call(kwargs))
+
+    events = boto3._get_default_session().events
+    events.register_first("before-call.*.*", before_call, unique_id="record-calls")
+    try:
+        yield calls
+    finally:
+        events.unregister("before-call.*.*", unique_id="record-calls")
+
+
+@contextlib.contextmanager
+def failing_calls(
+    operations: Iterable[str], choose: Callable[[dict[str, Any]], str | None], *, service: str = "rds"
+) -> Iterator[None]:
+    """Fail ``service``'s ``operations`` whose serialized request body ``choose`` maps to an error code."""
     names = list(operations)
 
     def before_call(params: dict[str, Any], **_: Any) -> Any:
@@ -35,16 +79,47 @@ def failing_calls(operations: Iterable[str], choose: Callable[[dict[str, Any]], 
 
     events = boto3._get_default_session().events
     for operation in names:
-        events.register(f"before-call.rds.{operation}", before_call, unique_id=f"inject-{operation}")
+        events.register_first(f"before-call.{service}.{operation}", before_call, unique_id=f"inject-{operation}")
     try:
         yield
     finally:
         for operation in names:
-            events.unregister(f"before-call.rds.{operation}", unique_id=f"inject-{operation}")
+            events.unregister(f"before-call.{service}.{operation}", unique_id=f"inject-{operation}")
 
 
 @contextlib.contextmanager
-def errors_by_parameter(operations: str | Iterable[str], *parameters: str) -> Iterator[dict[str, str]]:
+def failing_operation(
+    service: str, operation: str, fault: str | BaseException, *, region: str | None = None
+) -> Iterator[list[Call]]:
+    """Fail every ``service`` ``operation`` call (in ``region``, or in every Region) with ``fault``.
+
+    ``fault`` is an AWS error code, or a botocore exception to raise (e.g. a connection error).
+    Yields the calls that were failed.
+    """
+    failed: list[Call] = []
+
+    def before_call(**kwargs: Any) -> Any:
+        call = _call(kwargs)
+        if region is not None and call.region != region:
+            return None
+        failed.append(call)
+        if isinstance(fault, BaseException):
+            raise fault
+        return error_response(fault)
+
+    event = f"before-call.{service}.{operation}"
+    events = boto3._get_default_session().events
+    events.register_first(event, before_call, unique_id=f"fail-{service}-{operation}")
+    try:
+        yield failed
+    finally:
+        events.unregister(event, unique_id=f"fail-{service}-{operation}")
+
+
+@contextlib.contextmanager
+def errors_by_parameter(
+    operations: str | Iterable[str], *parameters: str, service: str = "rds"
+) -> Iterator[dict[str, str]]:
     """Fail the calls whose first present ``parameters`` value is a key of the yielded dict, with its code."""
     failures: dict[str, str] = {}
 
@@ -52,5 +127,5 @@ def errors_by_parameter(operations: str | Iterable[str], *parameters: str) -> It
         value = next((body[p] for p in parameters if p in body), None)
         return failures.get(value) if value is not None else None
 
-    with failing_calls([operations] if isinstance(operations, str) else operations, choose):
+    with failing_calls([operations] if isinstance(operations, str) else operations, choose, service=service):
         yield failures

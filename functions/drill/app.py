@@ -20,6 +20,7 @@ from restorable.adapters.drill_rds import DrillRdsGateway
 from restorable.adapters.drill_records import DrillRecordStore
 from restorable.drill_settings import load_drill_settings
 from restorable.errors import InvalidRequestError, RestorableError
+from restorable.observability import log_event_summary
 from restorable.settings import load_settings
 
 logger = Logger()
@@ -36,7 +37,8 @@ def _drill(event: dict[str, Any]) -> dict[str, Any]:
     return drill
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(log_event=False)  # never the raw event: see log_event_summary
+@log_event_summary(logger)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from restorable.adapters.drill_rds import DrillRdsGateway
 from restorable.drill_janitor import run_janitor
 from restorable.errors import InvalidRequestError, RestorableError
+from restorable.observability import log_event_summary
 from restorable.settings import load_settings
 
 logger = Logger()
@@ -20,7 +21,8 @@ metrics = Metrics()
 tracer = Tracer()
 
 
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context(log_event=False)  # never the raw event: see log_event_summary
+@log_event_summary(logger)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

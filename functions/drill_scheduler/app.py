@@ -24,6 +24,7 @@ from restorable.drill_schedule import (
 )
 from restorable.drill_settings import load_drill_settings
 from restorable.errors import RestorableError
+from restorable.observability import log_event_summary
 from restorable.settings import load_settings
 
 logger = Logger()
@@ -31,7 +32,8 @@ metrics = Metrics()
 tracer = Tracer()
 
 
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context(log_event=False)  # never the raw event: see log_event_summary
+@log_event_summary(logger)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from restorable.adapters import clients
 from restorable.adapters.codepipeline import CodePipelineGateway, is_job_event, parse_job_event
 from restorable.adapters.rds import RdsGateway
 from restorable.errors import ConfigurationError, RestorableError
-from restorable.observability import record_result
+from restorable.observability import log_event_summary, record_result
 from restorable.predeploy_job import continue_predeploy, job_result, start_predeploy
 from restorable.predeploy_plan import (
     ContinueRequest,
@@ -48,7 +48,8 @@ SAFETY_SECONDS = 20
 STATE_METRICS = {State.SUCCEEDED: "PredeploySucceeded", State.FAILED: "PredeployFailed", State.IN_PROGRESS: "Waiting"}
 
 
-@logger.inject_lambda_context(log_event=False, clear_state=True)  # the event carries artifact credentials
+@logger.inject_lambda_context(log_event=False, clear_state=True)  # never the raw event
+@log_event_summary(logger)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

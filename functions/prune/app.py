@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable.adapters.rds import RdsGateway
 from restorable.errors import RestorableError
-from restorable.observability import record_result
+from restorable.observability import log_event_summary, record_result
 from restorable.prune_job import BreakerTrip, load_breaker_limits, parse_prune_request, run_prune_job
 from restorable.settings import Settings, load_settings
 
@@ -22,7 +22,8 @@ metrics = Metrics()
 tracer = Tracer()
 
 
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context(log_event=False)  # never the raw event: see log_event_summary
+@log_event_summary(logger)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

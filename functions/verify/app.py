@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from restorable.adapters.backup_inventory import BackupInventory
 from restorable.adapters.notification_store import AlertPublisher, DrillHistoryReader, NotificationStateStore
 from restorable.errors import RestorableError
+from restorable.observability import log_event_summary
 from restorable.settings import load_settings
 from restorable.verification_job import Gateways, VerificationRun, run_verification
 from restorable.verification_metrics import record_verification
@@ -29,7 +30,8 @@ logger = Logger()
 tracer = Tracer()
 
 
-@logger.inject_lambda_context(log_event=True)
+@logger.inject_lambda_context(log_event=False)  # never the raw event: see log_event_summary
+@log_event_summary(logger)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:

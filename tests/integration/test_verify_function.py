@@ -267,14 +267,45 @@ def test_deleted_database_is_announced_once_and_forgotten(
     assert env.state() == {}
 
 
-def test_unreadable_dr_region_is_a_finding_and_keeps_dr_state(
+@pytest.mark.parametrize("code", ["AccessDenied", "Throttling", "InvalidAction"])
+def test_unreadable_quotas_are_unknown_and_the_rest_of_the_pass_completes(
+    functions: Functions, healthy: Fleet, env: VerifyEnvironment, code: str
+) -> None:
+    env.quota_error[DR_REGION] = code  # denied, throttled, or not supported there
+    invocation = functions.invoke("VerifyFunction", sample("verify-hourly.json"))
+    payload = invocation.result()
+    assert findings(payload) == {
+        (f"RDS {DR_REGION}", "snapshot-quota:ManualSnapshots"): "UNKNOWN",
+        (f"RDS {DR_REGION}", "snapshot-quota:ManualClusterSnapshots"): "UNKNOWN",
+    }
+    assert all(code in finding["observed"] for finding in payload["findings"])
+    assert payload["databases_verified"] == 3
+    assert payload["counts"]["OK"] > 0  # every other check was evaluated
+    metrics = invocation.metric_values()
+    assert metrics["VerificationRuns"] == 1
+    assert metrics["DatabasesVerified"] == 3
+    [message] = env.messages()
+    assert "[UNKNOWN] RDS us-west-2 / snapshot-quota:ManualSnapshots" in message["body"]
+    # once readable again the unknowns are announced as recovered and forgotten
+    env.quota_error.clear()
+    assert verify(functions)["findings"] == []
+    assert "RECOVERED" in env.messages()[-1]["body"]
+    assert env.state() == {}
+
+
+def test_an_unreadable_check_keeps_what_was_announced(
     functions: Functions, healthy: Fleet, env: VerifyEnvironment
 ) -> None:
-    env.quota_error[DR_REGION] = "AccessDenied"
+    env.quotas[DR_REGION]["ManualSnapshots"] = (85, 100)
+    verify(functions)
+    key = (f"rds:{DR_REGION}", "snapshot-quota:ManualSnapshots")
+    assert env.state()[key] == "WARNING"
+    sent = len(env.messages())
+    env.quota_error[DR_REGION] = "Throttling"
     payload = verify(functions)
-    assert findings(payload) == {(f"RDS {DR_REGION}", "inventory"): "WARNING"}
-    [finding] = payload["findings"]
-    assert "AccessDenied" in finding["observed"]
+    assert findings(payload)[(f"RDS {DR_REGION}", "snapshot-quota:ManualSnapshots")] == "UNKNOWN"
+    assert env.state()[key] == "WARNING"  # not "better", not "recovered": nobody looked
+    assert all("snapshot-quota:ManualSnapshots (" not in m["body"] for m in env.messages()[sent:])
 
 
 @pytest.mark.parametrize(

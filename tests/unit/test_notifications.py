@@ -69,11 +69,29 @@ def test_a_finding_is_never_silently_dropped(run: list[CheckResult], stored: dic
         previous = stored.get(identity)
         if identity in announced:
             continue
-        # only suppressed when the same severity was announced within the interval
         assert previous is not None
+        assert result in plan.suppressed
+        if result.severity is Severity.UNKNOWN:
+            continue  # could not look: what was announced before stands
+        # otherwise only suppressed when the same severity was announced within the interval
         assert previous.severity == result.severity
         assert NOW - previous.last_notified_at < REPEAT
-        assert result in plan.suppressed
+
+
+@given(results(), states())
+def test_an_unknown_never_reads_as_better_or_recovered(run: list[CheckResult], stored: dict) -> None:
+    plan = plan_notifications(run, stored, now=NOW, repeat_after=REPEAT, verified_keys=[], full_run=False)
+    after = apply(stored, plan)
+    for result in run:
+        identity = (result.key, result.check)
+        if result.severity is not Severity.UNKNOWN:
+            continue
+        previous = stored.get(identity)
+        if previous is not None:
+            assert after[identity] == previous  # kept as announced, not overwritten
+            assert all(n.result is not result for n in plan.notices)
+        else:
+            assert after[identity].severity is Severity.UNKNOWN  # announced once as unknown
 
 
 @given(results(), states())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -171,7 +172,7 @@ def test_dr_copy_lag() -> None:
     assert run(database(), source=source, dr=copying)["dr-copy:weekly"] is Severity.CRITICAL
 
 
-def test_unreadable_dr_region_evaluates_no_dr_check() -> None:
+def test_unreadable_dr_region_makes_dr_checks_unknown_with_the_reason() -> None:
     verification = verify(
         [database()],
         RegionInventory("us-east-1", fresh_snapshots()),
@@ -179,9 +180,76 @@ def test_unreadable_dr_region_evaluates_no_dr_check() -> None:
         DrillHistory(enabled=False),
         CONTEXT,
     )
-    checks = {(r.resource, r.check): r.severity for r in verification.results}
-    assert not any(check.startswith("dr-copy") for _, check in checks)
-    assert checks[("RDS us-west-2", "inventory")] is Severity.WARNING
+    by_check = {(r.resource, r.check): r for r in verification.results}
+    dr_checks = {check: r for (_, check), r in by_check.items() if check in ("dr-copy:weekly", "dr-copy:monthly")}
+    assert len(dr_checks) == 2, "the DR checks are reported, not dropped"
+    assert by_check[("orders", "dr-copy:predeploy")].severity is Severity.OK  # nothing to copy: known either way
+    assert {r.severity for r in dr_checks.values()} == {Severity.UNKNOWN}
+    assert all("AccessDenied" in r.observed for r in dr_checks.values())
+    assert by_check[("RDS us-west-2", "inventory")].severity is Severity.UNKNOWN
+    # the source-side checks were still evaluated
+    assert by_check[("orders", "snapshot-age:weekly")].severity is Severity.OK
+    assert verification.status.value == "UNKNOWN"
+
+
+def test_unreadable_source_snapshots_are_unknown_not_missing() -> None:
+    verification = verify(
+        [database()],
+        RegionInventory("us-east-1", None, snapshot_error="manual snapshots unreadable: Throttling"),
+        RegionInventory("us-west-2", fresh_snapshots()),
+        DrillHistory(enabled=False),
+        CONTEXT,
+    )
+    severities = {r.check: r.severity for r in verification.results if r.resource == "orders"}
+    assert severities["snapshot-age:weekly"] is Severity.UNKNOWN  # never "no available weekly snapshot"
+    assert severities["dr-copy:weekly"] is Severity.UNKNOWN
+    assert severities["recovery-point-age"] is Severity.OK
+
+
+def test_unreadable_quotas_and_drill_history_are_unknown_findings() -> None:
+    verification = verify(
+        [database()],
+        RegionInventory("us-east-1", fresh_snapshots(), None, quota_error="snapshot quotas unreadable: AccessDenied"),
+        RegionInventory("us-west-2", fresh_snapshots(), None, quota_error="snapshot quotas unreadable: Throttling"),
+        DrillHistory(enabled=True, error="drill history unreadable: AccessDeniedException"),
+        CONTEXT,
+    )
+    unknown = {(r.resource, r.check): r.observed for r in verification.findings if r.severity is Severity.UNKNOWN}
+    assert unknown == {
+        ("RDS us-east-1", "snapshot-quota:ManualSnapshots"): "not evaluated: snapshot quotas unreadable: AccessDenied",
+        ("RDS us-east-1", "snapshot-quota:ManualClusterSnapshots"): (
+            "not evaluated: snapshot quotas unreadable: AccessDenied"
+        ),
+        ("RDS us-west-2", "snapshot-quota:ManualSnapshots"): "not evaluated: snapshot quotas unreadable: Throttling",
+        ("RDS us-west-2", "snapshot-quota:ManualClusterSnapshots"): (
+            "not evaluated: snapshot quotas unreadable: Throttling"
+        ),
+        ("drill history table", "inventory"): "drill history unreadable: AccessDeniedException",
+        ("orders", "restore-drill"): "not evaluated: drill history unreadable: AccessDeniedException",
+    }
+    assert [r for r in verification.findings if r.severity is not Severity.UNKNOWN] == []
+
+
+def test_one_database_whose_checks_fail_never_hides_the_others() -> None:
+    broken = database()
+    odd = MonitoredDatabase(
+        database=replace(broken.database, identifier="odd", arn=broken.database.arn + "-odd"),
+        backup=replace(broken.backup, retention_days="seven"),  # type: ignore[arg-type]
+    )
+    verification = verify(
+        [odd, database()],
+        RegionInventory("us-east-1", fresh_snapshots()),
+        RegionInventory("us-west-2", fresh_snapshots()),
+        DrillHistory(enabled=False),
+        CONTEXT,
+    )
+    by_resource: dict[str, set[Severity]] = {}
+    for result in verification.results:
+        by_resource.setdefault(result.resource, set()).add(result.severity)
+    assert by_resource["orders"] == {Severity.OK}
+    [finding] = [r for r in verification.findings if r.resource == "odd"]
+    assert (finding.check, finding.severity) == ("verification", Severity.UNKNOWN)
+    assert "TypeError" in finding.observed
 
 
 def test_quota_headroom() -> None:
@@ -240,6 +308,8 @@ def test_status_is_the_worst_severity(severities: list[Severity]) -> None:
         assert status is Status.CRITICAL
     elif Severity.WARNING in severities:
         assert status is Status.DEGRADED
+    elif Severity.UNKNOWN in severities:
+        assert status is Status.UNKNOWN
     else:
         assert status is Status.HEALTHY
 

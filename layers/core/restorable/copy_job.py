@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import tags as tag_keys
 from .copy_plan import CopyAction, CopyDecision, CopyPlan, plan_copies
-from .errors import AlreadyExistsError, AwsError, InvalidRequestError, QuotaExceededError
+from .errors import AlreadyExistsError, AwsError, InvalidRequestError, QuotaExceededError, is_transient
 from .models import DatabaseType, RecoveryPoint
 from .results import ItemResult, JobResult, Outcome
 from .settings import Settings
@@ -227,6 +227,13 @@ def _apply(
         return item(Outcome.SKIPPED, f"waiting: {exc}; a later pass starts the copy"), True
     except Exception as exc:  # one snapshot's failure never stops the others
         error = str(exc) if isinstance(exc, AwsError) else f"unexpected {type(exc).__name__}: {exc}"
+        if is_transient(exc):
+            # Throttling, a snapshot briefly busy, a service error: waiting fixes it, so no attempt is spent.
+            return item(
+                Outcome.FAILED,
+                f"transient error, not counted as an attempt ({decision.attempts} of {max_attempts} used): "
+                f"{error}; a later pass retries",
+            ), False
         attempts, note = _count_attempt(point, decision.attempts, source)
         later = "a later pass retries" if attempts < max_attempts else "no more retries"
         return item(Outcome.FAILED, f"attempt {attempts} of {max_attempts} failed: {error}; {later}{note}"), False

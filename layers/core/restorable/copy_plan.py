@@ -57,7 +57,13 @@ class CopyPlan:
 
 
 def copy_attempts(point: RecoveryPoint) -> int:
-    """Copies started so far for ``point`` (the ``restorable:copy-attempts`` tag; garbage reads as 0)."""
+    """Attempts spent so far on ``point`` (the ``restorable:copy-attempts`` tag; garbage reads as 0).
+
+    The copy job spends one for every copy RDS accepted (a copy RDS later reports as failed was
+    one of those) and for every refusal that waiting cannot fix (KMS key unusable, access
+    denied, invalid parameter). Transient refusals (throttling, a busy source snapshot, the
+    concurrent-copy quota, service errors) spend none: the copy converges once they clear.
+    """
     text = point.tags.get(tag_keys.COPY_ATTEMPTS, "").strip()
     return int(text) if text.isdigit() else 0
 

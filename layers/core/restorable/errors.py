@@ -24,11 +24,26 @@ class ScheduleError(ConfigurationError):
 
 
 class AwsError(RestorableError):
-    """An AWS call failed for a reason the caller may report; ``code`` is the AWS error code."""
+    """An AWS call failed for a reason the caller may report; ``code`` is the AWS error code.
 
-    def __init__(self, message: str, code: str = "") -> None:
+    ``transient`` says whether waiting can make the error go away (throttling, a resource briefly
+    in the wrong state, a quota that frees up, a service or network error). Jobs that keep
+    attempt counts spend an attempt only on errors that are not transient. Each subclass sets
+    the default; the error table (``adapters/errors.py``) is the one place that classifies.
+    """
+
+    transient: bool = False
+
+    def __init__(self, message: str, code: str = "", *, transient: bool | None = None) -> None:
         super().__init__(message)
         self.code = code
+        if transient is not None:
+            self.transient = transient
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` can go away by waiting: only domain AWS errors classified so are."""
+    return isinstance(error, AwsError) and error.transient
 
 
 class ResourceNotFoundError(AwsError):
@@ -38,6 +53,18 @@ class ResourceNotFoundError(AwsError):
 class ResourceBusyError(AwsError):
     """The resource is in a state that does not allow the operation now; a later run retries."""
 
+    transient = True
+
+
+class InvalidParameterError(AwsError):
+    """AWS rejected a parameter (or a combination of them); repeating the call cannot help."""
+
+
+class ServiceUnavailableError(AwsError):
+    """AWS answered with a server error, or could not be reached; a later run retries."""
+
+    transient = True
+
 
 class AlreadyExistsError(AwsError):
     """A recovery point with that identifier already exists."""
@@ -45,6 +72,8 @@ class AlreadyExistsError(AwsError):
 
 class QuotaExceededError(AwsError):
     """An account quota (snapshots per Region, concurrent copies) is reached; try later."""
+
+    transient = True
 
 
 class PermissionDeniedError(AwsError):
@@ -54,8 +83,10 @@ class PermissionDeniedError(AwsError):
 class ThrottledError(AwsError):
     """AWS throttled the call beyond the SDK's own retries."""
 
+    transient = True
 
-# Restore drills (issue 6). The class names are the error names the state machine sees.
+
+# Restore drills. The class names are the error names the state machine sees.
 class DrillError(RestorableError):
     """A drill step failed in a way the state machine routes to cleanup."""
 

@@ -2,7 +2,8 @@
 
 State is kept per (resource key, check): the severity last announced and when. A finding
 is announced when it is new, when its severity changes, and again after a reminder
-interval; a finding that clears is announced as recovered and its state removed. The
+interval; a finding that clears is announced as recovered and its state removed. A check
+that could not be evaluated (``UNKNOWN``) never changes what was announced about it. The
 plan also says which state to write, so the adapter writes exactly what was announced.
 """
 
@@ -108,6 +109,10 @@ def plan_notifications(
             if previous is not None:
                 plan.notices.append(Notice(Change.RECOVERED, result, previous))
                 plan.deletes.append(identity)
+            continue
+        if result.severity is Severity.UNKNOWN and previous is not None and previous.severity is not Severity.UNKNOWN:
+            # Could not look: what was announced stands (neither better nor recovered); nothing written.
+            plan.suppressed.append(result)
             continue
         if previous is None:
             change: Change | None = Change.NEW

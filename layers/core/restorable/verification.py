@@ -1,9 +1,11 @@
 """Backup verification: pure checks over the inventory, returning one result per check.
 
-Every check that could be evaluated returns a ``CheckResult`` (``OK`` included), so the
-notifier can tell "fixed" from "not looked at". A result above ``OK`` is a finding: it
-names the resource, the check, what was observed, what was expected and how to fix it.
-No boto3 here; the verification job gathers the inventory through adapters.
+Every check returns a ``CheckResult`` (``OK`` included), so the notifier can tell "fixed"
+from "not looked at". A result above ``OK`` is a finding: it names the resource, the
+check, what was observed, what was expected and how to fix it. A check whose input could
+not be read (a denied or throttled lookup) is ``UNKNOWN``, with the reason; one failing
+lookup or database never stops the other checks. No boto3 here; the verification job
+gathers the inventory through adapters.
 """
 
 from __future__ import annotations
@@ -20,11 +22,16 @@ from .policy import ON_DEMAND_KINDS, Policy, PolicyDocument
 
 
 class Severity(enum.IntEnum):
-    """Ordered: a higher value is worse. ``OK`` results are not findings."""
+    """Ordered: a higher value is worse. ``OK`` results are not findings.
+
+    ``UNKNOWN``: the check could not be evaluated (its input was unreadable). It is a finding,
+    never a recovery: the notifier keeps whatever was announced before.
+    """
 
     OK = 0
-    WARNING = 1
-    CRITICAL = 2
+    UNKNOWN = 1
+    WARNING = 2
+    CRITICAL = 3
 
     @property
     def label(self) -> str:
@@ -33,13 +40,19 @@ class Severity(enum.IntEnum):
 
 class Status(enum.Enum):
     HEALTHY = "HEALTHY"
+    UNKNOWN = "UNKNOWN"
     DEGRADED = "DEGRADED"
     CRITICAL = "CRITICAL"
 
     @classmethod
     def of(cls, severities: Iterable[Severity]) -> Status:
         worst = max(severities, default=Severity.OK)
-        return {Severity.OK: cls.HEALTHY, Severity.WARNING: cls.DEGRADED, Severity.CRITICAL: cls.CRITICAL}[worst]
+        return {
+            Severity.OK: cls.HEALTHY,
+            Severity.UNKNOWN: cls.UNKNOWN,
+            Severity.WARNING: cls.DEGRADED,
+            Severity.CRITICAL: cls.CRITICAL,
+        }[worst]
 
 
 # Check names: stable, they key the notification state and appear in alerts.
@@ -56,6 +69,7 @@ CHECK_BACKUP_REPLICATION = "backup-replication"
 CHECK_QUOTA = "snapshot-quota"  # suffixed with the quota name
 CHECK_DRILL = "restore-drill"
 CHECK_INVENTORY = "inventory"
+CHECK_VERIFICATION = "verification"  # the database's checks themselves could not run
 
 # Quota names as RDS DescribeAccountAttributes reports them.
 QUOTA_MANUAL_SNAPSHOTS = "ManualSnapshots"
@@ -126,6 +140,7 @@ class RegionInventory:
     quotas: Sequence[QuotaUsage] | None = None
     snapshot_error: str = ""
     quota_error: str = ""
+    database_error: str = ""  # the Region's databases could not be listed
 
 
 @dataclass(frozen=True)
@@ -271,7 +286,22 @@ def verify(
             )
             continue
         verification.results.append(_result(database, CHECK_POLICY, Severity.OK, observed=database.policy_name))
-        _check_database(monitored, policy, source_index, dr, dr_by_id, drills, context, verification)
+        checked = Verification()
+        try:
+            _check_database(monitored, policy, source, source_index, dr, dr_by_id, drills, context, checked)
+        except Exception as exc:  # one database's odd data never hides the others' results
+            checked.results.append(
+                _result(
+                    database,
+                    CHECK_VERIFICATION,
+                    Severity.UNKNOWN,
+                    observed=f"checks could not run: {type(exc).__name__}: {exc}",
+                    expected="every check evaluated",
+                    fix="read the verify function's logs; the other databases were verified",
+                )
+            )
+        verification.results.extend(checked.results)
+        verification.measurements.extend(checked.measurements)
     if include_region_checks:
         for inventory in (source, dr):
             _check_region(inventory, context, verification)
@@ -285,7 +315,7 @@ def verify(
                     key=DRILL_HISTORY_KEY,
                     resource="drill history table",
                     check=CHECK_INVENTORY,
-                    severity=Severity.WARNING if drills.error else Severity.OK,
+                    severity=Severity.UNKNOWN if drills.error else Severity.OK,
                     observed=drills.error or "read",
                     expected="readable" if drills.error else "",
                     fix="check DRILL_HISTORY_TABLE and the function's dynamodb:Scan permission" if drills.error else "",
@@ -305,6 +335,18 @@ def _result(
         observed=observed,
         expected=expected,
         fix=fix,
+    )
+
+
+def _unknown(database: Database, check: str, reason: str) -> CheckResult:
+    """``check`` could not be evaluated for ``database``: ``reason`` says which lookup failed."""
+    return _result(
+        database,
+        check,
+        Severity.UNKNOWN,
+        observed=f"not evaluated: {reason}",
+        expected="the check evaluated",
+        fix="see the Region's or the drill history's inventory finding; the next pass evaluates it again",
     )
 
 
@@ -347,6 +389,7 @@ def _newest(
 def _check_database(
     monitored: MonitoredDatabase,
     policy: Policy,
+    source: RegionInventory,
     source_index: Mapping[tuple[str, str], list[RecoveryPoint]],
     dr: RegionInventory,
     dr_by_id: Mapping[tuple[DatabaseType, str], RecoveryPoint],
@@ -454,7 +497,7 @@ def _check_database(
         )
 
     _check_recovery_point_age(database, facts, context, verification)
-    _check_snapshots(database, facts, policy, source_index, dr, dr_by_id, context, verification)
+    _check_snapshots(database, facts, policy, source, source_index, dr, dr_by_id, context, verification)
 
     # Cross-Region automated backup replication exists for RDS instances only (not Aurora, not clusters).
     if policy.automated_backups.dr_replication and database.type is DatabaseType.INSTANCE:
@@ -478,7 +521,9 @@ def _check_database(
                 )
             )
 
-    if drills.enabled and not drills.error:
+    if drills.enabled and drills.error:
+        add(_unknown(database, CHECK_DRILL, drills.error))
+    elif drills.enabled:
         _check_drill(database, facts, drills, limits, now, verification)
 
 
@@ -527,6 +572,7 @@ def _check_snapshots(
     database: Database,
     facts: BackupFacts,
     policy: Policy,
+    source: RegionInventory,
     source_index: Mapping[tuple[str, str], list[RecoveryPoint]],
     dr: RegionInventory,
     dr_by_id: Mapping[tuple[DatabaseType, str], RecoveryPoint],
@@ -536,16 +582,33 @@ def _check_snapshots(
     now, limits = context.now, context.thresholds
     dr_lags: list[timedelta] = []
     for kind, rule in sorted(policy.snapshots.items()):
-        newest = _newest(source_index, database, kind)
+        check = f"{CHECK_DR_COPY}:{kind}"
         max_age = limits.snapshot_max_age.get(kind)
-        if kind in context.scheduled_kinds and kind not in ON_DEMAND_KINDS and max_age is not None:
+        checks_age = kind in context.scheduled_kinds and kind not in ON_DEMAND_KINDS and max_age is not None
+        if source.snapshots is None:
+            # Unreadable is not "none": nothing here may read as missing, nor as fixed.
+            reason = source.snapshot_error or f"manual snapshots in {source.region} unreadable"
+            if checks_age:
+                verification.results.append(_unknown(database, f"{CHECK_SNAPSHOT_AGE}:{kind}", reason))
+            if rule.dr_copy:
+                verification.results.append(_unknown(database, check, reason))
+            continue
+        newest = _newest(source_index, database, kind)
+        if checks_age and max_age is not None:
             _check_snapshot_age(database, facts, kind, newest, max_age, now, verification)
-        if not rule.dr_copy or newest is None or newest.created_at is None:
+        if not rule.dr_copy:
+            continue
+        if newest is None or newest.created_at is None:
+            # Reported (OK) so that an earlier UNKNOWN for this check clears like any other result.
+            verification.results.append(
+                _result(database, check, Severity.OK, observed=f"no available {kind} snapshot to copy yet")
+            )
             continue
         if dr.snapshots is None:
-            continue  # the DR inventory could not be read: reported once for the Region, state kept
+            reason = dr.snapshot_error or f"manual snapshots in {dr.region} unreadable"
+            verification.results.append(_unknown(database, check, reason))
+            continue
         copy = dr_by_id.get((newest.type, newest.identifier))
-        check = f"{CHECK_DR_COPY}:{kind}"
         if copy is not None and copy.is_available:
             dr_lags.append(timedelta(0))
             verification.results.append(
@@ -676,18 +739,31 @@ def region_key(region: str) -> str:
 
 def _check_region(inventory: RegionInventory, context: VerificationContext, verification: Verification) -> None:
     key, name = region_key(inventory.region), f"RDS {inventory.region}"
-    problems = [text for text in (inventory.snapshot_error, inventory.quota_error) if text]
+    problems = [text for text in (inventory.database_error, inventory.snapshot_error) if text]
     verification.results.append(
         CheckResult(
             key=key,
             resource=name,
             check=CHECK_INVENTORY,
-            severity=Severity.WARNING if problems else Severity.OK,
-            observed="; ".join(problems) or "snapshots and quotas read",
-            expected="snapshots and quotas readable" if problems else "",
+            severity=Severity.UNKNOWN if problems else Severity.OK,
+            observed="; ".join(problems) or "databases and snapshots read",
+            expected="databases and snapshots readable" if problems else "",
             fix="check the function's IAM permissions and the Region's RDS health" if problems else "",
         )
     )
+    if inventory.quotas is None and inventory.quota_error:
+        for quota in SNAPSHOT_QUOTAS:
+            verification.results.append(
+                CheckResult(
+                    key=key,
+                    resource=name,
+                    check=f"{CHECK_QUOTA}:{quota}",
+                    severity=Severity.UNKNOWN,
+                    observed=f"not evaluated: {inventory.quota_error}",
+                    expected="quota usage readable (rds:DescribeAccountAttributes)",
+                    fix="check the function's rds:DescribeAccountAttributes permission; the next pass reads it again",
+                )
+            )
     for usage in inventory.quotas or []:
         verification.quota_usage.append(usage)
         percent = usage.percent

@@ -2,9 +2,10 @@
 
 An hourly pass verifies every protected database in the Region plus the Region-level
 checks (inventory, snapshot quotas) in both Regions. An RDS event verifies the one
-instance it names. Reading the DR Region, quotas or drill history may fail: that is
-reported as a finding and the checks that needed it are not evaluated (their earlier
-state is kept, so nothing "recovers" because it could not be read).
+instance it names. Any lookup may fail (denied, throttled, unsupported, unreachable):
+the checks that needed it report ``UNKNOWN`` with the reason, and everything else is
+still verified, measured and announced. An unknown never replaces what was announced
+before, so nothing "recovers" because it could not be read.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class VerificationRun:
     message_id: str | None = None
     notification_error: str | None = None
     notes: list[str] = field(default_factory=list)
+    databases_listed: bool = True  # False when the Region's databases could not be listed
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"job": JOB, "region": self.region, "scope": self.scope}
@@ -112,25 +114,33 @@ class VerificationRun:
         return data
 
 
-def _region_inventory(gateway: InventoryGateway, instance: str | None, with_quotas: bool) -> RegionInventory:
+def _reason(exc: Exception) -> str:
+    """What went wrong, for a finding: the domain message, or the unexpected error's type and text."""
+    return str(exc) if isinstance(exc, AwsError) else f"unexpected {type(exc).__name__}: {exc}"
+
+
+def _region_inventory(
+    gateway: InventoryGateway, instance: str | None, with_quotas: bool, database_error: str = ""
+) -> RegionInventory:
     snapshots: list[RecoveryPoint] | None
     snapshot_error = quota_error = ""
     try:
         snapshots = gateway.list_manual_snapshots(instance)
-    except AwsError as exc:
-        snapshots, snapshot_error = None, f"manual snapshots unreadable: {exc}"
+    except Exception as exc:  # one lookup never stops the pass; its checks report UNKNOWN
+        snapshots, snapshot_error = None, f"manual snapshots in {gateway.region} unreadable: {_reason(exc)}"
     quotas: list[QuotaUsage] | None = None
     if with_quotas:
         try:
             quotas = gateway.snapshot_quotas()
-        except AwsError as exc:
-            quota_error = f"snapshot quotas unreadable: {exc}"
+        except Exception as exc:
+            quota_error = f"snapshot quotas in {gateway.region} unreadable: {_reason(exc)}"
     return RegionInventory(
         region=gateway.region,
         snapshots=snapshots,
         quotas=quotas,
         snapshot_error=snapshot_error,
         quota_error=quota_error,
+        database_error=database_error,
     )
 
 
@@ -139,8 +149,8 @@ def _drill_history(gateways: Gateways) -> DrillHistory:
         return DrillHistory(enabled=False)
     try:
         return DrillHistory(enabled=True, last_success=gateways.drills.last_successes())
-    except AwsError as exc:
-        return DrillHistory(enabled=True, error=f"drill history unreadable: {exc}")
+    except Exception as exc:
+        return DrillHistory(enabled=True, error=f"drill history unreadable: {_reason(exc)}")
 
 
 def run_verification(
@@ -165,7 +175,11 @@ def run_verification(
             full_run=False,
             event_id=target.event_id,
         )
-        monitored = gateways.source.get_instance(target.identifier)
+        try:
+            monitored = gateways.source.get_instance(target.identifier)
+        except Exception as exc:  # the hourly pass verifies it; this run says why it could not
+            run.notes.append(f"DB instance {target.identifier} unreadable: {_reason(exc)}; not verified")
+            return run
         if monitored is None:
             run.ignored = IgnoredEvent(f"no DB instance {target.identifier} in {run.region}", event_id=target.event_id)
             return run
@@ -190,11 +204,17 @@ def run_verification(
         return run
 
     run = VerificationRun(region=gateways.source.region, scope="all protected databases", full_run=True)
-    databases = gateways.source.list_databases()
-    source = _region_inventory(gateways.source, None, with_quotas=True)
+    database_error = ""
+    try:
+        databases = gateways.source.list_databases()
+    except Exception as exc:
+        databases, database_error = [], f"databases in {gateways.source.region} unreadable: {_reason(exc)}"
+        # Not knowing which databases exist is not "they are gone": no GONE notices this run.
+        run.databases_listed = False
+    source = _region_inventory(gateways.source, None, with_quotas=True, database_error=database_error)
     dr = _region_inventory(gateways.dr, None, with_quotas=True)
     run.verification = verify(databases, source, dr, _drill_history(gateways), context)
-    _notify(run, gateways, verification_settings, settings, now, notify=target.notify)
+    _notify(run, gateways, verification_settings, settings, now, notify=target.notify, region_checks=True)
     return run
 
 
@@ -206,24 +226,28 @@ def _notify(
     now: datetime,
     *,
     notify: bool,
+    region_checks: bool = False,
 ) -> None:
     if not notify:
         return
     verified = list(run.verification.databases)
-    if run.full_run:
+    if region_checks:
         verified += [region_key(settings.region), region_key(settings.dr_region)]
+    keys = sorted({result.key for result in run.verification.results} | set(verified))
+    save_state = True
     try:
-        states = gateways.state.load_all() if run.full_run else gateways.state.load_for(verified)
-    except AwsError as exc:
-        run.notification_error = f"notification state unreadable: {exc}"
-        return
+        states = gateways.state.load_all() if run.full_run else gateways.state.load_for(keys)
+    except Exception as exc:
+        # Alert without deduplication rather than not at all; nothing is written over unread state.
+        run.notification_error = f"notification state unreadable (announcing without it): {_reason(exc)}"
+        states, save_state = {}, False
     plan = plan_notifications(
         run.verification.results,
         states,
         now=now,
         repeat_after=verification_settings.repeat_after,
         verified_keys=verified,
-        full_run=run.full_run,
+        full_run=run.full_run and run.databases_listed and save_state,
     )
     run.plan = plan
     if not plan.notices:
@@ -234,11 +258,13 @@ def _notify(
     worst = max((n.severity for n in plan.notices), default=Severity.OK)
     try:
         run.message_id = gateways.publisher.publish(subject, body, worst.label)
-    except AwsError as exc:
+    except Exception as exc:
         # State is not written: the next run announces the same changes again.
-        run.notification_error = str(exc)
+        run.notification_error = _reason(exc)
+        return
+    if not save_state:
         return
     try:
         gateways.state.apply(plan.writes, plan.deletes)
-    except AwsError as exc:
-        run.notification_error = f"sent, but the notification state was not saved (may repeat next run): {exc}"
+    except Exception as exc:
+        run.notification_error = f"sent, but the notification state was not saved (may repeat next run): {_reason(exc)}"

@@ -104,7 +104,7 @@ def record_verification(run: VerificationRun, logger: Logger) -> None:
         _emit(MANAGED_SNAPSHOTS, count, {"Region": region})
 
     counts = verification.counts()
-    for severity in (Severity.WARNING, Severity.CRITICAL):
+    for severity in (Severity.UNKNOWN, Severity.WARNING, Severity.CRITICAL):
         _emit(FINDINGS, counts[severity.label], {"Severity": severity.label})
     _emit(DATABASES_VERIFIED, len(verification.databases), {})
     _emit(VERIFICATION_RUNS, 1, {"Scope": SCOPE_ALL if run.full_run else SCOPE_EVENT})

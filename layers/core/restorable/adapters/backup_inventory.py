@@ -10,12 +10,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from ..errors import ResourceNotFoundError
 from ..models import RecoveryPoint
 from ..verification import SNAPSHOT_QUOTAS, BackupFacts, MonitoredDatabase, QuotaUsage
-from .errors import translate
+from .errors import BOTO_ERRORS, translate
 from .rds import RdsGateway, database_from_cluster, database_from_instance
 
 if TYPE_CHECKING:
@@ -100,7 +98,7 @@ class BackupInventory:
         """Manual DB and cluster snapshot quotas (``DescribeAccountAttributes``, one call)."""
         try:
             response = self._client.describe_account_attributes()
-        except ClientError as exc:
+        except BOTO_ERRORS as exc:
             raise translate(exc, "describe_account_attributes") from exc
         return [
             QuotaUsage(

@@ -1,18 +1,36 @@
-"""Map botocore ``ClientError`` codes to domain errors."""
+"""Map botocore errors to domain errors: the one table that says what an AWS error means.
+
+The domain class says what happened and, through ``AwsError.transient``, whether waiting
+can make it go away. Codes not in the table are classified by the HTTP status AWS sent
+(5xx: the service's trouble, transient; anything else: permanent). botocore errors raised
+before AWS answered (connection failures, timeouts) are transient too.
+"""
 
 from __future__ import annotations
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from ..errors import (
     AlreadyExistsError,
     AwsError,
+    InvalidParameterError,
     PermissionDeniedError,
     QuotaExceededError,
     ResourceBusyError,
     ResourceNotFoundError,
+    ServiceUnavailableError,
     ThrottledError,
 )
+
+# What adapters catch around a boto3 call.
+BOTO_ERRORS = (ClientError, BotoCoreError)
 
 _BY_CODE: dict[str, type[AwsError]] = {
     "DBSnapshotAlreadyExists": AlreadyExistsError,
@@ -20,6 +38,7 @@ _BY_CODE: dict[str, type[AwsError]] = {
     "DBClusterSnapshotAlreadyExistsFault": AlreadyExistsError,
     "SnapshotQuotaExceeded": QuotaExceededError,
     "SnapshotQuotaExceededFault": QuotaExceededError,
+    "LimitExceededException": QuotaExceededError,
     "InvalidDBInstanceState": ResourceBusyError,
     "InvalidDBInstanceStateFault": ResourceBusyError,
     "InvalidDBClusterStateFault": ResourceBusyError,
@@ -35,11 +54,36 @@ _BY_CODE: dict[str, type[AwsError]] = {
     "AccessDenied": PermissionDeniedError,
     "AccessDeniedException": PermissionDeniedError,
     "UnauthorizedOperation": PermissionDeniedError,
+    "UnrecognizedClientException": PermissionDeniedError,
+    "InvalidClientTokenId": PermissionDeniedError,
     "KMSKeyNotAccessibleFault": PermissionDeniedError,
+    "KMSAccessDeniedException": PermissionDeniedError,
+    "InvalidParameterValue": InvalidParameterError,
+    "InvalidParameterCombination": InvalidParameterError,
+    "InvalidParameter": InvalidParameterError,
+    "InvalidParameterException": InvalidParameterError,
+    "ValidationError": InvalidParameterError,
+    "ValidationException": InvalidParameterError,
     "Throttling": ThrottledError,
     "ThrottlingException": ThrottledError,
+    "ThrottledException": ThrottledError,
+    "RequestThrottled": ThrottledError,
+    "RequestThrottledException": ThrottledError,
+    "TooManyRequestsException": ThrottledError,
     "RequestLimitExceeded": ThrottledError,
-    # restore drills (issue 6)
+    "SlowDown": ThrottledError,
+    "KMSThrottlingException": ThrottledError,
+    "ProvisionedThroughputExceededException": ThrottledError,
+    "RequestTimeout": ServiceUnavailableError,
+    "RequestTimeoutException": ServiceUnavailableError,
+    "PriorRequestNotComplete": ServiceUnavailableError,
+    "InternalFailure": ServiceUnavailableError,
+    "InternalError": ServiceUnavailableError,
+    "InternalServerError": ServiceUnavailableError,
+    "InternalServerErrorException": ServiceUnavailableError,
+    "ServiceUnavailable": ServiceUnavailableError,
+    "ServiceUnavailableException": ServiceUnavailableError,
+    # restore drills
     "DBInstanceAlreadyExists": AlreadyExistsError,
     "DBInstanceAlreadyExistsFault": AlreadyExistsError,
     "DBClusterAlreadyExistsFault": AlreadyExistsError,
@@ -48,13 +92,25 @@ _BY_CODE: dict[str, type[AwsError]] = {
     "InvalidRestoreFault": ResourceBusyError,
     "ResourceNotFoundException": ResourceNotFoundError,
     "NoSuchKey": ResourceNotFoundError,
-    "ProvisionedThroughputExceededException": ThrottledError,
 }
+_NOT_ANSWERED = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
 
 
-def translate(error: ClientError, action: str) -> AwsError:
+def translate(error: ClientError | BotoCoreError, action: str) -> AwsError:
     """A domain error for ``error``; ``action`` says what was being done, for the message."""
+    if not isinstance(error, ClientError):
+        name = type(error).__name__
+        if isinstance(error, _NOT_ANSWERED):
+            return ServiceUnavailableError(f"{action}: {name}: {error}", code=name)
+        return AwsError(f"{action}: {name}: {error}", code=name)
     details = error.response.get("Error", {})
     code = str(details.get("Code", "Unknown"))
     message = str(details.get("Message", "")).strip() or code
-    return _BY_CODE.get(code, AwsError)(f"{action}: {code}: {message}", code=code)
+    text = f"{action}: {code}: {message}"
+    known = _BY_CODE.get(code)
+    if known is not None:
+        return known(text, code=code)
+    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+    if isinstance(status, int) and status >= 500:
+        return ServiceUnavailableError(text, code=code)
+    return AwsError(text, code=code)

@@ -12,7 +12,7 @@ from ..drill import DRILL_PASSED
 from ..naming import format_timestamp, parse_timestamp
 from ..notifications import NotificationState
 from ..verification import Severity
-from .errors import translate
+from .errors import BOTO_ERRORS, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -55,7 +55,7 @@ class NotificationStateStore:
         try:
             for page in self._client.get_paginator(operation).paginate(TableName=self.table_name, **kwargs):  # type: ignore[call-overload]
                 yield from page.get("Items", [])
-        except ClientError as exc:
+        except BOTO_ERRORS as exc:
             raise translate(exc, f"{operation} {self.table_name}") from exc
 
     def load_all(self) -> dict[tuple[str, str], NotificationState]:
@@ -111,7 +111,7 @@ class NotificationStateStore:
         for _ in range(MAX_BATCH_ATTEMPTS):
             try:
                 response = self._client.batch_write_item(RequestItems=pending)  # type: ignore[arg-type]
-            except ClientError as exc:
+            except BOTO_ERRORS as exc:
                 raise translate(exc, f"batch_write_item {self.table_name}") from exc
             pending = dict(response.get("UnprocessedItems") or {})  # type: ignore[arg-type]
             if not pending:
@@ -152,7 +152,7 @@ class DrillHistoryReader:
                     finished = parse_timestamp(item.get("finished_at", {}).get("S", ""))
                     if arn and finished and (arn not in newest or finished > newest[arn]):
                         newest[arn] = finished
-        except ClientError as exc:
+        except BOTO_ERRORS as exc:
             raise translate(exc, f"scan {self.table_name}") from exc
         return newest
 
@@ -170,6 +170,6 @@ class AlertPublisher:
                 Message=message,
                 MessageAttributes={"severity": {"DataType": "String", "StringValue": severity}},
             )
-        except ClientError as exc:
+        except BOTO_ERRORS as exc:
             raise translate(exc, f"publish to {self.topic_arn}") from exc
         return str(response.get("MessageId", ""))

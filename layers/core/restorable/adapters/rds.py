@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
+from ..errors import ResourceNotFoundError
 from ..models import Database, DatabaseType, RecoveryPoint
 from ..tags import tag_dict, tag_list
-from .errors import translate
+from .errors import BOTO_ERRORS, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
@@ -31,7 +30,7 @@ class RdsGateway:
         try:
             for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}, **kwargs):
                 yield from page.get(result_key, [])
-        except ClientError as exc:
+        except BOTO_ERRORS as exc:
             raise translate(exc, operation) from exc
 
     def list_databases(self) -> list[Database]:
@@ -68,7 +67,7 @@ class RdsGateway:
                 Tags=tag_list(dict(tags)),  # type: ignore[arg-type]
             )
             return self._db_snapshot(dict(db_response["DBSnapshot"]), default_tags=tags)
-        except ClientError as exc:
+        except BOTO_ERRORS as exc:
             raise translate(exc, f"snapshot {snapshot_id} of {database.identifier}") from exc
 
     def copy_snapshot(self, source: RecoveryPoint, *, kms_key_id: str, tags: Mapping[str, str]) -> RecoveryPoint:
@@ -100,14 +99,14 @@ class RdsGateway:
                 Tags=tag_list(dict(tags)),  # type: ignore[arg-type]
             )
             return self._db_snapshot(dict(db_response["DBSnapshot"]), default_tags=tags)
-        except ClientError as exc:
+        except BOTO_ERRORS as exc:
             raise translate(exc, f"copy {source.identifier} from {source.region} to {self.region}") from exc
 
     def add_tags(self, point: RecoveryPoint, tags: Mapping[str, str]) -> None:
         """Add (or overwrite) tags on a recovery point of this Region."""
         try:
             self._client.add_tags_to_resource(ResourceName=point.arn, Tags=tag_list(dict(tags)))  # type: ignore[arg-type]
-        except ClientError as exc:
+        except BOTO_ERRORS as exc:
             raise translate(exc, f"tag {point.identifier}") from exc
 
     def delete_snapshot(self, point: RecoveryPoint) -> None:
@@ -119,7 +118,7 @@ class RdsGateway:
                 self._client.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=point.identifier)
             else:
                 self._client.delete_db_snapshot(DBSnapshotIdentifier=point.identifier)
-        except ClientError as exc:
+        except BOTO_ERRORS as exc:
             raise translate(exc, f"delete {point.identifier} in {self.region}") from exc
 
     def _db_snapshot(self, item: Mapping[str, Any], default_tags: Mapping[str, str] | None = None) -> RecoveryPoint:
@@ -169,16 +168,16 @@ class RdsGateway:
         """
         try:
             instances = self._client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in ("DBInstanceNotFound", "DBInstanceNotFoundFault"):
+        except BOTO_ERRORS as exc:
+            if not isinstance(translate(exc, ""), ResourceNotFoundError):
                 raise translate(exc, f"describe DB instance {identifier}") from exc
             instances = []
         if instances and instances[0].get("DBClusterIdentifier", "").lower() != identifier.lower():
             return database_from_instance(dict(instances[0]))
         try:
             clusters = self._client.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "DBClusterNotFoundFault":
+        except BOTO_ERRORS as exc:
+            if not isinstance(translate(exc, ""), ResourceNotFoundError):
                 raise translate(exc, f"describe DB cluster {identifier}") from exc
             clusters = []
         if clusters:
