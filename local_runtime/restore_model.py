@@ -40,8 +40,8 @@ DEFAULT_RATES: Mapping[str, EngineRate] = {
     "mysql": EngineRate(8, 0.25),
     "mariadb": EngineRate(8, 0.25),
     "postgres": EngineRate(12, 0.55),
-    "aurora-mysql": EngineRate(15, 0.05),
-    "aurora-postgresql": EngineRate(18, 0.05),
+    "aurora-mysql": EngineRate(22, 0.05),
+    "aurora-postgresql": EngineRate(25, 0.05),
 }
 
 
