@@ -285,9 +285,10 @@ def _storage_chart(demo: Demo) -> bytes:
         axes.step(days, values, where="post", label=f"{region} GB", **REGION_STYLES[number % len(REGION_STYLES)])
     axes.set_ylabel("GB (full size per snapshot)")
     cost = axes.twinx()
-    cost.plot(
+    cost.step(
         days,
         [t * STORAGE_PRICE_PER_GB_MONTH for t in total],
+        where="post",
         color="grey",
         linestyle="-.",
         label="$/month, all Regions",
