@@ -132,7 +132,8 @@ def _planted(demo: Demo) -> str:
             for e in demo.findings.sorted_episodes()
             if e.planted == problem.name
         )
-        kept = "<br>".join(_e(line) for line in kept_lines(problem.name, problem.database, demo))
+        reached = not problem.changes or any(c.problem == problem.name for c in demo.applied)
+        kept = "<br>".join(_e(line) for line in kept_lines(problem.name, problem.database, demo)) if reached else ""
         rows.append(
             [
                 _e(problem.name),

@@ -113,6 +113,7 @@ def planted_outcome_lines(demo: Demo) -> list[str]:
             lines.append(f"    {change.at:%Y-%m-%d %H:%M} {change.what}: {change.detail}")
         if not any(c.problem == problem.name for c in demo.applied) and problem.changes:
             lines.append("    not reached in this period")
+            continue
         for episode in [e for e in demo.findings.sorted_episodes() if e.planted == problem.name]:
             lines.append(f"    {finding_line(episode)}")
         lines += [f"    {line}" for line in kept_lines(problem.name, problem.database, demo)]
