@@ -10,7 +10,7 @@ SAM_PYENV ?= $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare |
 export SAM_CLI_TELEMETRY = 0
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help install tools db-servers test lint format build validate demo simulate bench bench-prune clean
+.PHONY: help install tools test-servers db-servers test lint format build validate demo simulate bench bench-prune clean
 
 help:
 	@echo "make demo      run the whole system on the embedded AWS emulator (moto): 100 simulated days, report in demo-output/"
@@ -36,10 +36,13 @@ $(TOOLS_VENV)/.installed: requirements/tools.txt
 install: $(VENV)/.installed
 tools: $(TOOLS_VENV)/.installed
 
-db-servers:
-	bash scripts/install-db-servers.sh
+# PostgreSQL, MariaDB (drill SQL-check tests) and Chromium (the demo's HTML report test).
+test-servers:
+	bash scripts/install-test-servers.sh
 
-test: install tools db-servers
+db-servers: test-servers
+
+test: install tools test-servers
 	STATELINT="$(abspath $(TOOLS))/statelint" $(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 demo: install

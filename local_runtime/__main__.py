@@ -17,8 +17,11 @@ from pathlib import Path
 from moto import mock_aws
 
 from .demo import DEFAULT_START, run_demo
-from .fleet import SAMPLE_FLEET, synthetic_fleet
-from .report import summary_lines, write_report
+from .fleet import FleetMember, synthetic_fleet
+from .html_report import write_html_report
+from .planted import DEMO_FLEET, PlantedProblem, demo_problems
+from .report import demo_summary_lines, planted_lines, write_report
+from .restore_model import RestoreDurationModel
 
 
 def _parameter(text: str) -> tuple[str, str]:
@@ -42,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=Path("demo-output"), help="report folder (default demo-output)")
     parser.add_argument("--cold", action="store_true", help="re-import each handler on every invocation (slower)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--no-planted", action="store_true", help="no planted problems in the sample fleet (they are on by default)"
+    )
     args = parser.parse_args(argv)
     if args.days <= 0:
         parser.error("--days must be positive")
@@ -52,13 +58,19 @@ def main(argv: list[str] | None = None) -> int:
     start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
     if args.databases < 0:
         parser.error("--databases must not be negative")
-    fleet = synthetic_fleet(args.databases, region=args.region) if args.databases else SAMPLE_FLEET
+    fleet: tuple[FleetMember, ...] | list[FleetMember] = DEMO_FLEET
+    planted: list[PlantedProblem] = []
+    if args.databases:
+        fleet = synthetic_fleet(args.databases, region=args.region)
+    elif not args.no_planted:
+        planted = demo_problems(start, args.days, region=args.region)
 
     print(
         f"Restorable on the embedded emulator: {len(fleet)} databases, stack in {args.region}, "
         f"{args.days:g} simulated days from {start:%Y-%m-%d}",
         file=sys.stderr,
     )
+    print("\n".join(planted_lines(planted)), file=sys.stderr)
     with mock_aws():
         demo = run_demo(
             days=args.days,
@@ -68,10 +80,13 @@ def main(argv: list[str] | None = None) -> int:
             parameter_overrides=dict(args.parameter),
             warm=not args.cold,
             progress=None if args.quiet else sys.stderr,
+            planted=planted,
+            restore_model=RestoreDurationModel(),
         )
-    print("\n".join(summary_lines(demo.result, demo.runner_connected)))
-    report = write_report(demo.result, args.output, demo.runner_connected)
-    print(f"\nReport: {report} (charts beside it)")
+    print("\n".join(demo_summary_lines(demo)))
+    report = write_report(demo.result, args.output, demo.runner_connected, demo)
+    page = write_html_report(demo, args.output)
+    print(f"\nReport: {report} (charts beside it); the same with charts in one page: {page}")
     return 1 if demo.result.errors else 0
 
 

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import boto3
 
+from .backup_replication import serve_backup_replication
+from .findings import FindingsTracker, ObservedFunctions
 from .fleet import DR_REGION, SAMPLE_FLEET, FleetMember, create_fleet
-from .functions import Functions
+from .functions import Functions, Invocation
+from .planted import AppliedChange, PlantedProblem, PlantedWorld
 from .resources import Deployment, deploy_resources
+from .restore_model import RestoreDurationModel
 from .simulation import Simulation, SimulationResult
 from .statemachine_hook import StateMachineRunner, connect_runner
+from .statemachines import SimulationRunner
 from .template import Template
-from .world import RdsWorld
 
 DEFAULT_START = "2026-11-01T00:00:00+00:00"
 
@@ -34,6 +38,11 @@ class Demo:
     fleet: list[FleetMember]
     result: SimulationResult
     runner_connected: bool
+    findings: FindingsTracker = field(default_factory=FindingsTracker)
+    planted: list[PlantedProblem] = field(default_factory=list)
+    applied: list[AppliedChange] = field(default_factory=list)
+    restore_model: RestoreDurationModel | None = None
+    engine_samples: list[tuple[datetime, dict[tuple[str, str], int]]] = field(default_factory=list)
 
 
 def local_credentials() -> None:
@@ -53,20 +62,45 @@ def run_demo(
     warm: bool = True,
     runner: StateMachineRunner | None = None,
     progress: TextIO | None = None,
+    planted: Sequence[PlantedProblem] = (),
+    restore_model: RestoreDurationModel | None = None,
 ) -> Demo:
     """Deploy the template on moto (already active), create ``fleet``, simulate ``days`` from ``start``.
 
     The DR Region is the template's ``DrRegion`` parameter. The clock is set to ``start`` before
-    anything is created, so creation times are simulated times too.
+    anything is created, so creation times are simulated times too. ``planted`` problems are made
+    in the world when their time comes; ``restore_model`` sets how long drill restores take.
+    Every verification result is collected into finding episodes (``Demo.findings``).
     """
+    with serve_backup_replication():
+        return _run(days, start, fleet, region, parameter_overrides, warm, runner, progress, planted, restore_model)
+
+
+def _run(
+    days: float,
+    start: datetime,
+    fleet: Sequence[FleetMember],
+    region: str,
+    parameter_overrides: Mapping[str, str] | None,
+    warm: bool,
+    runner: StateMachineRunner | None,
+    progress: TextIO | None,
+    planted: Sequence[PlantedProblem],
+    restore_model: RestoreDurationModel | None,
+) -> Demo:
     import time_machine
 
     local_credentials()
+    tracker = FindingsTracker()
+
+    def observe(_logical_id: str, invocation: Invocation) -> None:
+        tracker.observe(datetime.now(UTC), invocation.payload)
+
     with time_machine.travel(start, tick=False):
         template = Template.load(region=region, parameter_overrides=dict(parameter_overrides or {}))
         dr_region = str(template.parameters.get("DrRegion", DR_REGION))
         deployment = deploy_resources(template, lambda service: boto3.client(service, region_name=region))  # type: ignore[call-overload]
-        functions = Functions(template, warm=warm)
+        functions = ObservedFunctions(template, warm=warm, observer=observe)
         clients: dict[str, Any] = {}
 
         def rds_in(name: str) -> Any:
@@ -74,9 +108,12 @@ def run_demo(
                 clients[name] = boto3.client("rds", region_name=name)
             return clients[name]
 
-        created = create_fleet(rds_in, fleet)
+        created = create_fleet(rds_in, fleet, replicate_to=dr_region)
     connected = runner if runner is not None else connect_runner(template, functions)
-    world = RdsWorld([region, dr_region])
+    world = PlantedWorld([region, dr_region], planted, engines={m.identifier: m.engine for m in created})
+    if restore_model is not None and isinstance(connected, SimulationRunner):
+        model = restore_model
+        connected.machines.clock.listeners.append(lambda _waited: model.hold(world.regions))
     simulation = Simulation(
         functions,
         world,
@@ -85,4 +122,19 @@ def run_demo(
         progress=progress,
     )
     result = simulation.run(start, days)
-    return Demo(template, functions, deployment, created, result, connected is not None)
+    world.sample_engines(result.end)
+    tracker.link_alerts(result.alerts)
+    tracker.attribute([(p.name, p.explains) for p in planted])
+    return Demo(
+        template,
+        functions,
+        deployment,
+        created,
+        result,
+        connected is not None,
+        findings=tracker,
+        planted=list(planted),
+        applied=list(world.applied),
+        restore_model=restore_model,
+        engine_samples=list(world.engine_samples),
+    )

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .simulation import DailySample, DrillRun, SimulationResult
 
+if TYPE_CHECKING:
+    from .demo import Demo
+    from .findings import FindingEpisode
+    from .planted import PlantedProblem
+
 MANUAL_SNAPSHOT_QUOTA = 100  # per Region, DB snapshots and cluster snapshots each (adjustable in AWS)
+# One style per Region, so series that coincide (source and DR copies) both stay visible.
+REGION_STYLES: list[dict[str, Any]] = [
+    {"color": "tab:blue", "linestyle": "-", "linewidth": 3.5, "alpha": 0.6},
+    {"color": "tab:orange", "linestyle": "--", "linewidth": 1.6, "marker": "o", "markersize": 3, "markevery": 7},
+    {"color": "tab:green", "linestyle": ":", "linewidth": 1.6, "marker": "s", "markersize": 3, "markevery": 7},
+]
 
 
 def _kinds(result: SimulationResult) -> list[str]:
@@ -44,6 +55,148 @@ def job_weeks(result: SimulationResult) -> dict[str, list[tuple[str, int, int, C
             (f"{result.start + timedelta(days=7 * week):%Y-%m-%d}", *by_week[week]) for week in sorted(by_week)
         ]
     return table
+
+
+def planted_lines(planted: Sequence[PlantedProblem]) -> list[str]:
+    """What is planted on purpose (announced when the run starts)."""
+    if not planted:
+        return ["Planted problems: none (every finding below is unexpected)."]
+    lines = [f"Planted problems ({len(planted)}), on purpose; everything else should stay healthy:"]
+    for problem in planted:
+        lines.append(f"  - {problem.name}: {problem.description}")
+        lines.append(f"    expect: {problem.expect}")
+    return lines
+
+
+def _when(moment: datetime | None) -> str:
+    return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
+
+
+def finding_line(episode: FindingEpisode) -> str:
+    state = f"cleared {_when(episode.cleared)}" if episode.cleared else "STILL OPEN"
+    origin = f"planted: {episode.planted}" if episode.planted else "NOT PLANTED"
+    alerted = f"alerted {_when(episode.alerted)}" if episode.alerted else "never alerted"
+    return (
+        f"[{episode.severity}] {episode.resource} / {episode.check}: first seen {_when(episode.first_seen)}, "
+        f"{alerted}, {state} ({origin})"
+    )
+
+
+def findings_lines(demo: Demo) -> list[str]:
+    """Every distinct finding with its resource, check, severity, first seen, cleared or open, and fix."""
+    episodes = demo.findings.sorted_episodes()
+    runs = len(demo.findings.full_runs)
+    if not episodes:
+        return [f"Findings: none in {runs} full verification passes."]
+    still_open = sum(1 for e in episodes if e.open)
+    unexpected = sum(1 for e in episodes if not e.planted)
+    lines = [
+        f"Findings ({len(episodes)} distinct in {runs} full verification passes; {still_open} still open at the end; "
+        f"{unexpected} not explained by a planted problem):"
+    ]
+    for episode in episodes:
+        lines.append(f"  {finding_line(episode)}")
+        lines.append(f"      observed: {episode.first_observed}")
+        if episode.fix:
+            lines.append(f"      fix:      {episode.fix}")
+    return lines
+
+
+def planted_outcome_lines(demo: Demo) -> list[str]:
+    """What became of each planted problem: the changes made, the findings it explains, what was kept."""
+    if not demo.planted:
+        return []
+    lines = ["What became of the planted problems:"]
+    for problem in demo.planted:
+        lines.append(f"  {problem.name} ({problem.database}):")
+        for change in [c for c in demo.applied if c.problem == problem.name]:
+            lines.append(f"    {change.at:%Y-%m-%d %H:%M} {change.what}: {change.detail}")
+        if not any(c.problem == problem.name for c in demo.applied) and problem.changes:
+            lines.append("    not reached in this period")
+            continue
+        for episode in [e for e in demo.findings.sorted_episodes() if e.planted == problem.name]:
+            lines.append(f"    {finding_line(episode)}")
+        lines += [f"    {line}" for line in kept_lines(problem.name, problem.database, demo)]
+    return lines
+
+
+def kept_lines(problem: str, database: str, demo: Demo) -> list[str]:
+    """For the legal hold and the deleted database: which of its recovery points were still there at the end."""
+    from restorable import tags as tag_keys
+    from restorable.naming import parse_timestamp
+
+    result = demo.result
+    mine = [s for s in result.final_snapshots if s.source_identifier == database]
+    if problem == "legal hold":
+        held = [s for s in mine if s.tag_map.get(tag_keys.LEGAL_HOLD, "").lower() == "true"]
+        lines = []
+        for snapshot in held:
+            expires = parse_timestamp(snapshot.tag_map.get(tag_keys.EXPIRES_AT, ""))
+            if expires is not None and expires <= result.end:
+                verdict = f"expired {expires:%Y-%m-%d}, KEPT at the end (pruning's legal-hold rule)"
+            else:
+                verdict = f"on hold, within its retention until {_when(expires)}"
+            lines.append(f"{snapshot.region} {snapshot.identifier}: {verdict}")
+        siblings = [
+            s
+            for s in result.final_snapshots
+            if s.source_identifier == database and s not in held and s.kind == "weekly"
+        ]
+        return [*lines, f"{len(siblings)} other weekly snapshots of {database} at the end"] if held else lines
+    if problem == "deleted database":
+        if not mine:
+            return ["no recovery point left at the end"]
+        by_place = Counter((s.region, s.kind) for s in mine)
+        kept = ", ".join(f"{region} {kind} {n}" for (region, kind), n in sorted(by_place.items()))
+        return [f"recovery points still kept at the end: {kept}"]
+    return []
+
+
+def findings_table(demo: Demo) -> list[str]:
+    """Markdown: one row per distinct finding."""
+    episodes = demo.findings.sorted_episodes()
+    if not episodes:
+        return ["No finding in the whole period."]
+    rows = [
+        "| resource | check | severity | first seen | alerted | cleared | planted problem | observed | fix |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for e in episodes:
+        cells = [
+            e.resource,
+            e.check,
+            e.severity,
+            _when(e.first_seen),
+            _when(e.alerted),
+            _when(e.cleared) if e.cleared else "still open",
+            e.planted or "NOT PLANTED",
+            e.first_observed,
+            f"`{e.fix}`" if e.fix else "",
+        ]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return rows
+
+
+def restore_model_lines(demo: Demo) -> list[str]:
+    model = demo.restore_model
+    if model is None:
+        return ["Restore duration: moto's (restored databases are available at once)."]
+    return ["Restore duration model (simulated minutes until the restored database is available):"] + [
+        f"  {line}" for line in model.describe()
+    ]
+
+
+def demo_summary_lines(demo: Demo) -> list[str]:
+    """The whole summary: the run, the findings named one by one, the planted problems, the drills."""
+    return [
+        *summary_lines(demo.result, demo.runner_connected),
+        "",
+        *findings_lines(demo),
+        "",
+        *planted_outcome_lines(demo),
+        "",
+        *restore_model_lines(demo),
+    ]
 
 
 def summary_lines(result: SimulationResult, runner_connected: bool) -> list[str]:
@@ -140,17 +293,23 @@ def drill_line(drill: DrillRun) -> str:
     return line
 
 
-def write_report(result: SimulationResult, directory: Path, runner_connected: bool) -> Path:
-    """Write ``report.md`` and the PNG charts into ``directory``; return the Markdown path."""
+def write_report(result: SimulationResult, directory: Path, runner_connected: bool, demo: Demo | None = None) -> Path:
+    """Write ``report.md`` and the PNG charts into ``directory``; return the Markdown path.
+
+    With ``demo``: the planted problems, every finding and what became of each planted problem too.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     charts = write_charts(result, directory)
+    summary = demo_summary_lines(demo) if demo is not None else summary_lines(result, runner_connected)
     lines = [
         "# Restorable on the embedded emulator",
         "",
         "Every schedule and rule below comes from `template.yaml`; every number was read back from the emulator.",
         "",
+        *(["The same, with charts, in [report.html](report.html) (one self-contained file).", ""] if demo else []),
         "```",
-        *summary_lines(result, runner_connected),
+        *([*planted_lines(demo.planted), ""] if demo is not None else []),
+        *summary,
         "```",
         "",
         "## Charts",
@@ -165,6 +324,8 @@ def write_report(result: SimulationResult, directory: Path, runner_connected: bo
         for week, runs, not_ok, counts in weeks:
             lines.append(f"| {week} | {runs} | {not_ok} | {', '.join(f'{k} {v}' for k, v in sorted(counts.items()))} |")
         lines.append("")
+    if demo is not None:
+        lines += ["## Findings", "", *findings_table(demo), ""]
     lines += ["## Restore drills", ""]
     if result.drills:
         lines += [
@@ -219,8 +380,12 @@ def write_charts(result: SimulationResult, directory: Path) -> dict[str, Path]:
     ]
     for name, title, unit, pick in series:
         figure, axes = plt.subplots(figsize=(8, 3.5))
-        for region in result.regions:
-            axes.step(days, [pick(sample).get(region, 0) for sample in result.samples], where="post", label=region)
+        # The DR Region holds a copy of every snapshot, so its line would hide the source's: distinct styles.
+        for number, region in enumerate(result.regions):
+            style = REGION_STYLES[number % len(REGION_STYLES)]
+            axes.step(
+                days, [pick(sample).get(region, 0) for sample in result.samples], where="post", label=region, **style
+            )
         if name == "snapshots":
             axes.axhline(MANUAL_SNAPSHOT_QUOTA, color="grey", linestyle=":", label="default quota (per type)")
         axes.set_title(title)
