@@ -102,9 +102,11 @@ def test_the_planner_is_given_fewer_points_than_the_region_holds(monkeypatch: py
 
 POLICIES = parse_policy_document(
     '{"version": 1, "policies": {'
-    '"short": {"automated_backups": {"retention_days": 7}, "snapshots": {"daily": {"retention_days": 3, "dr_copy": false},'
+    '"short": {"automated_backups": {"retention_days": 7}, "snapshots":'
+    ' {"daily": {"retention_days": 3, "dr_copy": false},'
     ' "weekly": {"retention_days": 15, "dr_copy": true}}},'
-    '"long": {"automated_backups": {"retention_days": 7}, "snapshots": {"weekly": {"retention_days": 40, "dr_copy": false},'
+    '"long": {"automated_backups": {"retention_days": 7}, "snapshots":'
+    ' {"weekly": {"retention_days": 40, "dr_copy": false},'
     ' "monthly": {"retention_days": 100, "dr_copy": true}}}}}',
 )
 SCHEDULES = {
