@@ -17,17 +17,16 @@ Automated backups are not counted (they are free up to the database's size).
 
 from __future__ import annotations
 
-import bisect
 import calendar
 import heapq
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 
 from restorable.models import Database, DatabaseType, RecoveryPoint
 from restorable.policy import PolicyDocument
-from restorable.prune_plan import BreakerLimits, plan_prune
+from restorable.prune_plan import BreakerLimits, PrunePlan, plan_prune
 from restorable.schedule import CronSchedule
 from restorable.snapshot_plan import Action, Period, plan_scheduled_snapshots
 
@@ -80,11 +79,12 @@ class SimulatorInput:
 # The planner reads these properties of every point many times per run; the simulator's points
 # carry them as plain values computed once from the tags (same values, read the same way).
 _PRECOMPUTED = ("managed_by", "kind", "source_arn", "legal_hold", "is_automated", "is_available", "expires_at")
+_RECOVERY_POINT_FIELDS = tuple(f.name for f in fields(RecoveryPoint))
 
 
 @dataclass(frozen=True)
 class _Point(RecoveryPoint):
-    """A recovery point whose tag-derived properties are computed once."""
+    """A recovery point whose tag-derived properties are computed once (see ``_points``)."""
 
     size_gb: float = 0.0
 
@@ -96,11 +96,6 @@ class _Point(RecoveryPoint):
     is_automated = False
     is_available = True
     expires_at = None
-
-    def __post_init__(self) -> None:
-        plain = RecoveryPoint(**{f.name: getattr(self, f.name) for f in fields(RecoveryPoint)})
-        for name in _PRECOMPUTED:
-            object.__setattr__(self, name, getattr(plain, name))
 
 
 @dataclass
@@ -171,61 +166,140 @@ class _RegionStore:
     def __init__(self, region: str, change_rate: float) -> None:
         self.region = region
         self.change_rate = change_rate
-        self.points: dict[str, _Point] = {}
-        self._by_source: dict[str, list[_Point]] = defaultdict(list)
+        self.points: dict[str, _Point] = {}  # in order of arrival
+        self._by_source: dict[str, list[str]] = defaultdict(list)  # source -> identifiers, oldest first
+        self._sizes_by_source: dict[str, list[float]] = defaultdict(list)  # the same points' sizes
         self._source_gb: dict[str, float] = {}
         self.storage_gb = 0.0
         self.counts: Counter[str] = Counter()
         self.peaks: Counter[str] = Counter()  # highest count at any moment, not only at the daily samples
-        self.earliest_expiry: list[tuple[datetime, str]] = []  # heap
-        self.expiries: list[datetime] = []  # sorted, removed points included (only ever causes an extra run)
         self.version = 0
-        self.last_prune: tuple[int, datetime] | None = None
+        self.last_prune: int | None = None  # the version the planner last saw
+        self._sequence: dict[str, int] = {}  # identifier -> order of arrival
+        self._next_sequence = 0
+        self._to_expire: list[tuple[datetime, int, str]] = []  # heap; entries of removed points are skipped
+        self._expired: set[str] = set()  # present points whose expiry has passed
+        self._newest: dict[tuple[str, str], _Point] = {}  # (source, kind) -> newest present point
+        self._by_group: dict[tuple[str, str], list[_Point]] = defaultdict(list)
 
     def has_source(self, source_arn: str) -> bool:
         return bool(self._by_source.get(source_arn))
 
     def add(self, point: _Point) -> None:
         self.points[point.identifier] = point
-        self.counts[point.type.value] += 1
-        self.peaks[point.type.value] = max(self.peaks[point.type.value], self.counts[point.type.value])
+        snapshot_type = _TYPE_NAMES[point.type]
+        self.counts[snapshot_type] += 1
+        self.peaks[snapshot_type] = max(self.peaks[snapshot_type], self.counts[snapshot_type])
         source = point.source_arn or ""
-        self._by_source[source].append(point)
+        self._by_source[source].append(point.identifier)
+        self._sizes_by_source[source].append(point.size_gb)
         self._restate(source)
+        self._sequence[point.identifier] = self._next_sequence
         if point.expires_at is not None:
-            heapq.heappush(self.earliest_expiry, (point.expires_at, point.identifier))
-            bisect.insort(self.expiries, point.expires_at)
+            heapq.heappush(self._to_expire, (point.expires_at, self._next_sequence, point.identifier))
+        self._next_sequence += 1
+        group = (source, point.kind or "")
+        self._by_group[group].append(point)
+        newest = self._newest.get(group)
+        if newest is None or _age(point) > _age(newest):
+            self._newest[group] = point
         self.version += 1
 
     def remove(self, identifier: str) -> _Point:
         point = self.points.pop(identifier)
-        self.counts[point.type.value] -= 1
+        self.counts[_TYPE_NAMES[point.type]] -= 1
         source = point.source_arn or ""
-        self._by_source[source].remove(point)
+        index = self._by_source[source].index(identifier)
+        del self._by_source[source][index]
+        del self._sizes_by_source[source][index]
         self._restate(source)
+        del self._sequence[identifier]
+        self._expired.discard(identifier)
+        group = (source, point.kind or "")
+        members = self._by_group[group]
+        _remove_same(members, point)
+        if self._newest.get(group) is point:
+            if members:
+                self._newest[group] = max(members, key=_age)
+            else:
+                del self._newest[group]
         self.version += 1
         return point
 
     def prune_may_change_anything(self, now: datetime) -> bool:
-        """False when the planner would answer exactly as last time: nothing expired yet, or the same
-        points as at the last run and none of them expired since (its answer depends on nothing else)."""
-        if not self.anything_expired(now):
+        """False when the planner would answer exactly as at its last run: nothing has expired, or
+        the same points as then and none of them expired since (its answer depends on nothing else).
+        Called at every prune firing, so what expires is noticed at the first run after."""
+        newly_expired = False
+        while self._to_expire and self._to_expire[0][0] <= now:
+            _, sequence, identifier = heapq.heappop(self._to_expire)
+            if self._sequence.get(identifier) == sequence:
+                self._expired.add(identifier)
+                newly_expired = True
+        if not self._expired:
             return False
-        if self.last_prune is None or self.last_prune[0] != self.version:
-            return True
-        since = self.last_prune[1]
-        return bisect.bisect_right(self.expiries, now) > bisect.bisect_right(self.expiries, since)
+        return newly_expired or self.last_prune != self.version
 
-    def anything_expired(self, now: datetime) -> bool:
-        while self.earliest_expiry and self.earliest_expiry[0][1] not in self.points:
-            heapq.heappop(self.earliest_expiry)
-        return bool(self.earliest_expiry) and self.earliest_expiry[0][0] <= now
+    def changing_points(self, limits: BreakerLimits) -> list[_Point]:
+        """What the prune planner needs to see to decide exactly as over all points, if it does not trip.
+
+        A point can be deleted only once expired, and only the newest of its (source, kind) decides
+        whether an expired one is kept: so the expired points and the newest of their groups. The
+        circuit breaker also counts the managed points; a smaller count can only make it stricter
+        (the limit never shrinks as the count grows), so the planner is given enough of the other
+        points that this many expired ones are within the limit. If the planner still trips on what
+        it was given, the caller plans again over every point: a trip is only ever decided on all.
+        Call after ``prune_may_change_anything`` at the same time.
+        """
+        chosen = set(self._expired)
+        for identifier in self._expired:
+            point = self.points[identifier]
+            chosen.add(self._newest[(point.source_arn or "", point.kind or "")].identifier)
+        wanted = _count_allowing(limits, len(self._expired), len(self.points))
+        if wanted >= len(self.points):
+            return list(self.points.values())
+        for identifier in reversed(self.points):  # the newest: the last to expire
+            if len(chosen) >= wanted:
+                break
+            chosen.add(identifier)
+        return [self.points[identifier] for identifier in sorted(chosen, key=self._sequence.__getitem__)]
 
     def _restate(self, source: str) -> None:
         self.storage_gb -= self._source_gb.get(source, 0.0)
-        billed = source_storage_gb([p.size_gb for p in self._by_source[source]], self.change_rate)
+        billed = source_storage_gb(self._sizes_by_source[source], self.change_rate)
         self._source_gb[source] = billed
         self.storage_gb += billed
+
+
+_TYPE_NAMES = {snapshot_type: snapshot_type.value for snapshot_type in DatabaseType}
+
+
+def _age(point: RecoveryPoint) -> tuple[datetime, str]:
+    # Every simulated point has a creation time; ties go to the identifier, as in the planner.
+    return (point.created_at or datetime.max.replace(tzinfo=UTC), point.identifier)
+
+
+def _remove_same(points: list[_Point], point: _Point) -> None:
+    """Remove this very object (``list.remove`` would compare every field of every point)."""
+    for index, candidate in enumerate(points):
+        if candidate is point:
+            del points[index]
+            return
+    raise ValueError(f"{point.identifier} is not in the list")
+
+
+def _count_allowing(limits: BreakerLimits, deletions: int, total: int) -> int:
+    """The fewest managed points (at most ``total``) for which the breaker allows ``deletions``."""
+    if limits.allowed(total) < deletions:
+        return total
+    low, high = deletions, total  # never fewer than the deletions themselves
+    while low < high:
+        middle = (low + high) // 2
+        if limits.allowed(middle) >= deletions:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def source_storage_gb(sizes_oldest_first: Sequence[float], change_rate: float) -> float:
@@ -250,7 +324,9 @@ def _firings(schedule: CronSchedule, start: datetime, end: datetime) -> Iterable
         yield moment
 
 
-def simulate(spec: SimulatorInput) -> SimulatorResult:
+def simulate(spec: SimulatorInput, *, feed_only_what_can_change: bool = True) -> SimulatorResult:
+    """Run the simulation. ``feed_only_what_can_change=False`` gives the prune planner every point
+    at every run that may change anything: the reference the faster default must equal exactly."""
     result = SimulatorResult(spec)
     start = spec.start.astimezone(UTC)
     end = start + timedelta(days=spec.days)
@@ -268,6 +344,8 @@ def simulate(spec: SimulatorInput) -> SimulatorResult:
     ]
     by_identifier = {db.identifier: db for db in spec.databases}
     stores = {region: _RegionStore(region, spec.change_rate) for region in result.regions}
+    regions_with_copy = result.regions
+    regions_without_copy = [spec.source_region]
 
     # (time, order, what, kind): order puts snapshots before the prune at the same minute, samples first.
     timeline: list[tuple[datetime, int, str, str]] = [
@@ -285,8 +363,8 @@ def simulate(spec: SimulatorInput) -> SimulatorResult:
         elif what == "prune":
             for store in stores.values():
                 if store.prune_may_change_anything(now):
-                    _prune(result, spec, store, now, set(source_arns.values()))
-                    store.last_prune = (store.version, now)
+                    _prune(result, spec, store, now, set(source_arns.values()), feed_only_what_can_change)
+                    store.last_prune = store.version
         else:
             schedule = spec.schedules[kind]
             period = Period.current(kind, schedule, now)
@@ -299,9 +377,9 @@ def simulate(spec: SimulatorInput) -> SimulatorResult:
                 size = db.size_at(_months(start, now))
                 policy = spec.policies.get(db.policy or "")
                 rule = policy.rule_for(kind) if policy else None
-                for region in result.regions:
-                    if region != spec.source_region and not (rule and rule.dr_copy):
-                        continue
+                regions = regions_with_copy if rule and rule.dr_copy else regions_without_copy
+                points = _points(decision.database, decision.snapshot_id, decision.tags, regions, now, size)
+                for region, point in zip(regions, points, strict=True):
                     store = stores[region]
                     if region != spec.source_region:
                         moved = size if not store.has_source(decision.database.arn) else size * spec.change_rate
@@ -309,7 +387,7 @@ def simulate(spec: SimulatorInput) -> SimulatorResult:
                         result.copied[(region, kind)] += 1
                     else:
                         result.created[(region, kind)] += 1
-                    store.add(_point(decision.database, decision.snapshot_id, dict(decision.tags), region, now, size))
+                    store.add(point)
 
     for region, store in stores.items():
         for point in store.points.values():
@@ -320,34 +398,57 @@ def simulate(spec: SimulatorInput) -> SimulatorResult:
     return result
 
 
-def _point(
-    database: Database, identifier: str, tags: dict[str, str], region: str, now: datetime, size: float
-) -> _Point:
-    return _Point(
-        type=database.type,
-        identifier=identifier,
-        arn=f"arn:aws:rds:{region}:snapshot:{identifier}",
-        source_identifier=database.identifier,
-        status="available",
-        snapshot_type="manual",
-        region=region,
-        created_at=now,
-        tags=tags,
-        size_gb=size,
-    )
+def _points(
+    database: Database, identifier: str, tags: Mapping[str, str], regions: Sequence[str], now: datetime, size: float
+) -> list[_Point]:
+    """The snapshot in the source Region and its copies: the same tags, status and type, so the values
+    derived from them are read once, through ``RecoveryPoint``'s own properties, and shared."""
+    points = [
+        _Point(
+            type=database.type,
+            identifier=identifier,
+            arn=f"arn:aws:rds:{region}:snapshot:{identifier}",
+            source_identifier=database.identifier,
+            status="available",
+            snapshot_type="manual",
+            region=region,
+            created_at=now,
+            tags=dict(tags),
+            size_gb=size,
+        )
+        for region in regions
+    ]
+    plain = RecoveryPoint(**{name: getattr(points[0], name) for name in _RECOVERY_POINT_FIELDS})
+    derived = [(name, getattr(plain, name)) for name in _PRECOMPUTED]
+    for point in points:
+        for name, value in derived:
+            object.__setattr__(point, name, value)
+    return points
 
 
 def _prune(
-    result: SimulatorResult, spec: SimulatorInput, store: _RegionStore, now: datetime, sources: set[str]
+    result: SimulatorResult,
+    spec: SimulatorInput,
+    store: _RegionStore,
+    now: datetime,
+    sources: set[str],
+    feed_only_what_can_change: bool,
 ) -> None:
-    plan = plan_prune(
-        store.points.values(),
-        stack_name=spec.stack_name,
-        now=now,
-        existing_sources=sources,
-        region=store.region,
-        limits=spec.breaker,
-    )
+    def plan_over(points: Sequence[_Point]) -> PrunePlan:
+        return plan_prune(
+            points,
+            stack_name=spec.stack_name,
+            now=now,
+            existing_sources=sources,
+            region=store.region,
+            limits=spec.breaker,
+        )
+
+    everything = len(store.points)
+    given = store.changing_points(spec.breaker) if feed_only_what_can_change else list(store.points.values())
+    plan = plan_over(given)
+    if plan.breaker_tripped and len(given) < everything:
+        plan = plan_over(list(store.points.values()))  # whether and why it trips is decided over every point
     if plan.breaker_tripped:
         result.breaker_trips.append((now, store.region, plan.breaker_reason))
     for point in plan.deletions:
