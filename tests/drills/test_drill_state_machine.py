@@ -639,17 +639,13 @@ def test_cleanup_never_touches_a_database_without_the_drill_tags(world: DrillWor
     """A name collision (someone's own database called like the drill target) is never deleted."""
     world.fleet.instance("orders-mysql")
     world.managed_snapshot("orders-mysql")
-    drill = {
-        "plan": {
-            "target": {"type": "instance", "identifier": "orders-mysql"},
-            "execution_id": "arn:aws:states:us-east-1:123456789012:execution:x:y",
-        }
-    }
     from restorable.adapters.drill_rds import DrillRdsGateway
     from restorable.errors import NotOwnedError
 
     with pytest.raises(NotOwnedError):
-        drill_steps.cleanup(drill, DrillRdsGateway(world.rds), STACK, now=__import__("datetime").datetime.now())
+        DrillRdsGateway(world.rds).delete_instance(
+            "orders-mysql", STACK, "arn:aws:states:us-east-1:123456789012:execution:x:y"
+        )
     assert [c for c in world.calls if c[1] == "DeleteDBInstance"] == []
     assert world.rds.describe_db_instances(DBInstanceIdentifier="orders-mysql")["DBInstances"]
 
