@@ -18,6 +18,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from restorable import drill_steps
 from restorable.adapters.drill_rds import DrillRdsGateway
 from restorable.adapters.drill_records import DrillRecordStore
+from restorable.arns import account_of
+from restorable.drill import parse_drill_state
 from restorable.drill_settings import load_drill_settings
 from restorable.errors import InvalidRequestError, RestorableError
 from restorable.observability import log_event_summary
@@ -30,11 +32,16 @@ tracer = Tracer()
 STEPS = ("validate", "restore", "poll", "cleanup", "record")
 
 
-def _drill(event: dict[str, Any]) -> dict[str, Any]:
+def _drill(event: dict[str, Any], step: str) -> dict[str, Any]:
     drill = event.get("drill")
-    if not isinstance(drill, dict) or "plan" not in drill:
-        raise InvalidRequestError(f"step {event.get('step')!r} needs the drill state with its plan")
+    parse_drill_state(drill, step)  # names the missing or bad field of a partial state
+    assert isinstance(drill, dict)
     return drill
+
+
+def _account(context: LambdaContext) -> str | None:
+    """The stack's account, from the function's own ARN (ARNs in requests must name it)."""
+    return account_of(str(getattr(context, "invoked_function_arn", "") or ""))
 
 
 @logger.inject_lambda_context(log_event=False)  # never the raw event: see log_event_summary
@@ -53,6 +60,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             result = drill_steps.validate(
                 event,
                 stack_name=settings.stack_name,
+                policies=settings.policies,
+                account=_account(context),
                 source_rds=DrillRdsGateway(boto3.client("rds", region_name=settings.region)),
                 dr_rds=DrillRdsGateway(boto3.client("rds", region_name=settings.dr_region)),
                 secrets=lambda region: boto3.client("secretsmanager", region_name=region),
@@ -71,7 +80,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 },
             )
             return result
-        drill = _drill(event)
+        drill = _drill(event, step)
         plan = drill["plan"]
         gateway = DrillRdsGateway(boto3.client("rds", region_name=plan["region"]))
         fields = {"step": step, "execution_id": plan["execution_id"], "target": plan["target"]["identifier"]}

@@ -16,7 +16,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable import drill_steps
-from restorable.errors import InvalidRequestError, RestorableError
+from restorable.drill import parse_drill_state
+from restorable.errors import RestorableError
 from restorable.observability import log_event_summary
 from restorable.settings import load_settings
 
@@ -31,8 +32,8 @@ tracer = Tracer()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     drill = event.get("drill") if isinstance(event, dict) else None
-    if not isinstance(drill, dict) or "plan" not in drill or "request" not in drill:
-        raise InvalidRequestError("the check step needs the drill state with its request and plan")
+    parse_drill_state(drill, "check")  # names the missing or bad field of a partial state
+    assert isinstance(drill, dict)
     load_settings()  # fails loudly on a broken configuration, like every function
     plan = drill["plan"]
     try:

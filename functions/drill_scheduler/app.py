@@ -52,7 +52,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     stepfunctions = boto3.client("stepfunctions", region_name=settings.region)
     started, already, failed = [], [], []
     for database in chosen:
-        name = execution_name(database, scheduled_time)
+        name = execution_name(database, scheduled_time, request.mode)
         try:
             document = drill_input(database, request, checks)
             if not request.dry_run:

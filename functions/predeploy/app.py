@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from restorable.adapters import clients
 from restorable.adapters.codepipeline import CodePipelineGateway, is_job_event, parse_job_event
 from restorable.adapters.rds import RdsGateway
+from restorable.arns import account_of
 from restorable.errors import ConfigurationError, RestorableError
 from restorable.observability import log_event_summary, record_result
 from restorable.predeploy_job import continue_predeploy, job_result, start_predeploy
@@ -72,7 +73,8 @@ def _pipeline_job(event: dict[str, Any]) -> dict[str, Any]:
         rds = RdsGateway(clients.client("rds", settings.region))
         now = datetime.now(UTC)
         if job.continuation_token is None:
-            status = start_predeploy(parse_user_parameters(job.user_parameters), job.id, settings, rds, now)
+            parameters = parse_user_parameters(job.user_parameters)
+            status = start_predeploy(parameters, job.id, settings, rds, now, account=job.account_id or None)
         else:
             progress = Progress.decode(job.continuation_token, job_id=job.id)
             status = continue_predeploy(progress, settings, rds, now)
@@ -123,7 +125,8 @@ def _direct(event: Any, context: LambdaContext) -> dict[str, Any]:
     else:
         job_id = request.request_id or context.aws_request_id
         logger.append_keys(request_id=job_id)
-        status = start_predeploy(request, job_id, settings, rds, datetime.now(UTC))
+        account = account_of(str(getattr(context, "invoked_function_arn", "") or ""))
+        status = start_predeploy(request, job_id, settings, rds, datetime.now(UTC), account=account)
         wait = request.wait
     while wait and status.state is State.IN_PROGRESS and status.progress is not None:
         if context.get_remaining_time_in_millis() < (POLL_SECONDS + SAFETY_SECONDS) * 1000:

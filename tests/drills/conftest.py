@@ -42,7 +42,7 @@ class DrillWorld:
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     failures: dict[str, Callable[[dict[str, Any]], str | None]] = field(default_factory=dict)
 
-    # ---- recovery points following the contract (DESIGN.md)
+    # ---- recovery points following the tag contract
 
     def source_arn(self, identifier: str) -> str:
         try:
@@ -84,7 +84,7 @@ class DrillWorld:
         return str(arn)
 
     def dr_copy(self, snapshot_arn: str) -> str:
-        """The DR copy issue 3 makes: same identifier, same tags, in the DR Region."""
+        """The DR copy the copy function makes: same identifier, same tags, in the DR Region."""
         identifier = snapshot_arn.rsplit(":", 1)[-1]
         if ":cluster-snapshot:" in snapshot_arn:
             tags = self.rds.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=identifier)["DBClusterSnapshots"][

@@ -230,7 +230,8 @@ def test_aurora_cross_region_drill(world: DrillWorld) -> None:
         ),
         (
             {"source": "orders-mysql", "mode": "snapshot", "snapshot": {"identifier": "billing-pg-weekly-2026-12-06"}},
-            "is of billing-pg, not of orders-mysql",
+            "is a recovery point of arn:aws:rds:us-east-1:123456789012:db:billing-pg (restorable:source), not of "
+            "arn:aws:rds:us-east-1:123456789012:db:orders-mysql",
         ),
         (
             {"source": "orders-mysql", "mode": "snapshot", "checks": {"sql": {"database": "orders"}}},
@@ -268,6 +269,144 @@ def test_bad_input_is_rejected_before_anything_is_created(world: DrillWorld, dri
     [alert] = world.published()
     assert alert["subject"] == "Restorable drill rejected"
     assert message in alert["message"]
+
+
+ACCOUNT = DEFAULT_ACCOUNT_ID
+LOCAL_ARN = f"arn:aws:rds:us-east-1:{ACCOUNT}:db:orders-mysql"
+FOREIGN_SNAPSHOT = "arn:aws:rds:us-east-1:999999999999:snapshot:orders-mysql-weekly-2026-12-06"
+
+
+@pytest.mark.parametrize(
+    ("drill_input", "message"),
+    [
+        # the source must be protected by a policy that exists
+        ({"source": "scratch", "mode": "snapshot"}, "source: instance scratch is not protected"),
+        ({"source": "scratch", "mode": "pitr"}, "source: instance scratch is not protected"),
+        ({"source": "gilded", "mode": "snapshot"}, "source: instance gilded: restorable:policy='gold' names no policy"),
+        ({"source": "ledger-1", "mode": "pitr"}, "source: instance ledger-1 is a member of cluster ledger"),
+        # a snapshot drill restores only a recovery point this stack manages, of that source
+        (
+            {"source": "orders-mysql", "mode": "snapshot", "snapshot": {"identifier": "orders-mysql-by-hand"}},
+            "snapshot.identifier: snapshot orders-mysql-by-hand is not managed by any stack",
+        ),
+        (
+            {"source": "orders-mysql", "mode": "snapshot", "snapshot": {"identifier": "orders-mysql-other-stack"}},
+            "snapshot.identifier: snapshot orders-mysql-other-stack is managed by 'someone-else'",
+        ),
+        (
+            {"source": "orders-mysql", "mode": "snapshot", "snapshot": {"identifier": "orders-mysql-forged-source"}},
+            "is a recovery point of arn:aws:rds:us-east-1:123456789012:db:billing-pg (restorable:source)",
+        ),
+        (
+            {
+                "source": "orders-mysql",
+                "mode": "snapshot",
+                "snapshot": {"identifier": f"arn:aws:rds:us-east-1:{ACCOUNT}:snapshot:orders-mysql-by-hand"},
+            },
+            "is not managed by any stack",
+        ),
+        # ARNs are checked, never trimmed to a local name
+        (
+            {"source": "arn:aws:rds:us-east-1:999999999999:db:orders-mysql", "mode": "snapshot"},
+            f"source: arn:aws:rds:us-east-1:999999999999:db:orders-mysql belongs to account 999999999999, "
+            f"this stack runs in {ACCOUNT}",
+        ),
+        (
+            {"source": f"arn:aws:rds:eu-west-1:{ACCOUNT}:db:orders-mysql", "mode": "pitr"},
+            "source: arn:aws:rds:eu-west-1:123456789012:db:orders-mysql is in Region eu-west-1, expected us-east-1",
+        ),
+        (
+            {"source": f"arn:aws-cn:rds:us-east-1:{ACCOUNT}:db:orders-mysql", "mode": "snapshot"},
+            "source: arn:aws-cn:rds:us-east-1:123456789012:db:orders-mysql is in partition 'aws-cn'",
+        ),
+        (
+            {"source": f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster:orders-mysql", "mode": "snapshot"},
+            "unknown source 'orders-mysql': no DB cluster by that name",
+        ),
+        (
+            {"source": "arn:aws:s3:::orders-mysql", "mode": "snapshot"},
+            "source: arn:aws:s3:::orders-mysql is an ARN of service 's3', not an RDS resource",
+        ),
+        (
+            {
+                "source": LOCAL_ARN,
+                "mode": "snapshot",
+                "snapshot": {
+                    "identifier": "arn:aws:rds:us-east-1:999999999999:snapshot:orders-mysql-weekly-2026-12-06"
+                },
+            },
+            f"snapshot.identifier: {FOREIGN_SNAPSHOT} belongs to account 999999999999",
+        ),
+        (
+            {
+                "source": LOCAL_ARN,
+                "mode": "cross-region",
+                "snapshot": {"identifier": f"arn:aws:rds:us-east-1:{ACCOUNT}:snapshot:orders-mysql-weekly-2026-12-06"},
+            },
+            "is in Region us-east-1, expected us-west-2",
+        ),
+        (
+            {
+                "source": LOCAL_ARN,
+                "mode": "snapshot",
+                "checks": {
+                    "sql": {
+                        "database": "orders",
+                        "secret_arn": "arn:aws:secretsmanager:us-east-1:999999999999:secret:theirs-AbCdEf",
+                        "queries": [{"name": "orders", "sql": "select count(*) from orders"}],
+                    }
+                },
+            },
+            "checks.sql.secret_arn: arn:aws:secretsmanager:us-east-1:999999999999:secret:theirs-AbCdEf belongs to "
+            "account 999999999999",
+        ),
+    ],
+)
+def test_drills_touch_only_what_the_stack_protects(world: DrillWorld, drill_input: Any, message: str) -> None:
+    world.fleet.instance("orders-mysql")
+    world.fleet.instance("billing-pg", engine="postgres")
+    world.fleet.instance("scratch", policy="none")
+    world.fleet.instance("gilded", policy="gold")
+    world.fleet.cluster("ledger", members=1)
+    world.managed_snapshot("orders-mysql")
+    world.managed_snapshot("scratch")
+    world.managed_snapshot("gilded")
+    world.dr_copy(world.managed_snapshot("billing-pg"))
+    world.rds.create_db_snapshot(DBSnapshotIdentifier="orders-mysql-by-hand", DBInstanceIdentifier="orders-mysql")
+    world.rds.create_db_snapshot(
+        DBSnapshotIdentifier="orders-mysql-other-stack",
+        DBInstanceIdentifier="orders-mysql",
+        Tags=[
+            {"Key": "restorable:managed-by", "Value": "someone-else"},
+            {"Key": "restorable:source", "Value": world.source_arn("orders-mysql")},
+        ],
+    )
+    world.rds.create_db_snapshot(
+        DBSnapshotIdentifier="orders-mysql-forged-source",
+        DBInstanceIdentifier="orders-mysql",
+        Tags=[
+            {"Key": "restorable:managed-by", "Value": STACK},
+            {"Key": "restorable:source", "Value": world.source_arn("billing-pg")},
+        ],
+    )
+    result = world.run(drill_input)
+    assert result.status == "FAILED"
+    assert result.error == "DrillRejected"
+    assert message in str(result.cause)
+    assert world.restores() == []
+    assert world.leftovers() == []
+    assert result.states_entered() == ["ValidateInput", "NotifyRejected", "Rejected"]
+
+
+def test_a_local_source_arn_drills_that_database(world: DrillWorld) -> None:
+    world.fleet.instance("orders-mysql")
+    snapshot_arn = world.managed_snapshot("orders-mysql")
+    result = world.run({"source": LOCAL_ARN, "mode": "snapshot", "snapshot": {"identifier": snapshot_arn}})
+    assert result.status == "SUCCEEDED", result.cause
+    [(_, operation, body)] = world.restores()
+    assert operation == "RestoreDBInstanceFromDBSnapshot"
+    assert body["DBSnapshotIdentifier"] == "orders-mysql-weekly-2026-12-06"
+    assert world.leftovers() == []
 
 
 def test_snapshot_still_being_created_is_rejected(world: DrillWorld) -> None:
@@ -500,17 +639,13 @@ def test_cleanup_never_touches_a_database_without_the_drill_tags(world: DrillWor
     """A name collision (someone's own database called like the drill target) is never deleted."""
     world.fleet.instance("orders-mysql")
     world.managed_snapshot("orders-mysql")
-    drill = {
-        "plan": {
-            "target": {"type": "instance", "identifier": "orders-mysql"},
-            "execution_id": "arn:aws:states:us-east-1:123456789012:execution:x:y",
-        }
-    }
     from restorable.adapters.drill_rds import DrillRdsGateway
     from restorable.errors import NotOwnedError
 
     with pytest.raises(NotOwnedError):
-        drill_steps.cleanup(drill, DrillRdsGateway(world.rds), STACK, now=__import__("datetime").datetime.now())
+        DrillRdsGateway(world.rds).delete_instance(
+            "orders-mysql", STACK, "arn:aws:states:us-east-1:123456789012:execution:x:y"
+        )
     assert [c for c in world.calls if c[1] == "DeleteDBInstance"] == []
     assert world.rds.describe_db_instances(DBInstanceIdentifier="orders-mysql")["DBInstances"]
 

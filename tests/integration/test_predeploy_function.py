@@ -385,6 +385,29 @@ def test_time_limit_passed_fails_the_job_and_says_what_is_still_creating(
         ({"targets": ["scratch-db"]}, "instance 'scratch-db' is not protected"),
         ({"targets": ["ledger-1"]}, "member of cluster 'ledger': name the cluster instead"),
         ({"policy": "gold"}, "no database in us-east-1 carries restorable:policy=gold"),
+        # an ARN is checked whole, never trimmed to the local database of the same name
+        (
+            {"targets": ["orders-db", "arn:aws:rds:us-east-1:999999999999:db:billing-db"]},
+            "targets[1]: arn:aws:rds:us-east-1:999999999999:db:billing-db belongs to account 999999999999, "
+            "this stack runs in 123456789012",
+        ),
+        (
+            {"targets": ["arn:aws:rds:eu-west-1:123456789012:db:orders-db"]},
+            "targets[0]: arn:aws:rds:eu-west-1:123456789012:db:orders-db is in Region eu-west-1, expected us-east-1",
+        ),
+        (
+            {"targets": ["arn:aws-us-gov:rds:us-east-1:123456789012:db:orders-db"]},
+            "targets[0]: arn:aws-us-gov:rds:us-east-1:123456789012:db:orders-db is in partition 'aws-us-gov'",
+        ),
+        (
+            {"targets": ["arn:aws:rds:us-east-1:123456789012:snapshot:orders-db"]},
+            "targets[0]: arn:aws:rds:us-east-1:123456789012:snapshot:orders-db is not an RDS 'cluster' or 'db' ARN",
+        ),
+        (
+            {"targets": ["arn:aws:rds:us-east-1:123456789012:cluster:orders-db"]},
+            "targets[0]: arn:aws:rds:us-east-1:123456789012:cluster:orders-db is not "
+            "arn:aws:rds:us-east-1:123456789012:db:orders-db",
+        ),
     ],
 )
 def test_bad_user_parameters_are_a_configuration_error_and_create_nothing(
@@ -400,6 +423,28 @@ def test_bad_user_parameters_are_a_configuration_error_and_create_nothing(
     details = failure(pipeline)
     assert details["type"] == "ConfigurationError"
     assert message in details["message"]
+    assert predeploy_snapshots(release_fleet) == {}
+
+
+def test_targets_may_be_named_by_their_local_arns(
+    functions: Functions, release_fleet: Fleet, pipeline: PipelineStub, clock: time_machine.Traveller
+) -> None:
+    pipeline.expect("put_job_success_result")
+    targets = ["arn:aws:rds:us-east-1:123456789012:db:orders-db", "arn:aws:rds:us-east-1:123456789012:cluster:ledger"]
+    payload = invoke(functions, job_event({"targets": targets, "wait": False})).result()
+    assert payload["status"] == "succeeded", payload
+    assert sorted(predeploy_snapshots(release_fleet)) == [LEDGER, ORDERS]
+
+
+def test_a_direct_request_naming_another_accounts_database_creates_nothing(
+    functions: Functions, release_fleet: Fleet, clock: time_machine.Traveller
+) -> None:
+    request = {"targets": ["arn:aws:rds:us-east-1:999999999999:db:orders-db"], "request_id": "release-42"}
+    payload = invoke(functions, request).result()
+    assert payload["status"] == "failed"
+    assert "targets[0]: arn:aws:rds:us-east-1:999999999999:db:orders-db belongs to account 999999999999" in str(
+        payload["message"]
+    )
     assert predeploy_snapshots(release_fleet) == {}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +24,7 @@ from restorable.drill import (
     judge,
     next_poll_wait,
     parse_drill_request,
+    parse_drill_state,
     rpo_target_seconds,
     rto_target_seconds,
 )
@@ -195,4 +197,102 @@ def test_candidates_exclude_unprotected_and_cluster_members() -> None:
     )
     unprotected = Database(DatabaseType.INSTANCE, "u", "arn:u", "available", "mysql", {})
     assert drill_candidates([member, unprotected, _database(1)]) == [_database(1)]
-    assert execution_name(_database(1), datetime(2026, 12, 8, tzinfo=UTC)) == "db001-2026-12-scheduled"
+    name = execution_name(_database(1), datetime(2026, 12, 8, tzinfo=UTC))
+    assert re.fullmatch(r"db001-2026-12-[0-9a-f]{12}", name)
+    assert execution_name(_database(1), datetime(2026, 12, 28, 23, tzinfo=UTC)) == name  # the idempotency key
+
+
+_RDS_NAMES = st.from_regex(r"[a-z][a-z0-9-]{0,62}", fullmatch=True)
+
+
+def _named(kind: DatabaseType, identifier: str) -> Database:
+    resource = "db" if kind is DatabaseType.INSTANCE else "cluster"
+    return Database(
+        type=kind,
+        identifier=identifier,
+        arn=f"arn:aws:rds:us-east-1:123456789012:{resource}:{identifier}",
+        status="available",
+        engine="postgres",
+        tags={tag_keys.POLICY: "standard"},
+    )
+
+
+@given(_RDS_NAMES, st.text(alphabet=string.ascii_lowercase + string.digits, min_size=1, max_size=20))
+def test_scheduled_execution_names_of_colliding_identifiers_differ(prefix: str, tail: str) -> None:
+    """Identifiers sharing a long prefix, and an instance and a cluster of one name, get their own executions."""
+    moment = datetime(2026, 12, 8, 6, tzinfo=UTC)
+    long_a = (prefix * 80)[:60] + "-a" + tail
+    long_b = (prefix * 80)[:60] + "-b" + tail
+    names = {
+        execution_name(_named(DatabaseType.INSTANCE, long_a), moment),
+        execution_name(_named(DatabaseType.INSTANCE, long_b), moment),
+        execution_name(_named(DatabaseType.INSTANCE, prefix), moment),
+        execution_name(_named(DatabaseType.CLUSTER, prefix), moment),
+        execution_name(_named(DatabaseType.INSTANCE, prefix), moment, DrillMode.CROSS_REGION),
+        execution_name(_named(DatabaseType.INSTANCE, prefix), moment.replace(month=11)),
+    }
+    assert len(names) == 6
+    for name in names:
+        assert re.fullmatch(r"[A-Za-z0-9_-]{1,80}", name), name
+    assert execution_name(_named(DatabaseType.CLUSTER, prefix), moment).startswith(prefix[:40])
+
+
+_PLAN: dict[str, object] = {
+    "execution_id": EXECUTION.format("x"),
+    "execution_name": "x",
+    "started_at": "2026-12-08T06:00:00.000Z",
+    "mode": "snapshot",
+    "region": "us-east-1",
+    "source": {
+        "type": "instance",
+        "identifier": "orders",
+        "arn": "arn:aws:rds:us-east-1:123456789012:db:orders",
+        "engine": "postgres",
+        "engine_version": "16.4",
+        "encrypted": True,
+    },
+    "recovery_point": {"type": "snapshot", "identifier": "s", "arn": "arn:s", "region": "us-east-1"},
+    "restore_time": None,
+    "recovery_point_time": "2026-12-06T02:00:00.000Z",
+    "targeted_time": "2026-12-08T06:00:00.000Z",
+    "target": {
+        "type": "instance",
+        "identifier": "drill-orders-0123456789",
+        "instance_identifier": None,
+        "instance_class": "db.t3.micro",
+        "region": "us-east-1",
+    },
+    "tags": {tag_keys.MANAGED_BY: "restorable"},
+    "targets": {"rto_seconds": 3600, "rpo_seconds": None},
+    "deadline": "2026-12-08T08:00:00.000Z",
+    "expires_at": "2026-12-08T10:00:00.000Z",
+}
+
+
+def test_a_complete_state_parses() -> None:
+    state = parse_drill_state({"request": {}, "plan": _PLAN, "poll": {"attempt": 2}}, "poll")
+    assert state.plan.target.identifier == "drill-orders-0123456789"
+    assert state.model_extra == {"poll": {"attempt": 2}}
+
+
+@pytest.mark.parametrize(
+    ("drill", "step", "named"),
+    [
+        (None, "poll", "got NoneType"),
+        ({}, "restore", "plan: Field required"),
+        ({"plan": {}}, "cleanup", "plan.execution_id: Field required"),
+        ({"plan": {**_PLAN, "target": {}}}, "poll", "plan.target.identifier: Field required"),
+        ({"plan": {k: v for k, v in _PLAN.items() if k != "deadline"}}, "poll", "plan.deadline: Field required"),
+        ({"plan": {**_PLAN, "deadline": "soon"}}, "poll", "'deadline' is not an ISO-8601 time"),
+        (
+            {"plan": {**_PLAN, "target": {**_PLAN["target"], "type": "cluster"}}},  # type: ignore[dict-item]
+            "restore",
+            "instance_identifier",
+        ),
+        ({"plan": _PLAN}, "check", "request: "),
+    ],
+)
+def test_an_empty_or_partial_state_names_the_missing_field(drill: object, step: str, named: str) -> None:
+    with pytest.raises(InvalidRequestError, match=re.escape(named)) as caught:
+        parse_drill_state(drill, step)
+    assert step in str(caught.value)

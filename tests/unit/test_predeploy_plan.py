@@ -20,6 +20,7 @@ from restorable.predeploy_plan import (
     parse_direct_request,
     parse_user_parameters,
     plan_target,
+    resolve_target_references,
     select_targets,
 )
 
@@ -167,3 +168,27 @@ def test_success_only_when_every_snapshot_is_ours_and_available(statuses: list[s
     if status.state is State.FAILED:
         assert status.failure_type is FailureType.JOB_FAILED
         assert status.continuation_token is None
+
+
+def test_target_references_resolve_local_arns_and_list_every_foreign_one() -> None:
+    local = "arn:aws:rds:us-east-1:123456789012:cluster:ledger"
+    assert resolve_target_references(["orders-db", local], "us-east-1", "123456789012") == {
+        "orders-db": ("orders-db", None),
+        local: ("ledger", DatabaseType.CLUSTER),
+    }
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_target_references(
+            [
+                "orders-db",
+                "arn:aws:rds:us-east-1:999999999999:db:orders-db",
+                "arn:aws:rds:us-west-2:123456789012:db:orders-db",
+                "arn:aws:dynamodb:us-east-1:123456789012:table/orders",
+            ],
+            "us-east-1",
+            "123456789012",
+        )
+    message = str(caught.value)
+    assert "targets[1]: arn:aws:rds:us-east-1:999999999999:db:orders-db belongs to account 999999999999" in message
+    assert "targets[2]: arn:aws:rds:us-west-2:123456789012:db:orders-db is in Region us-west-2" in message
+    assert "targets[3]: arn:aws:dynamodb:us-east-1:123456789012:table/orders is an ARN of service 'dynamodb'" in message
+    assert message.endswith("nothing was created")

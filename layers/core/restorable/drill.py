@@ -39,7 +39,7 @@ class DrillMode(enum.Enum):
     CROSS_REGION = "cross-region"
 
 
-# Targets from the architecture decision record (DESIGN.md): RTO per mode, RPO < 1 hour.
+# Targets from the architecture decision record: RTO per mode, RPO < 1 hour.
 RTO_TARGET_SECONDS = {DrillMode.PITR: 30 * 60, DrillMode.SNAPSHOT: 60 * 60, DrillMode.CROSS_REGION: 4 * 60 * 60}
 RPO_TARGET_SECONDS = 60 * 60
 # The RPO target is about continuous backups (PITR); snapshot drills report their RPO and judge it only
@@ -130,7 +130,7 @@ class Checks(_Strict):
 
 
 class Targets(_Strict):
-    """Overrides of the default targets (DESIGN.md), in seconds."""
+    """Overrides of the default targets (the architecture decision record's), in seconds."""
 
     rto_seconds: int | None = Field(default=None, gt=0, le=24 * 3600)
     rpo_seconds: int | None = Field(default=None, gt=0)
@@ -179,6 +179,103 @@ def parse_drill_request(event: object) -> DrillRequest:
         return DrillRequest.model_validate(event)
     except ValidationError as exc:
         raise InvalidRequestError(f"invalid drill input: {_problems(exc)}") from exc
+
+
+class _StateModel(BaseModel):
+    """A part of the drill state the state machine passes between steps: required fields checked, others kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class PlanSource(_StateModel):
+    type: Literal["instance", "cluster"]
+    identifier: str = Field(min_length=1)
+    arn: str = Field(min_length=1)
+    engine: str
+    engine_version: str
+    encrypted: bool
+
+
+class PlanRecoveryPoint(_StateModel):
+    type: Literal["snapshot", "point-in-time"]
+    identifier: str | None = None
+    arn: str | None = None
+    region: str = Field(min_length=1)
+
+
+class PlanTarget(_StateModel):
+    type: Literal["instance", "cluster"]
+    identifier: str = Field(min_length=1)
+    instance_identifier: str | None = None
+    instance_class: str = Field(min_length=1)
+    region: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _cluster_has_instance(self) -> PlanTarget:
+        if self.type == "cluster" and not self.instance_identifier:
+            raise ValueError("a cluster target needs 'instance_identifier'")
+        return self
+
+
+class PlanTargets(_StateModel):
+    rto_seconds: int = Field(gt=0)
+    rpo_seconds: int | None = None
+
+
+class DrillPlan(_StateModel):
+    """The plan the validate step writes and every later step reads (``$.plan`` in the state machine)."""
+
+    execution_id: str = Field(min_length=1)
+    execution_name: str = Field(min_length=1)
+    started_at: str = Field(min_length=1)
+    mode: DrillMode
+    region: str = Field(min_length=1)
+    source: PlanSource
+    recovery_point: PlanRecoveryPoint
+    restore_time: str | None = None
+    recovery_point_time: str = Field(min_length=1)
+    targeted_time: str = Field(min_length=1)
+    target: PlanTarget
+    tags: dict[str, str] = Field(min_length=1)
+    targets: PlanTargets
+    deadline: str = Field(min_length=1)
+    expires_at: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _times_parse(self) -> DrillPlan:
+        for name in ("started_at", "deadline", "recovery_point_time", "targeted_time"):
+            if parse_time(getattr(self, name)) is None:
+                raise ValueError(f"'{name}' is not an ISO-8601 time")
+        return self
+
+
+class DrillState(_StateModel):
+    """The whole state a step receives (``{"step": .., "drill": <this>}``); steps add their own parts."""
+
+    request: dict[str, Any] = Field(default_factory=dict)
+    plan: DrillPlan
+
+
+# What each step needs beyond the plan: the check step re-reads the request.
+_STEP_NEEDS_REQUEST = frozenset({"check"})
+
+
+def parse_drill_state(drill: object, step: str) -> DrillState:
+    """The state a step received, checked; ``InvalidRequestError`` naming every missing or bad field."""
+    if not isinstance(drill, dict):
+        raise InvalidRequestError(
+            f"step {step!r} needs the drill state (a JSON object with its plan), got {type(drill).__name__}"
+        )
+    try:
+        state = DrillState.model_validate(drill)
+    except ValidationError as exc:
+        raise InvalidRequestError(f"invalid drill state for step {step!r}: {_problems(exc)}") from exc
+    if step in _STEP_NEEDS_REQUEST:
+        try:
+            DrillRequest.model_validate(drill.get("request"))
+        except ValidationError as exc:
+            raise InvalidRequestError(f"invalid drill state for step {step!r}: request: {_problems(exc)}") from exc
+    return state
 
 
 def drill_identifier(source_identifier: str, execution_id: str) -> str:

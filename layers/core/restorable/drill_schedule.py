@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -74,10 +75,24 @@ def rotating_sample(candidates: Sequence[Database], scheduled_time: datetime, pe
     return [candidates[(start + offset) % len(candidates)] for offset in range(per_run)]
 
 
-def execution_name(database: Database, scheduled_time: datetime) -> str:
-    """Deterministic per database and month: a retried schedule starts no second drill."""
-    stem = re.sub(r"[^A-Za-z0-9_-]", "-", database.identifier)[:60]
-    return f"{stem}-{scheduled_time:%Y-%m}-scheduled"
+# Step Functions execution names: at most 80 characters of [A-Za-z0-9-_].
+MAX_EXECUTION_NAME_LENGTH = 80
+_NAME_DIGEST_LENGTH = 12
+
+
+def execution_name(database: Database, scheduled_time: datetime, mode: DrillMode = DrillMode.SNAPSHOT) -> str:
+    """Deterministic per database, mode and month (a retried schedule starts no second drill), unique per database.
+
+    ``{identifier}-{YYYY-MM}-{digest}``: a readable prefix (the identifier, cut to fit) and a digest of the
+    whole (type, ARN, mode, month), so that two identifiers sharing a long prefix, or an instance and a cluster
+    of the same name, never share a name.
+    """
+    period = f"{scheduled_time:%Y-%m}"
+    whole = "|".join((database.type.value, database.arn or database.identifier, mode.value, period))
+    digest = hashlib.sha256(whole.encode()).hexdigest()[:_NAME_DIGEST_LENGTH]
+    suffix = f"-{period}-{digest}"
+    stem = re.sub(r"[^A-Za-z0-9_-]", "-", database.identifier)[: MAX_EXECUTION_NAME_LENGTH - len(suffix)]
+    return f"{stem}{suffix}"
 
 
 def drill_input(database: Database, request: ScheduledDrillRequest, checks: dict[str, Checks]) -> dict[str, Any]:

@@ -23,6 +23,17 @@ from .adapters.drill_rds import (
     SourceDatabase,
 )
 from .adapters.sql import ConnectionTarget, Credentials, connect, engine_family, scalar, scrub, timed
+from .arns import (
+    RDS_CLUSTER,
+    RDS_CLUSTER_SNAPSHOT,
+    RDS_INSTANCE,
+    RDS_SNAPSHOT,
+    account_of,
+    check_local,
+    is_arn,
+    parse_arn,
+    parse_rds_arn,
+)
 from .drill import (
     CLUSTER_INSTANCE_SUFFIX,
     FIRST_POLL_SECONDS,
@@ -35,6 +46,7 @@ from .drill import (
     judge,
     next_poll_wait,
     parse_drill_request,
+    parse_drill_state,
     parse_time,
     resource_expiry,
     restore_deadline,
@@ -48,6 +60,7 @@ from .errors import (
     RestoreTimedOutError,
 )
 from .models import DatabaseType
+from .policy import PolicyDocument
 from .report import render_markdown, report_document
 
 
@@ -62,7 +75,7 @@ SecretsFactory = Callable[[str], SecretsReader]
 
 
 def secret_region(secret_arn: str) -> str:
-    return secret_arn.split(":")[3]
+    return parse_arn(secret_arn, field="checks.sql.secret_arn").region
 
 
 class DrillRecords(Protocol):
@@ -72,7 +85,12 @@ class DrillRecords(Protocol):
 
 
 def _execution_name(execution_id: str) -> str:
-    return execution_id.rsplit(":", 1)[-1]
+    """The name in ``arn:aws:states:region:account:execution:state-machine:name``."""
+    arn = parse_arn(execution_id, field="execution_id")
+    parts = arn.resource.split(":")
+    if arn.service != "states" or len(parts) != 3 or parts[0] != "execution" or not parts[2]:
+        raise InvalidRequestError(f"execution_id: {execution_id} is not a Step Functions execution ARN")
+    return parts[2]
 
 
 # ---------------------------------------------------------------- validate
@@ -82,18 +100,28 @@ def validate(
     event: Mapping[str, Any],
     *,
     stack_name: str,
+    policies: PolicyDocument,
     source_rds: DrillRdsGateway,
     dr_rds: DrillRdsGateway,
     secrets: SecretsFactory,
     now: datetime,
+    account: str | None = None,
 ) -> dict[str, Any]:
-    """Check the input against what exists; the plan for the restore. Raises before anything is created."""
+    """Check the input against what exists; the plan for the restore. Raises before anything is created.
+
+    The source must be a protected database (its ``restorable:policy`` names a policy that exists); a
+    snapshot or cross-Region drill restores only a snapshot this stack manages for that source. ARNs
+    naming another partition, Region or account (``account``: the stack's, when known) are rejected.
+    """
+    if not isinstance(event, Mapping):
+        raise InvalidRequestError(f"the validate step needs a JSON object, got {type(event).__name__}")
     execution_id = str(event.get("execution_id") or "")
     if not execution_id:
         raise InvalidRequestError("the validate step needs the execution id ($$.Execution.Id)")
+    execution_name = _execution_name(execution_id)
     request = parse_drill_request(event.get("input"))
     started_at = parse_time(event.get("started_at")) or now
-    source = source_rds.find_source(request.source)
+    source = _find_protected_source(source_rds, request.source, policies, account)
     mode = request.mode
 
     restore_time: datetime | None = None
@@ -115,7 +143,7 @@ def validate(
         region_gateway = source_rds
     else:
         region_gateway = dr_rds if mode is DrillMode.CROSS_REGION else source_rds
-        snapshot = _select_snapshot(region_gateway, source, request.selector, stack_name)
+        snapshot = _select_snapshot(region_gateway, source, request.selector, stack_name, account)
         point = {
             "type": "snapshot",
             "identifier": snapshot.identifier,
@@ -130,7 +158,7 @@ def validate(
         recovery_point_time = snapshot.created_at or started_at
         targeted_time = started_at
 
-    _validate_checks(request, source, secrets)
+    _validate_checks(request, source, secrets, source_rds.region, region_gateway.region)
 
     rto = rto_target_seconds(mode, request.targets)
     deadline = restore_deadline(started_at, rto)
@@ -148,7 +176,7 @@ def validate(
     }
     plan = {
         "execution_id": execution_id,
-        "execution_name": _execution_name(execution_id),
+        "execution_name": execution_name,
         "started_at": iso(started_at),
         "mode": mode.value,
         "region": region_gateway.region,
@@ -194,17 +222,74 @@ def _validate_restore_time(source: SourceDatabase, request: DrillRequest, now: d
     return wanted.astimezone(UTC)
 
 
+def _find_protected_source(
+    gateway: DrillRdsGateway, reference: str, policies: PolicyDocument, account: str | None
+) -> SourceDatabase:
+    """The source the request names (identifier or a local ARN), if it is protected by an existing policy."""
+    wanted_type: DatabaseType | None = None
+    identifier = reference
+    if is_arn(reference):
+        arn = check_local(
+            parse_rds_arn(reference, field="source", types={RDS_INSTANCE, RDS_CLUSTER}),
+            field="source",
+            region=gateway.region,
+            account=account,
+        )
+        wanted_type = DatabaseType.CLUSTER if arn.resource_type == RDS_CLUSTER else DatabaseType.INSTANCE
+        identifier = arn.resource_name
+    source = gateway.find_source(identifier, wanted_type)
+    if is_arn(reference) and source.arn != reference:
+        raise InvalidRequestError(f"source: {reference} is not {source.arn}, the {source.type.value} of that name here")
+    name = f"source: {source.type.value} {source.identifier}"
+    if source.is_cluster_member:
+        raise InvalidRequestError(
+            f"{name} is a member of cluster {source.cluster_identifier}: drill the cluster instead"
+        )
+    policy_name = source.policy_name
+    if policy_name is None:
+        raise InvalidRequestError(
+            f"{name} is not protected (no {tag_keys.POLICY} tag naming a policy): drills restore only protected "
+            "databases"
+        )
+    if policies.get(policy_name) is None:
+        known = ", ".join(sorted(policies.policies))
+        raise InvalidRequestError(f"{name}: {tag_keys.POLICY}={policy_name!r} names no policy (known: {known})")
+    return source
+
+
 def _select_snapshot(
-    gateway: DrillRdsGateway, source: SourceDatabase, selector: SnapshotSelector, stack_name: str
+    gateway: DrillRdsGateway,
+    source: SourceDatabase,
+    selector: SnapshotSelector,
+    stack_name: str,
+    account: str | None,
 ) -> SnapshotInfo:
     where = f"in {gateway.region}"
     if selector.identifier is not None:
-        snapshot = gateway.get_snapshot(source.type, selector.identifier)
-        belongs = snapshot.source_identifier == source.identifier or snapshot.source_arn == source.arn
-        if not belongs:
+        identifier = selector.identifier
+        if is_arn(identifier):
+            wanted = RDS_CLUSTER_SNAPSHOT if source.type is DatabaseType.CLUSTER else RDS_SNAPSHOT
+            arn = check_local(
+                parse_rds_arn(identifier, field="snapshot.identifier", types={wanted}),
+                field="snapshot.identifier",
+                region=gateway.region,
+                account=account,
+            )
+            identifier = arn.resource_name
+        snapshot = gateway.get_snapshot(source.type, identifier)
+        if is_arn(selector.identifier) and snapshot.arn != selector.identifier:
+            raise InvalidRequestError(f"snapshot.identifier: {selector.identifier} is not {snapshot.arn}")
+        owner = snapshot.tags.get(tag_keys.MANAGED_BY)
+        if owner != stack_name:
+            by = f"managed by {owner!r}" if owner else f"not managed by any stack (no {tag_keys.MANAGED_BY} tag)"
             raise InvalidRequestError(
-                f"snapshot {snapshot.identifier} is of {snapshot.source_identifier or 'another database'}, "
-                f"not of {source.identifier}"
+                f"snapshot.identifier: snapshot {snapshot.identifier} is {by}; drills restore only recovery points "
+                f"of stack {stack_name}"
+            )
+        if snapshot.source_arn != source.arn:
+            raise InvalidRequestError(
+                f"snapshot.identifier: snapshot {snapshot.identifier} is a recovery point of "
+                f"{snapshot.source_arn or 'an unknown source'} ({tag_keys.SOURCE}), not of {source.arn}"
             )
         if snapshot.status != "available":
             raise InvalidRequestError(f"snapshot {snapshot.identifier} is '{snapshot.status}', not available")
@@ -224,7 +309,9 @@ def _select_snapshot(
     return max(available, key=lambda s: (s.created_at, s.identifier))
 
 
-def _validate_checks(request: DrillRequest, source: SourceDatabase, secrets: SecretsFactory) -> None:
+def _validate_checks(
+    request: DrillRequest, source: SourceDatabase, secrets: SecretsFactory, source_region: str, restore_region: str
+) -> None:
     sql = request.checks.sql
     if sql is None:
         return
@@ -236,6 +323,12 @@ def _validate_checks(request: DrillRequest, source: SourceDatabase, secrets: Sec
                 "secret); give a secret holding the snapshot's master username and password"
             )
         return
+    check_local(
+        parse_arn(sql.secret_arn, field="checks.sql.secret_arn"),
+        field="checks.sql.secret_arn",
+        region={source_region, restore_region},
+        account=account_of(source.arn),
+    )
     try:
         secrets(secret_region(sql.secret_arn)).describe_secret(SecretId=sql.secret_arn)
     except Exception as exc:
@@ -247,6 +340,7 @@ def _validate_checks(request: DrillRequest, source: SourceDatabase, secrets: Sec
 
 
 def restore(drill: dict[str, Any], gateway: DrillRdsGateway, network: Network, now: datetime) -> dict[str, Any]:
+    parse_drill_state(drill, "restore")
     plan = drill["plan"]
     gateway.restore(plan, network)
     return {
@@ -263,6 +357,7 @@ def restore(drill: dict[str, Any], gateway: DrillRdsGateway, network: Network, n
 
 def poll(drill: dict[str, Any], gateway: DrillRdsGateway, now: datetime) -> dict[str, Any]:
     """One look at the temporary database; the wait before the next look grows with the time elapsed."""
+    parse_drill_state(drill, "poll")
     plan = drill["plan"]
     target = plan["target"]
     restored = _observe(gateway, target)
@@ -324,6 +419,7 @@ def _observe(gateway: DrillRdsGateway, target: Mapping[str, Any]) -> RestoredDat
 
 def check(drill: dict[str, Any], secrets: SecretsFactory, now_fn: Callable[[], datetime]) -> dict[str, Any]:
     """API checks on what RDS reports, then the configured SQL checks through the real driver."""
+    parse_drill_state(drill, "check")
     plan = drill["plan"]
     restored = drill.get("restored") or {}
     results = api_checks(plan, restored)
@@ -503,6 +599,7 @@ def _rollback(connection: Any) -> None:
 
 def cleanup(drill: dict[str, Any], gateway: DrillRdsGateway, stack_name: str, now: datetime) -> dict[str, Any]:
     """Delete the temporary database (tag-checked, bound to this execution); nothing if it was never created."""
+    parse_drill_state(drill, "cleanup")
     plan = drill["plan"]
     target = plan["target"]
     if target["type"] == DatabaseType.CLUSTER.value:
@@ -526,6 +623,7 @@ def report_key(plan: Mapping[str, Any]) -> str:
 
 def record(drill: dict[str, Any], records: DrillRecords, now: datetime) -> dict[str, Any]:
     """The verdict, the report (JSON + Markdown in S3) and the history item (DynamoDB)."""
+    parse_drill_state(drill, "record")
     plan = drill["plan"]
     verdict = judge(drill, now)
     timeline = {**drill.get("timeline", {}), "finished_at": iso(now)}

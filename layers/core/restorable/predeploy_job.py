@@ -37,6 +37,7 @@ from .predeploy_plan import (
     is_snapshottable,
     new_progress,
     plan_target,
+    resolve_target_references,
     select_targets,
 )
 from .results import ItemResult, JobResult, Outcome
@@ -60,11 +61,20 @@ class PredeployGateway(Protocol):
 
 
 def start_predeploy(
-    parameters: PredeployParameters, job_id: str, settings: Settings, gateway: PredeployGateway, now: datetime
+    parameters: PredeployParameters,
+    job_id: str,
+    settings: Settings,
+    gateway: PredeployGateway,
+    now: datetime,
+    account: str | None = None,
 ) -> PredeployStatus:
-    """First call of a job: resolve the targets, start (or find) this job's snapshots, report where they stand."""
+    """First call of a job: resolve the targets, start (or find) this job's snapshots, report where they stand.
+
+    ``account`` is the stack's account (from the CodePipeline job or the function's ARN): a target ARN of
+    another account, Region or partition is rejected before anything is created.
+    """
     try:
-        return _start(parameters, job_id, settings, gateway, now.astimezone(UTC))
+        return _start(parameters, job_id, settings, gateway, now.astimezone(UTC), account)
     except (PredeployError, ConfigurationError) as exc:
         return PredeployStatus.failed(job_id, exc)
 
@@ -90,10 +100,16 @@ def continue_predeploy(
 
 
 def _start(
-    parameters: PredeployParameters, job_id: str, settings: Settings, gateway: PredeployGateway, now: datetime
+    parameters: PredeployParameters,
+    job_id: str,
+    settings: Settings,
+    gateway: PredeployGateway,
+    now: datetime,
+    account: str | None,
 ) -> PredeployStatus:
+    references = resolve_target_references(parameters.targets, gateway.region, account)
     try:
-        named = {identifier: gateway.find_database(identifier) for identifier in parameters.targets}
+        named = {reference: gateway.find_database(identifier) for reference, (identifier, _) in references.items()}
         inventory = gateway.list_databases() if parameters.policy is not None else None
     except AwsError as exc:
         raise _failure(exc, "looking up the targets") from exc

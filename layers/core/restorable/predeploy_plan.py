@@ -18,7 +18,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from . import tags as tag_keys
-from .errors import ConfigurationError
+from .arns import RDS_CLUSTER, RDS_INSTANCE, check_local, is_arn, parse_rds_arn
+from .errors import ConfigurationError, InvalidRequestError
 from .models import Database, DatabaseType, RecoveryPoint
 from .naming import format_timestamp, is_valid_snapshot_identifier, parse_timestamp, predeploy_snapshot_id
 from .policy import PolicyDocument
@@ -34,6 +35,13 @@ PENDING_SNAPSHOT_STATES = frozenset({"creating", "pending", "backing-up", "copyi
 
 DatabaseIdentifier = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z][A-Za-z0-9-]{0,62}$", max_length=63)
+]
+# A target: a database identifier, or the ARN of a DB instance or DB cluster of this account and Region.
+TargetReference = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, pattern=r"^(?:[A-Za-z][A-Za-z0-9-]{0,62}|arn:[^\s]{1,2040})$", max_length=2048
+    ),
 ]
 RequestId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/=+@-]{0,127}$")]
 
@@ -58,13 +66,13 @@ class PredeployError(Exception):
 class PredeployParameters(BaseModel):
     """``UserParameters`` of the pipeline action (JSON), also the body of a direct invocation.
 
-    ``targets`` names DB instance or DB cluster identifiers, ``policy`` selects every
+    ``targets`` names DB instance or DB cluster identifiers (or their ARNs), ``policy`` selects every
     protected database with that ``restorable:policy`` tag; at least one of them is needed.
     """
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    targets: list[DatabaseIdentifier] = Field(default_factory=list, max_length=100)
+    targets: list[TargetReference] = Field(default_factory=list, max_length=100)
     policy: str | None = Field(default=None, min_length=1, max_length=64)
     wait: bool = True
     time_limit_minutes: int = Field(default=DEFAULT_TIME_LIMIT_MINUTES, ge=1, le=MAX_TIME_LIMIT_MINUTES)
@@ -199,6 +207,36 @@ class Target:
     tags: Mapping[str, str]
 
 
+def resolve_target_references(
+    targets: Sequence[str], region: str, account: str | None
+) -> dict[str, tuple[str, DatabaseType | None]]:
+    """Each target reference -> (identifier, type when an ARN names it), or a ``ConfigurationError`` listing
+    every target whose ARN names another partition, Region or account (``account``: the stack's, when known),
+    or is not a DB instance or DB cluster ARN. ARNs are never trimmed to a local name."""
+    resolved: dict[str, tuple[str, DatabaseType | None]] = {}
+    problems: list[str] = []
+    for index, reference in enumerate(targets):
+        if not is_arn(reference):
+            resolved[reference] = (reference, None)
+            continue
+        field_name = f"targets[{index}]"
+        try:
+            arn = check_local(
+                parse_rds_arn(reference, field=field_name, types={RDS_INSTANCE, RDS_CLUSTER}),
+                field=field_name,
+                region=region,
+                account=account,
+            )
+        except InvalidRequestError as exc:
+            problems.append(str(exc))
+            continue
+        kind = DatabaseType.CLUSTER if arn.resource_type == RDS_CLUSTER else DatabaseType.INSTANCE
+        resolved[reference] = (arn.resource_name, kind)
+    if problems:
+        raise ConfigurationError("; ".join(problems) + "; nothing was created")
+    return resolved
+
+
 def select_targets(
     parameters: PredeployParameters,
     named: Mapping[str, Database | None],
@@ -208,17 +246,20 @@ def select_targets(
 ) -> list[Database]:
     """The databases the parameters mean, or a ``ConfigurationError`` listing every problem.
 
-    ``named`` maps each identifier in ``targets`` to what was found (None: nothing);
+    ``named`` maps each reference in ``targets`` (identifier or ARN) to what was found (None: nothing);
     ``inventory`` is the Region's databases, needed only when ``policy`` selects by tag.
     """
     problems: list[str] = []
     chosen: dict[tuple[DatabaseType, str], Database] = {}
-    for identifier in parameters.targets:
+    for index, identifier in enumerate(parameters.targets):
         database = named.get(identifier)
         if database is None:
             problems.append(
                 f"database '{identifier}' not found (no DB instance or DB cluster of that name in {region})"
             )
+            continue
+        if is_arn(identifier) and database.arn != identifier:
+            problems.append(f"targets[{index}]: {identifier} is not {database.arn}, the database of that name here")
             continue
         chosen[(database.type, database.identifier.lower())] = database
     if parameters.policy is not None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from .arns import RDS_INSTANCE, check_local, parse_rds_arn
 from .errors import InvalidRequestError
 
 RDS_SOURCE = "aws.rds"
@@ -24,7 +25,6 @@ EVENT_SHUTDOWN = "RDS-EVENT-0004"
 EVENT_BACKUPS_DISABLED = "RDS-EVENT-0028"
 HANDLED_EVENT_IDS = frozenset({EVENT_BACKUP_FINISHED, EVENT_SHUTDOWN, EVENT_BACKUPS_DISABLED})
 
-_INSTANCE_ARN = re.compile(r"^arn:aws[a-z-]*:rds:(?P<region>[a-z0-9-]+):\d{12}:db:(?P<id>[A-Za-z][A-Za-z0-9-]{0,62})$")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 
 
@@ -89,12 +89,19 @@ def parse_rds_event(event: dict[str, Any], region: str) -> InstanceEvent | Ignor
     arn = detail.get("SourceArn")
     identifier: str | None = None
     if isinstance(arn, str) and arn:
-        match = _INSTANCE_ARN.match(arn)
-        if match is None:
+        account = event.get("account")
+        try:
+            parsed = check_local(
+                parse_rds_arn(arn, field="SourceArn", types={RDS_INSTANCE}),
+                field="SourceArn",
+                region=region,
+                account=account if isinstance(account, str) and account else None,
+            )
+        except InvalidRequestError as exc:
+            return IgnoredEvent(f"{exc}; this stack verifies its own DB instances in {region}", event_id=event_id)
+        if not _IDENTIFIER.match(parsed.resource_name):
             return IgnoredEvent(f"SourceArn {arn!r} is not a DB instance ARN", event_id=event_id)
-        if match["region"] != region:
-            return IgnoredEvent(f"event for Region {match['region']}, this stack verifies {region}", event_id=event_id)
-        identifier = match["id"]
+        identifier = parsed.resource_name
     else:
         arn = None
         raw = detail.get("SourceIdentifier")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from .. import tags as tag_keys
+from ..arns import is_arn
 from ..drill import CLUSTER_INSTANCE_SUFFIX, is_drill_resource
 from ..errors import (
     AlreadyExistsError,
@@ -62,6 +63,17 @@ class SourceDatabase:
     earliest_restorable_time: datetime | None
     latest_restorable_time: datetime | None
     tags: Mapping[str, str] = field(default_factory=dict)
+    cluster_identifier: str | None = None
+
+    @property
+    def policy_name(self) -> str | None:
+        """The policy the owner asked for (``restorable:policy``), or None when the database is unmanaged."""
+        value = self.tags.get(tag_keys.POLICY, "").strip()
+        return None if value.lower() in tag_keys.UNMANAGED_POLICY_VALUES else value
+
+    @property
+    def is_cluster_member(self) -> bool:
+        return self.type is DatabaseType.INSTANCE and bool(self.cluster_identifier)
 
 
 @dataclass(frozen=True)
@@ -134,14 +146,6 @@ class Network:
         return arguments
 
 
-def _is_cluster_arn(value: str) -> bool:
-    return value.startswith("arn:") and ":cluster:" in value
-
-
-def _identifier_from(value: str) -> str:
-    return value.rsplit(":", 1)[-1] if value.startswith("arn:") else value
-
-
 class DrillRdsGateway(RdsGateway):
     """One Region's RDS, for drills."""
 
@@ -157,16 +161,22 @@ class DrillRdsGateway(RdsGateway):
 
     # ---- the source and its recovery points
 
-    def find_source(self, source: str) -> SourceDatabase:
-        """The instance or cluster named by identifier or ARN; ``ResourceNotFoundError`` if there is none."""
-        identifier = _identifier_from(source)
-        if not _is_cluster_arn(source):
+    def find_source(self, identifier: str, database_type: DatabaseType | None = None) -> SourceDatabase:
+        """The instance or cluster of that identifier (of ``database_type`` when given; an instance first
+        otherwise); ``ResourceNotFoundError`` if there is none. ARNs are resolved by the caller (``arns``)."""
+        if is_arn(identifier):
+            raise InvalidRequestError(f"source: {identifier} must be resolved to an identifier before the lookup")
+        if database_type is not DatabaseType.CLUSTER:
             try:
                 [item] = self.client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
             except ClientError as exc:
                 error = translate(exc, f"describe source {identifier}")
-                if not isinstance(error, ResourceNotFoundError) or source.startswith("arn:"):
+                if not isinstance(error, ResourceNotFoundError):
                     raise error from exc
+                if database_type is DatabaseType.INSTANCE:
+                    raise ResourceNotFoundError(
+                        f"unknown source '{identifier}': no DB instance by that name in {self.region}", code=error.code
+                    ) from exc
             else:
                 return self._source_instance(dict(item))
         try:
@@ -174,8 +184,9 @@ class DrillRdsGateway(RdsGateway):
         except ClientError as exc:
             error = translate(exc, f"describe source {identifier}")
             if isinstance(error, ResourceNotFoundError):
+                what = "DB cluster" if database_type is DatabaseType.CLUSTER else "DB instance or DB cluster"
                 raise ResourceNotFoundError(
-                    f"unknown source '{source}': no DB instance or DB cluster by that name in {self.region}",
+                    f"unknown source '{identifier}': no {what} by that name in {self.region}",
                     code=error.code,
                 ) from exc
             raise error from exc
@@ -196,6 +207,7 @@ class DrillRdsGateway(RdsGateway):
             earliest_restorable_time=item.get("EarliestRestorableTime") or item.get("InstanceCreateTime"),
             latest_restorable_time=item.get("LatestRestorableTime"),
             tags=tag_dict(item.get("TagList")),
+            cluster_identifier=item.get("DBClusterIdentifier") or None,
         )
 
     def _source_cluster(self, item: dict[str, Any]) -> SourceDatabase:
@@ -227,12 +239,11 @@ class DrillRdsGateway(RdsGateway):
         )
 
     def get_snapshot(self, database_type: DatabaseType, identifier: str) -> SnapshotInfo:
-        """A named DB snapshot (instance sources) or DB cluster snapshot (cluster sources), by id or ARN."""
-        if identifier.startswith("arn:"):
-            region = identifier.split(":")[3]
-            if region != self.region:
-                raise InvalidRequestError(f"snapshot {identifier} is in {region}, the drill restores in {self.region}")
-            identifier = _identifier_from(identifier)
+        """A named DB snapshot (instance sources) or DB cluster snapshot (cluster sources), by identifier."""
+        if is_arn(identifier):
+            raise InvalidRequestError(
+                f"snapshot.identifier: {identifier} must be resolved to an identifier before the lookup"
+            )
         try:
             if database_type is DatabaseType.CLUSTER:
                 [item] = self.client.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=identifier)[

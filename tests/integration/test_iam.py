@@ -1,0 +1,285 @@
+"""Least privilege, read from template.yaml: every write is conditioned or bounded, ownership tags cannot be forged.
+
+The emulator does not evaluate IAM, so these tests read the statements the template declares. The rules
+are written once (generic, for every role of the template); where AWS offers no condition key, the
+exception is listed here with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from local_runtime.template import Template
+
+STACK_REF = {"Ref": "AWS::StackName"}
+READ_ACTION = re.compile(r"^[a-z0-9-]+:(Describe|List|Get|BatchGet|Query|Scan|Head)[A-Za-z]*$")
+# A Resource that names every resource of a type (or everything): "*", "...:db:*", "...:secret:*", "key/*".
+_WILDCARD_TAIL = re.compile(r"(^\*$|:\*$|:[a-z-]+:\*$|:[a-z-]+/\*$)")
+TAG_KEYS = "aws:TagKeys"
+SNAPSHOT_KEYS = {
+    "restorable:managed-by",
+    "restorable:kind",
+    "restorable:expires-at",
+    "restorable:source",
+    "restorable:policy",
+}
+
+
+@dataclass(frozen=True)
+class Statement:
+    role: str
+    sid: str
+    effect: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    condition: dict[str, Any]
+
+    def operator(self, name: str) -> dict[str, Any]:
+        return dict(self.condition.get(name, {}))
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(template: Template) -> Iterator[Statement]:
+    for logical_id, resource in template.resources.items():
+        if resource["Type"] not in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            if not isinstance(policy, dict) or "Statement" not in policy:
+                continue  # SAM policy templates (LambdaInvokePolicy...) are scoped by their parameter
+            for raw in policy["Statement"]:
+                assert raw.get("Effect") in ("Allow", "Deny"), (logical_id, raw)
+                yield Statement(
+                    role=logical_id,
+                    sid=str(raw.get("Sid", "")),
+                    effect=str(raw["Effect"]),
+                    actions=tuple(_as_list(raw["Action"])),
+                    resources=tuple(str(template.resolve(r)) for r in _as_list(raw["Resource"])),
+                    condition=dict(raw.get("Condition", {})),
+                )
+
+
+@pytest.fixture(scope="module")
+def statements(template: Template) -> list[Statement]:
+    return list(_statements(template))
+
+
+def _find(statements: list[Statement], role: str, sid: str) -> Statement:
+    [found] = [s for s in statements if s.role == role and s.sid == sid]
+    return found
+
+
+# Write statements with a wildcard resource and no condition, each with the reason AWS leaves no better choice.
+UNCONDITIONED_WILDCARD_EXCEPTIONS = {
+    ("PredeployFunction", "ReportCodePipelineJobResults"): (
+        "codepipeline:PutJobSuccessResult/PutJobFailureResult support no resource-level permissions"
+    ),
+    ("DrillFunction", "RestoreIntoNetworkAndParameterGroups"): (
+        "the subnet, option and parameter groups a restore uses are authorized as resources of the restore but "
+        "not written; the restore itself is conditioned by RestoreIntoTaggedDrillResourcesOnly and "
+        "RestoreOnlyRecoveryPointsOfThisStack / RestoreFromProtectedSourcesToPointInTime"
+    ),
+    ("DrillStateMachine", "DeliverExecutionLogs"): (
+        "CloudWatch Logs log delivery actions (CreateLogDelivery, PutResourcePolicy...) support only Resource '*'"
+    ),
+    ("DrillStateMachine", "Traces"): "X-Ray PutTraceSegments/PutTelemetryRecords support only Resource '*'",
+}
+
+
+def test_no_write_action_has_an_unconditioned_wildcard_resource(statements: list[Statement]) -> None:
+    offenders = []
+    for statement in statements:
+        writes = [a for a in statement.actions if not READ_ACTION.match(a)]
+        wildcard = [r for r in statement.resources if _WILDCARD_TAIL.search(r)]
+        if writes and wildcard and not statement.condition:
+            offenders.append((statement.role, statement.sid))
+    unexplained = [o for o in offenders if o not in UNCONDITIONED_WILDCARD_EXCEPTIONS]
+    assert unexplained == [], f"write actions on wildcard resources without a condition: {unexplained}"
+    stale = set(UNCONDITIONED_WILDCARD_EXCEPTIONS) - set(offenders)
+    assert not stale, f"exceptions that no longer apply (remove them): {sorted(stale)}"
+
+
+def test_no_statement_grants_a_service_wildcard_action(statements: list[Statement]) -> None:
+    assert [(s.role, s.sid) for s in statements if any(a.endswith(":*") or a == "*" for a in s.actions)] == []
+
+
+def test_every_tag_write_names_this_stack_as_owner_and_never_relabels_another_owner(
+    statements: list[Statement],
+) -> None:
+    """AddTagsToResource: either tag-on-create (request tag = this stack, existing owner must be this stack)
+    or bookkeeping on recovery points this stack already owns (resource tag = this stack)."""
+    tagging = [s for s in statements if "rds:AddTagsToResource" in s.actions]
+    assert {s.role for s in tagging} >= {"SnapshotFunction", "PredeployFunction", "CopyFunction", "DrillFunction"}
+    for statement in tagging:
+        equals = statement.operator("StringEquals")
+        owned_already = equals.get("aws:ResourceTag/restorable:managed-by") == STACK_REF
+        on_create = (
+            equals.get("aws:RequestTag/restorable:managed-by") == STACK_REF
+            and statement.operator("StringEqualsIfExists").get("aws:ResourceTag/restorable:managed-by") == STACK_REF
+        )
+        assert owned_already or on_create, (statement.role, statement.sid)
+        assert not any(r.endswith(":*") for r in statement.resources if ":db:" in r or ":cluster:" in r), statement
+
+
+@pytest.mark.parametrize(
+    ("role", "sid", "keys"),
+    [
+        (
+            "SnapshotFunction",
+            "TagOnlySnapshotsItCreates",
+            {
+                "restorable:managed-by",
+                "restorable:kind",
+                "restorable:expires-at",
+                "restorable:source",
+                "restorable:policy",
+            },
+        ),
+        (
+            "SnapshotFunction",
+            "CreateSnapshotsOwnedByThisStack",
+            {
+                "restorable:managed-by",
+                "restorable:kind",
+                "restorable:expires-at",
+                "restorable:source",
+                "restorable:policy",
+            },
+        ),
+        (
+            "PredeployFunction",
+            "TagOnlySnapshotsItCreates",
+            {
+                "restorable:managed-by",
+                "restorable:kind",
+                "restorable:expires-at",
+                "restorable:source",
+                "restorable:policy",
+                "restorable:job-id",
+            },
+        ),
+        ("CopyFunction", "CountCopyAttemptsOnOwnedSourceSnapshots", {"restorable:copy-attempts"}),
+        (
+            "DrillFunction",
+            "RestoreIntoTaggedDrillResourcesOnly",
+            {
+                "restorable:managed-by",
+                "restorable:kind",
+                "restorable:expires-at",
+                "restorable:source",
+                "restorable:drill-execution",
+            },
+        ),
+    ],
+)
+def test_tag_keys_are_limited_to_the_contract_keys_each_role_needs(
+    statements: list[Statement], role: str, sid: str, keys: set[str]
+) -> None:
+    statement = _find(statements, role, sid)
+    assert set(statement.operator("ForAllValues:StringEquals")[TAG_KEYS]) == keys
+    assert "restorable:legal-hold" not in keys
+
+
+def test_created_snapshot_names_are_bounded_to_what_each_role_creates(statements: list[Statement]) -> None:
+    for role, pattern in (("SnapshotFunction", "-????-??-??"), ("PredeployFunction", "-predeploy-??????????????")):
+        for sid in ("CreateSnapshotsOwnedByThisStack", "TagOnlySnapshotsItCreates"):
+            statement = _find(statements, role, sid)
+            assert statement.resources, (role, sid)
+            assert all(r.endswith(pattern) for r in statement.resources), (role, sid)
+    copies = _find(statements, "CopyFunction", "CreateCopiesOwnedByThisStackInDrRegion")
+    assert copies.resources
+    assert all(":us-west-2:" in r and not r.endswith(":*") for r in copies.resources)
+    # The copy keeps the original's tags (owner-set keys included): the key set is not limited, the owner is.
+    assert copies.operator("StringEquals")["aws:RequestTag/restorable:managed-by"] == STACK_REF
+
+
+def test_snapshot_restores_need_a_recovery_point_this_stack_owns(statements: list[Statement]) -> None:
+    from_snapshot = {"rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot"}
+    on_snapshots = [
+        s
+        for s in statements
+        if from_snapshot & set(s.actions) and any(":snapshot:" in r or ":cluster-snapshot:" in r for r in s.resources)
+    ]
+    assert [s.sid for s in on_snapshots] == ["RestoreOnlyRecoveryPointsOfThisStack"]
+    [statement] = on_snapshots
+    assert statement.operator("StringEquals") == {"aws:ResourceTag/restorable:managed-by": STACK_REF}
+    assert statement.operator("Null") == {
+        "aws:ResourceTag/restorable:source": "false",
+        "aws:ResourceTag/restorable:policy": "false",
+    }
+
+
+def test_point_in_time_restores_read_only_protected_sources(statements: list[Statement]) -> None:
+    """PITR authorizes source and target under one resource type: the source by its protection tag, the
+    target by its drill name and request tags; no statement lets a PITR read any other database."""
+    pitr = {"rds:RestoreDBInstanceToPointInTime", "rds:RestoreDBClusterToPointInTime"}
+    for statement in (s for s in statements if pitr & set(s.actions)):
+        databases = [r for r in statement.resources if re.search(r":(db|cluster):", r)]
+        if not databases:
+            continue
+        if all(re.search(r":(db|cluster):drill-\*$", r) for r in databases):
+            assert statement.operator("StringEquals")["aws:RequestTag/restorable:kind"] == "drill"
+        else:
+            assert statement.sid == "RestoreFromProtectedSourcesToPointInTime"
+            assert statement.operator("Null") == {"aws:ResourceTag/restorable:policy": "false"}
+
+
+def test_restores_create_only_drill_named_and_drill_tagged_databases(statements: list[Statement]) -> None:
+    statement = _find(statements, "DrillFunction", "RestoreIntoTaggedDrillResourcesOnly")
+    assert all(re.search(r":(db|cluster):drill-\*$", r) for r in statement.resources)
+    assert statement.operator("StringEquals") == {
+        "aws:RequestTag/restorable:kind": "drill",
+        "aws:RequestTag/restorable:managed-by": STACK_REF,
+    }
+
+
+@pytest.mark.parametrize("action", ["rds:DeleteDBInstance", "rds:DeleteDBCluster"])
+def test_drill_deletes_need_the_drill_tags(statements: list[Statement], action: str) -> None:
+    deleting = [s for s in statements if action in s.actions]
+    assert {s.role for s in deleting} == {"DrillFunction", "DrillJanitorFunction"}
+    for statement in deleting:
+        assert all(re.search(r":(db|cluster):drill-\*$", r) for r in statement.resources)
+        assert statement.operator("StringEquals") == {
+            "aws:ResourceTag/restorable:kind": "drill",
+            "aws:ResourceTag/restorable:managed-by": STACK_REF,
+        }
+
+
+def test_snapshot_deletes_need_this_stacks_ownership(statements: list[Statement]) -> None:
+    deleting = [s for s in statements if {"rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot"} & set(s.actions)]
+    assert deleting
+    owner_keys = {
+        "aws:ResourceTag/restorable:managed-by",
+        "rds:snapshot-tag/restorable:managed-by",
+        "rds:cluster-snapshot-tag/restorable:managed-by",
+    }
+    allowing = [s for s in deleting if s.effect == "Allow"]
+    assert allowing
+    for statement in allowing:
+        equals = statement.operator("StringEquals")
+        assert [equals[k] for k in owner_keys & set(equals)] == [STACK_REF], statement.sid
+
+
+def test_the_check_role_reads_only_secrets_of_drill_instances_or_shared_with_drills(
+    statements: list[Statement],
+) -> None:
+    reading = [s for s in statements if "secretsmanager:GetSecretValue" in s.actions]
+    assert {s.role for s in reading} == {"DrillCheckFunction"}
+    by_sid = {s.sid: s for s in reading}
+    managed = by_sid.pop("ReadManagedSecretsOfDrillInstances")
+    assert managed.resources == ("arn:aws:secretsmanager:*:123456789012:secret:rds!*",)
+    assert managed.operator("StringLike") == {
+        "secretsmanager:ResourceTag/aws:rds:primaryDBInstanceArn": {
+            "Fn::Sub": "arn:${AWS::Partition}:rds:*:${AWS::AccountId}:db:drill-*"
+        }
+    }
+    shared = by_sid.pop("ReadSecretsSharedWithDrills")
+    assert shared.operator("StringEquals") == {"secretsmanager:ResourceTag/restorable:drill-access": "true"}
+    assert by_sid == {}
