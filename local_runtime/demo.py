@@ -7,6 +7,7 @@ context (``mock_aws``) so it can inspect the emulator afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,8 +16,11 @@ from typing import Any, TextIO
 
 import boto3
 
+from restorable.adapters import clients as handler_clients
+
 from .fleet import DR_REGION, SAMPLE_FLEET, FleetMember, create_fleet
 from .functions import Functions
+from .read_cache import ReadCache
 from .resources import Deployment, deploy_resources
 from .simulation import Simulation, SimulationResult
 from .statemachine_hook import StateMachineRunner, connect_runner
@@ -34,6 +38,7 @@ class Demo:
     fleet: list[FleetMember]
     result: SimulationResult
     runner_connected: bool
+    read_cache: ReadCache | None = None
 
 
 def local_credentials() -> None:
@@ -53,15 +58,53 @@ def run_demo(
     warm: bool = True,
     runner: StateMachineRunner | None = None,
     progress: TextIO | None = None,
+    cache: bool = True,
 ) -> Demo:
     """Deploy the template on moto (already active), create ``fleet``, simulate ``days`` from ``start``.
 
     The DR Region is the template's ``DrRegion`` parameter. The clock is set to ``start`` before
-    anything is created, so creation times are simulated times too.
+    anything is created, so creation times are simulated times too. The handlers' clients start
+    afresh (this is a new emulator) and, with ``cache`` (the default), repeated identical reads are
+    answered from the emulator's read cache (``local_runtime.read_cache``): same answers, less work.
     """
+    local_credentials()
+    read_cache = ReadCache() if cache else None
+    handler_clients.reset()
+    try:
+        installed = (
+            read_cache.installed(boto3._get_default_session()) if read_cache is not None else contextlib.nullcontext()
+        )
+        with installed:
+            demo = _deploy_and_run(
+                days=days,
+                start=start,
+                fleet=fleet,
+                region=region,
+                parameter_overrides=parameter_overrides,
+                warm=warm,
+                runner=runner,
+                progress=progress,
+                read_cache=read_cache,
+            )
+    finally:
+        handler_clients.reset()
+    return demo
+
+
+def _deploy_and_run(
+    *,
+    days: float,
+    start: datetime,
+    fleet: Sequence[FleetMember],
+    region: str,
+    parameter_overrides: Mapping[str, str] | None,
+    warm: bool,
+    runner: StateMachineRunner | None,
+    progress: TextIO | None,
+    read_cache: ReadCache | None,
+) -> Demo:
     import time_machine
 
-    local_credentials()
     with time_machine.travel(start, tick=False):
         template = Template.load(region=region, parameter_overrides=dict(parameter_overrides or {}))
         dr_region = str(template.parameters.get("DrRegion", DR_REGION))
@@ -76,7 +119,7 @@ def run_demo(
 
         created = create_fleet(rds_in, fleet)
     connected = runner if runner is not None else connect_runner(template, functions)
-    world = RdsWorld([region, dr_region])
+    world = RdsWorld([region, dr_region], listeners=[read_cache.invalidate] if read_cache is not None else [])
     simulation = Simulation(
         functions,
         world,
@@ -85,4 +128,4 @@ def run_demo(
         progress=progress,
     )
     result = simulation.run(start, days)
-    return Demo(template, functions, deployment, created, result, connected is not None)
+    return Demo(template, functions, deployment, created, result, connected is not None, read_cache)
