@@ -58,17 +58,18 @@ def run_demo(
     warm: bool = True,
     runner: StateMachineRunner | None = None,
     progress: TextIO | None = None,
-    cache: bool = True,
+    cache: bool | ReadCache = True,
 ) -> Demo:
     """Deploy the template on moto (already active), create ``fleet``, simulate ``days`` from ``start``.
 
     The DR Region is the template's ``DrRegion`` parameter. The clock is set to ``start`` before
     anything is created, so creation times are simulated times too. The handlers' clients start
     afresh (this is a new emulator) and, with ``cache`` (the default), repeated identical reads are
-    answered from the emulator's read cache (``local_runtime.read_cache``): same answers, less work.
+    answered from the emulator's read cache (``local_runtime.read_cache``): same answers, less work
+    (pass a ``ReadCache`` to use that one, e.g. one in check mode).
     """
     local_credentials()
-    read_cache = ReadCache() if cache else None
+    read_cache = cache if isinstance(cache, ReadCache) else ReadCache() if cache else None
     handler_clients.reset()
     try:
         installed = (
