@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 
 from local_runtime.functions import Functions
+from restorable.adapters import clients
 
 
 @contextmanager
@@ -25,6 +26,7 @@ def count_api_calls() -> Iterator[Counter[str]]:
 
     session = boto3._get_default_session()
     session.events.register("before-call.*.*", record, unique_id="bench-count-calls")
+    clients.reset()  # handlers' kept clients copied the session's hooks when built: rebuild them with this one
     try:
         yield calls
     finally:

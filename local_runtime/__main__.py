@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", type=Path, default=Path("demo-output"), help="report folder (default demo-output)")
     parser.add_argument("--cold", action="store_true", help="re-import each handler on every invocation (slower)")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="answer every read call from the emulator afresh (slower, same summary)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument(
         "--no-planted", action="store_true", help="no planted problems in the sample fleet (they are on by default)"
@@ -79,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             region=args.region,
             parameter_overrides=dict(args.parameter),
             warm=not args.cold,
+            cache=not args.no_cache,
             progress=None if args.quiet else sys.stderr,
             planted=planted,
             restore_model=RestoreDurationModel(),

@@ -7,6 +7,7 @@ context (``mock_aws``) so it can inspect the emulator afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,11 +16,14 @@ from typing import Any, TextIO
 
 import boto3
 
+from restorable.adapters import clients as handler_clients
+
 from .backup_replication import serve_backup_replication
 from .findings import FindingsTracker, ObservedFunctions
 from .fleet import DR_REGION, SAMPLE_FLEET, FleetMember, create_fleet
 from .functions import Functions, Invocation
 from .planted import AppliedChange, PlantedProblem, PlantedWorld
+from .read_cache import ReadCache
 from .resources import Deployment, deploy_resources
 from .restore_model import RestoreDurationModel
 from .simulation import Simulation, SimulationResult
@@ -43,6 +47,7 @@ class Demo:
     applied: list[AppliedChange] = field(default_factory=list)
     restore_model: RestoreDurationModel | None = None
     engine_samples: list[tuple[datetime, dict[tuple[str, str], int]]] = field(default_factory=list)
+    read_cache: ReadCache | None = None
 
 
 def local_credentials() -> None:
@@ -64,6 +69,7 @@ def run_demo(
     progress: TextIO | None = None,
     planted: Sequence[PlantedProblem] = (),
     restore_model: RestoreDurationModel | None = None,
+    cache: bool | ReadCache = True,
 ) -> Demo:
     """Deploy the template on moto (already active), create ``fleet``, simulate ``days`` from ``start``.
 
@@ -71,9 +77,34 @@ def run_demo(
     anything is created, so creation times are simulated times too. ``planted`` problems are made
     in the world when their time comes; ``restore_model`` sets how long drill restores take.
     Every verification result is collected into finding episodes (``Demo.findings``).
+
+    The handlers' clients start afresh (this is a new emulator) and, with ``cache`` (the default),
+    repeated identical reads are answered from the emulator's read cache (``local_runtime.read_cache``):
+    same answers, less work (pass a ``ReadCache`` to use that one, e.g. one in check mode).
     """
-    with serve_backup_replication():
-        return _run(days, start, fleet, region, parameter_overrides, warm, runner, progress, planted, restore_model)
+    local_credentials()
+    read_cache = cache if isinstance(cache, ReadCache) else ReadCache() if cache else None
+    handler_clients.reset()
+    try:
+        installed = (
+            read_cache.installed(boto3._get_default_session()) if read_cache is not None else contextlib.nullcontext()
+        )
+        with serve_backup_replication(), installed:
+            return _run(
+                days,
+                start,
+                fleet,
+                region,
+                parameter_overrides,
+                warm,
+                runner,
+                progress,
+                planted,
+                restore_model,
+                read_cache,
+            )
+    finally:
+        handler_clients.reset()
 
 
 def _run(
@@ -87,10 +118,10 @@ def _run(
     progress: TextIO | None,
     planted: Sequence[PlantedProblem],
     restore_model: RestoreDurationModel | None,
+    read_cache: ReadCache | None,
 ) -> Demo:
     import time_machine
 
-    local_credentials()
     tracker = FindingsTracker()
 
     def observe(_logical_id: str, invocation: Invocation) -> None:
@@ -110,10 +141,22 @@ def _run(
 
         created = create_fleet(rds_in, fleet, replicate_to=dr_region)
     connected = runner if runner is not None else connect_runner(template, functions)
-    world = PlantedWorld([region, dr_region], planted, engines={m.identifier: m.engine for m in created})
+    world = PlantedWorld(
+        [region, dr_region],
+        planted,
+        engines={m.identifier: m.engine for m in created},
+        listeners=[read_cache.invalidate] if read_cache is not None else [],
+    )
     if restore_model is not None and isinstance(connected, SimulationRunner):
         model = restore_model
-        connected.machines.clock.listeners.append(lambda _waited: model.hold(world.regions))
+
+        def hold(_waited: object) -> None:
+            # The model changes drill databases' states in moto's memory, which no call shows.
+            model.hold(world.regions)
+            if read_cache is not None:
+                read_cache.invalidate("restore-model")
+
+        connected.machines.clock.listeners.append(hold)
     simulation = Simulation(
         functions,
         world,
@@ -137,4 +180,5 @@ def _run(
         applied=list(world.applied),
         restore_model=restore_model,
         engine_samples=list(world.engine_samples),
+        read_cache=read_cache,
     )

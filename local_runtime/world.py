@@ -6,14 +6,15 @@ events the real service would put on EventBridge: a manual snapshot created (RDS
 cluster RDS-EVENT-0075), a cross-Region copy finished (RDS-EVENT-0060, in the destination
 Region; Aurora emits none for cluster copies). ``RdsWorld`` also runs each instance's daily
 automated backup in its backup window (RDS-EVENT-0002) and restarts instances that have been
-stopped for seven days, as RDS does.
+stopped for seven days, as RDS does. Those steps change moto without an API call, so the world
+tells its ``listeners`` (the emulator's read cache) after each one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -92,14 +93,21 @@ def _tags(resource: Any) -> tuple[tuple[str, str], ...]:
 class RdsWorld:
     """moto's RDS in a set of Regions, read directly from its backends (fast, no API calls)."""
 
-    def __init__(self, regions: Iterable[str], account_id: str = ACCOUNT_ID) -> None:
+    def __init__(
+        self, regions: Iterable[str], account_id: str = ACCOUNT_ID, listeners: Iterable[Callable[[str], None]] = ()
+    ) -> None:
         self.regions = list(regions)
         self.account_id = account_id
+        self.listeners = list(listeners)  # called with the step's name after every change RDS makes by itself
         self._stopped_since: dict[tuple[str, str], datetime] = {}
         self._last_backup: dict[tuple[str, str], datetime] = {}
 
     def backend(self, region: str) -> Any:
         return rds_backends[self.account_id][region]
+
+    def _changed(self, step: str) -> None:
+        for listener in self.listeners:
+            listener(step)
 
     @contextlib.contextmanager
     def serve_account_quotas(self, manual_snapshot_quota: int = DEFAULT_MANUAL_SNAPSHOT_QUOTA) -> Iterator[None]:
@@ -258,6 +266,7 @@ class RdsWorld:
             ):
                 del backend.database_snapshots[snapshot_id]
         self._last_backup[(region, identifier)] = now
+        self._changed("backup")
         return [
             rds_event(
                 "DB_INSTANCE",
@@ -284,6 +293,8 @@ class RdsWorld:
                     database.status = "available"
                     del self._stopped_since[key]
                     restarted.append(f"{region}/{identifier}")
+        if restarted:
+            self._changed("restart")
         return restarted
 
 

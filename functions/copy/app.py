@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from restorable.adapters import clients
 from restorable.adapters.rds import RdsGateway
 from restorable.copy_job import parse_copy_event, run_copy_job
 from restorable.errors import RestorableError
@@ -33,8 +33,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except RestorableError as exc:
         logger.error("rejected copy request; nothing was copied", extra={"error": str(exc)})
         raise
-    source = RdsGateway(boto3.client("rds", region_name=settings.region))
-    dr = RdsGateway(boto3.client("rds", region_name=settings.dr_region))
+    source = RdsGateway(clients.client("rds", settings.region))
+    dr = RdsGateway(clients.client("rds", settings.dr_region))
     result = run_copy_job(request, scope, settings, source, dr, now=datetime.now(UTC), max_attempts=max_attempts)
     record_result(result, logger, metrics)
     copies = result.details["copies"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable import drill_steps
+from restorable.adapters import clients
 from restorable.adapters.drill_rds import DrillRdsGateway
 from restorable.adapters.drill_records import DrillRecordStore
 from restorable.arns import account_of
@@ -62,9 +62,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 stack_name=settings.stack_name,
                 policies=settings.policies,
                 account=_account(context),
-                source_rds=DrillRdsGateway(boto3.client("rds", region_name=settings.region)),
-                dr_rds=DrillRdsGateway(boto3.client("rds", region_name=settings.dr_region)),
-                secrets=lambda region: boto3.client("secretsmanager", region_name=region),
+                source_rds=DrillRdsGateway(clients.client("rds", settings.region)),
+                dr_rds=DrillRdsGateway(clients.client("rds", settings.dr_region)),
+                secrets=lambda region: clients.client("secretsmanager", region),
                 now=now,
             )
             plan = result["plan"]
@@ -82,7 +82,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             return result
         drill = _drill(event, step)
         plan = drill["plan"]
-        gateway = DrillRdsGateway(boto3.client("rds", region_name=plan["region"]))
+        gateway = DrillRdsGateway(clients.client("rds", plan["region"]))
         fields = {"step": step, "execution_id": plan["execution_id"], "target": plan["target"]["identifier"]}
         if step == "restore":
             network = drill_settings.network(in_dr_region=plan["region"] != settings.region)
@@ -96,8 +96,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             logger.info("temporary resources deleted", extra={**fields, **result["cleanup"]})
         else:
             store = DrillRecordStore(
-                boto3.client("s3", region_name=settings.region),
-                boto3.client("dynamodb", region_name=settings.region),
+                clients.client("s3", settings.region),
+                clients.client("dynamodb", settings.region),
                 bucket=drill_settings.require("DRILL_REPORT_BUCKET"),
                 table=drill_settings.require("DRILL_HISTORY_TABLE"),
             )

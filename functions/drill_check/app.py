@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable import drill_steps
+from restorable.adapters import clients
 from restorable.drill import parse_drill_state
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary
@@ -38,7 +38,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     plan = drill["plan"]
     try:
         result = drill_steps.check(
-            drill, lambda region: boto3.client("secretsmanager", region_name=region), lambda: datetime.now(UTC)
+            drill, lambda region: clients.client("secretsmanager", region), lambda: datetime.now(UTC)
         )
     except RestorableError as exc:
         logger.warning("drill checks could not run", extra={"execution_id": plan["execution_id"], "error": str(exc)})

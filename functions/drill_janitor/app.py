@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from restorable.adapters import clients
 from restorable.adapters.drill_rds import DrillRdsGateway
 from restorable.drill_janitor import run_janitor
 from restorable.errors import InvalidRequestError, RestorableError
@@ -36,7 +36,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except RestorableError as exc:
         logger.error("rejected janitor event; nothing was changed", extra={"error": str(exc)})
         raise
-    gateways = [DrillRdsGateway(boto3.client("rds", region_name=r)) for r in (settings.region, settings.dr_region)]
+    gateways = [DrillRdsGateway(clients.client("rds", r)) for r in (settings.region, settings.dr_region)]
     result = run_janitor(gateways, settings.stack_name, datetime.now(UTC), dry_run)
     metrics.add_dimension(name="Job", value="drill-janitor")
     metrics.add_metric(name="Deleted", unit=MetricUnit.Count, value=0 if dry_run else len(result["deleted"]))

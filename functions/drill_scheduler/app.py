@@ -7,12 +7,12 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
+from restorable.adapters import clients
 from restorable.adapters.rds import RdsGateway
 from restorable.drill_schedule import (
     drill_candidates,
@@ -47,9 +47,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.error("rejected drill schedule event; nothing was started", extra={"error": str(exc)})
         raise
     scheduled_time = request.scheduled_time or datetime.now(UTC)
-    candidates = drill_candidates(RdsGateway(boto3.client("rds", region_name=settings.region)).list_databases())
+    candidates = drill_candidates(RdsGateway(clients.client("rds", settings.region)).list_databases())
     chosen = rotating_sample(candidates, scheduled_time, drill_settings.drills_per_run)
-    stepfunctions = boto3.client("stepfunctions", region_name=settings.region)
+    stepfunctions = clients.client("stepfunctions", settings.region)
     started, already, failed = [], [], []
     for database in chosen:
         name = execution_name(database, scheduled_time, request.mode)

@@ -6,11 +6,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from restorable.adapters import clients
 from restorable.adapters.rds import RdsGateway
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary, record_result
@@ -36,8 +36,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         raise
     if request.override_breaker:
         logger.warning("circuit breaker override requested", extra={"override_reason": request.override_reason})
-    source = RdsGateway(boto3.client("rds", region_name=settings.region))
-    dr = RdsGateway(boto3.client("rds", region_name=settings.dr_region))
+    source = RdsGateway(clients.client("rds", settings.region))
+    dr = RdsGateway(clients.client("rds", settings.dr_region))
     result, trips = run_prune_job(
         request, settings, {"source": source, "dr": dr}, source, now=datetime.now(UTC), limits=limits
     )
@@ -73,7 +73,7 @@ def _alert(trip: BreakerTrip, settings: Settings, dry_run: bool) -> None:
         'invoke it with {"override_breaker": true, "override_reason": "..."}.',
     }
     try:
-        boto3.client("sns", region_name=settings.region).publish(
+        clients.client("sns", settings.region).publish(
             TopicArn=settings.alert_topic_arn,
             Subject=f"Restorable {settings.stack_name}: pruning stopped by the circuit breaker in {trip.region}"[:99],
             Message=json.dumps(message, indent=2),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from restorable.adapters import clients
 from restorable.adapters.rds import RdsGateway
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary, record_result
@@ -31,7 +31,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except RestorableError as exc:
         logger.error("rejected snapshot request; nothing was changed", extra={"error": str(exc)})
         raise
-    gateway = RdsGateway(boto3.client("rds", region_name=settings.region))
+    gateway = RdsGateway(clients.client("rds", settings.region))
     result = run_snapshot_job(request, settings, gateway, now=datetime.now(UTC))
     record_result(result, logger, metrics)
     return result.to_dict()

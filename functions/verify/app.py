@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from restorable.adapters import clients
 from restorable.adapters.backup_inventory import BackupInventory
 from restorable.adapters.notification_store import AlertPublisher, DrillHistoryReader, NotificationStateStore
 from restorable.errors import RestorableError
@@ -54,14 +54,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         except RestorableError as exc:
             logger.error("rejected verify request; nothing was verified", extra={"error": str(exc)})
             raise
-    dynamodb = boto3.client("dynamodb", region_name=settings.region)
+    dynamodb = clients.client("dynamodb", settings.region)
     gateways = Gateways(
-        source=BackupInventory(boto3.client("rds", region_name=settings.region)),
-        dr=BackupInventory(boto3.client("rds", region_name=settings.dr_region)),
+        source=BackupInventory(clients.client("rds", settings.region)),
+        dr=BackupInventory(clients.client("rds", settings.dr_region)),
         state=NotificationStateStore(dynamodb, verification_settings.notification_state_table),
-        publisher=AlertPublisher(
-            boto3.client("sns", region_name=settings.region), verification_settings.alert_topic_arn
-        ),
+        publisher=AlertPublisher(clients.client("sns", settings.region), verification_settings.alert_topic_arn),
         drills=DrillHistoryReader(dynamodb, verification_settings.drill_history_table)
         if verification_settings.drill_history_table
         else None,

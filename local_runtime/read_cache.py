@@ -1,0 +1,269 @@
+"""The emulator's answer cache: repeated identical read calls answered without moto re-serialising them.
+
+Most of a simulated day's wall time is the emulator rendering the same ``Describe*``/``List*``
+answers to XML and botocore parsing them back, because every handler re-reads the fleet. The
+handlers still make every call (each one goes through botocore, its event hooks and the counting
+of ``make bench``); only the answer of a call identical to an earlier one is taken from here::
+
+    cache = ReadCache()
+    with cache.installed(boto3._get_default_session()):
+        ...                       # clients built from that session from now on use it
+        world_step()
+        cache.invalidate()        # RDS changed by itself (a backup, a restart): drop every answer
+
+It is keyed by (service, Region, operation, the serialised request) and dropped, whole:
+
+- on every call that is not a read (any write anywhere may change any answer);
+- when the caller says the world changed (``invalidate()``): the simulation's own RDS lifecycle
+  steps (automated backups, restarts of long-stopped instances) change moto without an API call.
+
+An answer moto computes from the current time (an instance's or cluster's ``LatestRestorableTime``
+is "now": ``CLOCK_DEPENDENT``) is given at a later (simulated) instant with those fields set to
+the clock then, as moto would; only when the stored values were the clock at the instant they were
+given (to the precision moto renders), otherwise it holds at that instant only.
+
+Only ``Describe*``/``List*`` answers are kept (errors too: an error is an answer), never those of
+Step Functions, whose executions progress on their own thread between calls. With ``check=True``
+nothing is answered from the cache: every call goes to moto and an answer the cache would have
+given that differs from moto's is recorded in ``mismatches`` (the tests run the demo so).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+# Operations that change nothing: they never drop the cache. Every other operation does.
+READ_PREFIXES = ("Describe", "List", "Get", "Head", "Query", "Scan", "BatchGet")
+# Operations whose answers are kept.
+CACHED_PREFIXES = ("Describe", "List")
+# Services whose answers change without a call (Step Functions executions run on a thread).
+UNCACHED_SERVICES = frozenset({"sfn", "stepfunctions"})
+# Answers moto computes from the current time: valid at the instant they were given only.
+# (service, operation) -> (list of the answer, field of its items): moto sets the field to the current time.
+CLOCK_DEPENDENT = {
+    ("rds", "DescribeDBInstances"): ("DBInstances", "LatestRestorableTime"),
+    ("rds", "DescribeDBClusters"): ("DBClusters", "LatestRestorableTime"),
+}
+_CONTEXT_KEY = "local_runtime_read_cache"
+_HOOK_ID = "local-runtime-read-cache"
+
+
+@dataclass(frozen=True)
+class _Response:
+    """What botocore needs of an HTTP response it did not send (the parsed answer is beside it)."""
+
+    status_code: int
+    headers: dict[str, str]
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    stores: int = 0
+    checked: int = 0
+    drops: Counter[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.drops is None:
+            self.drops = Counter()
+
+
+def is_read(operation: str) -> bool:
+    return operation.startswith(READ_PREFIXES)
+
+
+def is_cached(service: str, operation: str) -> bool:
+    return operation.startswith(CACHED_PREFIXES) and service not in UNCACHED_SERVICES
+
+
+class ReadCache:
+    """Answers of read calls at one simulated instant, dropped by any write, world step or clock move."""
+
+    def __init__(self, *, check: bool = False) -> None:
+        self._answers: dict[tuple[str, ...], _Entry] = {}
+        self.check = check
+        self.mismatches: list[tuple[tuple[str, ...], Any, Any]] = []
+        self._generation = 0  # bumped on every drop: an answer read before a drop is never stored after it
+        self._lock = threading.RLock()
+        self._active = False  # clients built while installed keep the hooks: they pass through once it is not
+        self.stats = CacheStats()
+
+    @property
+    def size(self) -> int:
+        """Answers held now."""
+        return len(self._answers)
+
+    # ---- installing on a boto3 / botocore session
+
+    @contextlib.contextmanager
+    def installed(self, session: Any) -> Iterator[ReadCache]:
+        """Hook into ``session`` (boto3 or botocore): every client built from it afterwards uses the cache."""
+        events = session.events
+        self._active = True
+        events.register_first("before-call.*.*", self._before_call, unique_id=_HOOK_ID + "-before")
+        events.register_last("after-call.*.*", self._after_call, unique_id=_HOOK_ID + "-after")
+        try:
+            yield self
+        finally:
+            self._active = False
+            events.unregister("before-call.*.*", unique_id=_HOOK_ID + "-before")
+            events.unregister("after-call.*.*", unique_id=_HOOK_ID + "-after")
+            self.invalidate("uninstalled")
+
+    # ---- dropping
+
+    def invalidate(self, reason: str = "world") -> None:
+        """Drop every answer (the emulator's state changed in a way no call shows)."""
+        with self._lock:
+            self._generation += 1
+            if self._answers:
+                self._answers.clear()
+                assert self.stats.drops is not None
+                self.stats.drops[reason] += 1
+
+    # ---- the hooks
+
+    def _before_call(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> Any:
+        if not self._active:
+            return None
+        service = model.service_model.service_name
+        operation = model.name
+        if not is_read(operation):
+            self.invalidate(f"write:{service}:{operation}")
+            context[_CONTEXT_KEY] = ("write",)
+            return None
+        if not is_cached(service, operation):
+            return None
+        key = (service, str(context.get("client_region")), operation, _request_key(params))
+        now = datetime.now(UTC)
+        with self._lock:
+            entry = self._answers.get(key)
+            parsed = None if entry is None else entry.answer_at(now)
+            if entry is None or parsed is None:
+                self.stats.misses += 1
+                context[_CONTEXT_KEY] = ("miss", key, self._generation, now)
+                return None
+            if self.check:
+                self.stats.checked += 1
+                context[_CONTEXT_KEY] = ("check", key, entry.status, parsed)
+                return None
+            self.stats.hits += 1
+        return _Response(entry.status, dict(entry.headers)), parsed
+
+    def _after_call(self, http_response: Any, parsed: Any, context: dict[str, Any], **_: Any) -> None:
+        mark = context.pop(_CONTEXT_KEY, None)
+        if mark is None:
+            return
+        if mark[0] == "write":  # a write may have run concurrently with a read: drop again once it is done
+            self.invalidate("write")
+            return
+        status = int(getattr(http_response, "status_code", 0) or 0)
+        if mark[0] == "check":
+            _, key, cached_status, cached = mark
+            if (cached_status, _answer_only(cached)) != (status, _answer_only(parsed)):
+                with self._lock:
+                    self.mismatches.append((key, cached, parsed))
+            return
+        _, key, generation, given_at = mark
+        if not 200 <= status < 500:
+            return  # a throttle or server error is not an answer to keep
+        with self._lock:
+            if generation != self._generation or datetime.now(UTC) != given_at:
+                return  # something changed since the call was sent: its answer may already be stale
+            headers = dict(getattr(http_response, "headers", {}) or {})
+            self._answers[key] = _Entry.of(key[0], key[2], given_at, status, headers, parsed)
+            self.stats.stores += 1
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One answer, as moto gave it at ``given_at``.
+
+    ``clock_fields``: for a ``CLOCK_DEPENDENT`` operation, the (list, field) whose values were the
+    clock at ``given_at`` (``clock_precision``: as moto renders it, e.g. whole milliseconds); the
+    answer at a later instant is this one with those values set to the clock then. When the values
+    were not the clock (or the operation's fields are unknown), the answer holds at ``given_at`` only.
+    """
+
+    given_at: datetime
+    status: int
+    headers: dict[str, str]
+    parsed: Any
+    clock_dependent: bool = False
+    clock_fields: tuple[str, str] | None = None
+    clock_precision: timedelta | None = None
+
+    @classmethod
+    def of(
+        cls, service: str, operation: str, given_at: datetime, status: int, headers: dict[str, str], parsed: Any
+    ) -> _Entry:
+        stored = _copy(parsed)
+        fields = CLOCK_DEPENDENT.get((service, operation))
+        if fields is None:
+            return cls(given_at, status, headers, stored)
+        values = [item[fields[1]] for item in stored.get(fields[0], []) if fields[1] in item]
+        for precision in _PRECISIONS:
+            if all(isinstance(v, datetime) and v == _truncate(given_at, precision) for v in values):
+                return cls(given_at, status, headers, stored, True, fields, precision)
+        return cls(given_at, status, headers, stored, True)  # not the clock as we know it: this instant only
+
+    def answer_at(self, now: datetime) -> Any:
+        """A copy of the answer as moto would give it at ``now``; None when that cannot be known."""
+        if now == self.given_at or not self.clock_dependent:
+            return _copy(self.parsed)
+        if self.clock_fields is None or self.clock_precision is None:
+            return None
+        answer = _copy(self.parsed)
+        items, field_name = self.clock_fields
+        clock = _truncate(now, self.clock_precision)
+        for item in answer.get(items, []):
+            if field_name in item:
+                item[field_name] = clock.astimezone(item[field_name].tzinfo)
+        return answer
+
+
+_PRECISIONS = (timedelta(microseconds=1), timedelta(milliseconds=1), timedelta(seconds=1))
+
+
+def _truncate(moment: datetime, precision: timedelta) -> datetime:
+    return moment - (moment - datetime.min.replace(tzinfo=moment.tzinfo)) % precision
+
+
+def _copy(value: Any) -> Any:
+    """A copy of a parsed answer (dicts and lists of immutable leaves: str, numbers, datetimes, bytes)."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _answer_only(parsed: Any) -> Any:
+    """An answer without what differs between two identical calls (request ids, HTTP headers)."""
+    return {k: v for k, v in parsed.items() if k != "ResponseMetadata"} if isinstance(parsed, dict) else parsed
+
+
+def _request_key(params: dict[str, Any]) -> str:
+    body = params.get("body")
+    if isinstance(body, dict):
+        body_text = json.dumps(body, sort_keys=True, default=str)
+    elif isinstance(body, bytes):
+        body_text = body.decode("utf-8", "replace")
+    else:
+        body_text = str(body)
+    return "\n".join(
+        (
+            str(params.get("method")),
+            str(params.get("url_path")),
+            json.dumps(params.get("query_string"), default=str),
+            body_text,
+        )
+    )
