@@ -27,10 +27,11 @@ tracer = Tracer()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    now = datetime.now(UTC)
     try:
         settings = load_settings()
         limits = load_breaker_limits()
-        request = parse_prune_request(event)
+        request = parse_prune_request(event, now)
     except RestorableError as exc:
         logger.error("rejected prune request; nothing was deleted", extra={"error": str(exc)})
         raise
@@ -38,9 +39,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.warning("circuit breaker override requested", extra={"override_reason": request.override_reason})
     source = RdsGateway(clients.client("rds", settings.region))
     dr = RdsGateway(clients.client("rds", settings.dr_region))
-    result, trips = run_prune_job(
-        request, settings, {"source": source, "dr": dr}, source, now=datetime.now(UTC), limits=limits
-    )
+    result, trips = run_prune_job(request, settings, {"source": source, "dr": dr}, source, now=now, limits=limits)
     record_result(result, logger, metrics)
     for region, summary in result.details["regions"].items():
         for rule, count in summary.get("kept_by_rule", {}).items():

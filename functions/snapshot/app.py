@@ -25,13 +25,14 @@ tracer = Tracer()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    now = datetime.now(UTC)
     try:
         settings = load_settings()
-        request = parse_snapshot_request(event, settings)
+        request = parse_snapshot_request(event, settings, now)
     except RestorableError as exc:
         logger.error("rejected snapshot request; nothing was changed", extra={"error": str(exc)})
         raise
     gateway = RdsGateway(clients.client("rds", settings.region))
-    result = run_snapshot_job(request, settings, gateway, now=datetime.now(UTC))
+    result = run_snapshot_job(request, settings, gateway, now=now)
     record_result(result, logger, metrics)
     return result.to_dict()

@@ -333,6 +333,15 @@ def test_source_inventory_failure_deletes_nothing_anywhere(functions: Functions,
         ({"regions": []}, "regions"),
         ({"regions": ["dr", "dr"]}, "lists a Region twice"),
         ({"dry_run": "maybe"}, "dry_run"),
+        ({"dry_run": "n"}, "dry_run: Input should be a valid boolean"),
+        ({"dry_run": "false"}, "dry_run: Input should be a valid boolean"),
+        ({"dry_run": 0}, "dry_run: Input should be a valid boolean"),
+        ({"override_breaker": "yes", "override_reason": "x"}, "override_breaker: Input should be a valid boolean"),
+        ({"scheduled_time": "2190-03-01T06:00:00Z"}, "scheduled_time: Value error, 2190-03-01"),
+        ({"scheduled_time": "1971-03-01T06:00:00Z"}, "days before the clock"),
+        ({"scheduled_time": "0001-01-01T00:00:00Z"}, "days before the clock"),
+        ({"scheduled_time": 1803880800}, "scheduled_time: Value error, must be an ISO-8601"),
+        ({"scheduled_time": False}, "not bool"),
         ({"delete_everything": True}, "Extra inputs are not permitted"),
         ("prune", "must be a JSON object"),
     ],
@@ -366,3 +375,72 @@ def test_bad_configuration_deletes_nothing(
     assert isinstance(invocation.error, ConfigurationError)
     assert message in str(invocation.error)
     assert typical.names() == before
+
+
+def test_a_hold_on_the_dr_copy_keeps_the_source_snapshot_and_the_reverse(
+    functions: Functions, typical: Inventory
+) -> None:
+    """Holds are set on one copy only; an unanticipated value and a differently cased key both hold."""
+    dr_copy = typical.dr.describe_db_snapshots(DBSnapshotIdentifier="orders-weekly-a")["DBSnapshots"][0]
+    typical.dr.add_tags_to_resource(
+        ResourceName=dr_copy["DBSnapshotArn"], Tags=[{"Key": "Restorable:Legal-Hold", "Value": "yes"}]
+    )
+    source = typical.rds.describe_db_snapshots(DBSnapshotIdentifier="orders-weekly-b")["DBSnapshots"][0]
+    typical.rds.add_tags_to_resource(
+        ResourceName=source["DBSnapshotArn"], Tags=[{"Key": "restorable:legal-hold", "Value": "true"}]
+    )
+    before = (typical.names(), typical.names(DR_REGION))
+    payload = prune(functions)
+    assert (typical.names(), typical.names(DR_REGION)) == before
+    assert payload["counts"]["deleted"] == 0
+    reasons = {(i["region"], i["recovery_point"], i["outcome"]): i["reason"] for i in payload["items"]}
+    assert reasons[(DR_REGION, "orders-weekly-a", "skipped")] == "kept: legal-hold"
+    assert reasons[(SOURCE_REGION, "orders-weekly-a", "skipped")] == "kept: legal-hold-on-another-copy"
+    assert reasons[(SOURCE_REGION, "orders-weekly-b", "skipped")] == "kept: legal-hold"
+    assert reasons[(DR_REGION, "orders-weekly-b", "skipped")] == "kept: legal-hold-on-another-copy"
+    # the unanticipated value is reported for a person to fix
+    unrecognised = reasons[(DR_REGION, "orders-weekly-a", "finding")]
+    assert "unrecognised legal-hold tag 'Restorable:Legal-Hold'='yes'" in unrecognised
+
+
+def test_a_run_limited_to_the_source_region_still_honours_a_hold_on_the_dr_copy(
+    functions: Functions, typical: Inventory
+) -> None:
+    dr_copy = typical.dr.describe_db_snapshots(DBSnapshotIdentifier="orders-weekly-a")["DBSnapshots"][0]
+    typical.dr.add_tags_to_resource(
+        ResourceName=dr_copy["DBSnapshotArn"], Tags=[{"Key": "restorable:legal-hold", "Value": ""}]
+    )
+    payload = prune(functions, {"regions": ["source"]})
+    assert "orders-weekly-a" in typical.names()
+    assert "orders-weekly-b" not in typical.names()
+    assert list(payload["regions"]) == [SOURCE_REGION]
+
+
+def test_a_released_hold_is_deleted_and_a_padded_false_denied_by_iam_is_kept_not_failed(
+    functions: Functions, typical: Inventory, failing_deletes: dict[str, str]
+) -> None:
+    for identifier, value in (("orders-weekly-a", "FALSE"), ("orders-weekly-b", " false ")):
+        arn = typical.rds.describe_db_snapshots(DBSnapshotIdentifier=identifier)["DBSnapshots"][0]["DBSnapshotArn"]
+        typical.rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "restorable:legal-hold", "Value": value}])
+    # the template's deny (read in test_template_copy_prune) refuses a padded "false"; moto does not enforce IAM
+    failing_deletes["orders-weekly-b"] = "AccessDenied"
+    payload = prune(functions, {"regions": ["source"]})
+    assert "orders-weekly-a" not in typical.names()
+    assert "orders-weekly-b" in typical.names()
+    [kept] = [i for i in payload["items"] if i.get("recovery_point") == "orders-weekly-b"]
+    assert kept["outcome"] == "skipped"
+    assert kept["reason"].startswith("kept: legal-hold (IAM denied the delete")
+    assert payload["counts"]["failed"] == 0
+
+
+def test_a_limited_run_deletes_nothing_when_the_snapshot_inventories_cannot_be_read(
+    functions: Functions, typical: Inventory
+) -> None:
+    before = typical.names()
+    with errors_by_parameter("DescribeDBSnapshots", "SnapshotType") as failures:
+        failures["manual"] = "InternalFailure"
+        invocation = functions.invoke("PruneFunction", {"regions": ["source"]})
+    payload = invocation.result()
+    assert typical.names() == before
+    assert payload["counts"]["deleted"] == 0
+    assert payload["counts"]["failed"] >= 1

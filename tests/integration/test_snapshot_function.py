@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import time_machine
 
 from local_runtime.functions import Functions
 from local_runtime.template import REPO_ROOT
@@ -17,6 +18,13 @@ from tests.fleet import Fleet
 
 SUNDAY = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 FIRST = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[time_machine.Coordinates]:
+    """The clock of a weekly run on Sunday morning: scheduled times are judged against it."""
+    with time_machine.travel(SUNDAY + timedelta(hours=4), tick=False) as traveller:
+        yield traveller
 
 
 def schedule(functions: Functions, name: str) -> Any:
@@ -124,7 +132,10 @@ def test_catch_up_takes_the_snapshot_once_the_database_is_free(functions: Functi
     assert "resizing-weekly-2026-11-22" in mixed_fleet.manual_snapshots()
 
 
-def test_monthly_uses_the_schedule_time_for_expiry(functions: Functions, mixed_fleet: Fleet) -> None:
+def test_monthly_uses_the_schedule_time_for_expiry(
+    functions: Functions, mixed_fleet: Fleet, clock: time_machine.Coordinates
+) -> None:
+    clock.move_to(FIRST + timedelta(minutes=1))
     functions.invoke("SnapshotFunction", schedule(functions, "MonthlySnapshots").event_for(FIRST)).result()
     tags = mixed_fleet.manual_snapshots()
     assert tags["orders-mysql-monthly-2026-12-01"]["restorable:expires-at"] == "2027-12-01T04:00:00Z"
@@ -165,6 +176,16 @@ def test_dry_run_plans_without_creating(functions: Functions, mixed_fleet: Fleet
         ({"kind": "weekly", "scheduled_time": "last sunday"}, "scheduled_time"),
         ({"kind": "weekly", "scheduled_time": "2026-11-22T02:00:00"}, "must carry a time zone"),
         ({"kind": "weekly", "surprise": 1}, "surprise: Extra inputs are not permitted"),
+        (sample("snapshot-replayed-weeks-late.json"), "days before the clock"),
+        ({"kind": "weekly", "scheduled_time": "2190-11-24T02:00:00Z"}, "scheduled_time: Value error, 2190-11-24"),
+        ({"kind": "weekly", "scheduled_time": "1971-01-03T02:00:00Z"}, "days before the clock"),
+        ({"kind": "weekly", "scheduled_time": "0001-01-01T00:00:00Z"}, "days before the clock"),
+        ({"kind": "weekly", "scheduled_time": "0001-01-01T00:00:00+01:00"}, "out of range"),
+        ({"kind": "weekly", "scheduled_time": 1795312800}, "scheduled_time: Value error, must be an ISO-8601"),
+        ({"kind": "weekly", "scheduled_time": True}, "not bool"),
+        ({"kind": "weekly", "dry_run": "n"}, "dry_run: Input should be a valid boolean"),
+        ({"kind": "weekly", "dry_run": "false"}, "dry_run: Input should be a valid boolean"),
+        ({"kind": "weekly", "dry_run": 1}, "dry_run: Input should be a valid boolean"),
         (["weekly"], "must be a JSON object"),
     ],
 )
@@ -236,7 +257,8 @@ def test_many_databases_page_through_the_inventory(functions: Functions, fleet: 
     assert again["counts"]["already_exists"] == 230
 
 
-def test_non_utc_time_zone_names_the_local_date(fleet: Fleet) -> None:
+def test_non_utc_time_zone_names_the_local_date(fleet: Fleet, clock: time_machine.Coordinates) -> None:
+    clock.move_to(datetime(2026, 11, 30, 15, 31, tzinfo=UTC))
     from local_runtime.template import Template
 
     tokyo = Functions(

@@ -57,7 +57,12 @@ def test_prune_can_never_delete_a_held_recovery_point_nor_touch_anything_else(te
     policy = statements(template, "PruneFunction")
     [deny] = [s for s in policy if s["Effect"] == "Deny"]
     assert set(actions(deny)) == {"rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot"}
-    assert deny["Condition"] == {"StringEqualsIgnoreCase": {"aws:ResourceTag/restorable:legal-hold": "true"}}
+    # deny whenever the hold tag is present (key in any case: IAM compares aws:ResourceTag keys that way) unless
+    # its value is "false" in any case: at least as strict as the code, which reads every other value as held
+    assert deny["Condition"] == {
+        "Null": {"aws:ResourceTag/restorable:legal-hold": "false"},
+        "StringNotEqualsIgnoreCase": {"aws:ResourceTag/restorable:legal-hold": "false"},
+    }
     allowed = {a for s in policy if s["Effect"] == "Allow" for a in actions(s)}
     destructive = {a for a in allowed if a.startswith(("rds:Delete", "rds:Modify", "rds:Create", "rds:Copy"))}
     assert destructive == {"rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot"}
@@ -128,3 +133,62 @@ def test_copy_rules_match_on_the_created_event_ids(functions: Functions) -> None
     patterns = {r.name: r.pattern for r in functions.rules() if r.function == "CopyFunction"}
     assert patterns["DbSnapshotCreated"]["detail"] == {"EventID": ["RDS-EVENT-0042"]}
     assert patterns["ClusterSnapshotCreated"]["detail"] == {"EventID": ["RDS-EVENT-0075"]}
+
+
+def _iam_denies(condition: dict[str, Any], tags: dict[str, str]) -> bool:
+    """Evaluate the deny statement's condition the way IAM does for one resource: every operator must match;
+    aws:ResourceTag/<key> finds the tag whose key equals <key> ignoring case (no trimming)."""
+    verdicts = []
+    for operator, tests in condition.items():
+        for condition_key, wanted in tests.items():
+            tag_key = condition_key.removeprefix("aws:ResourceTag/")
+            values = [v for k, v in tags.items() if k.lower() == tag_key.lower()]
+            value = values[0] if values else None
+            if operator == "Null":
+                verdicts.append((value is None) == (wanted == "true"))
+            elif operator == "StringNotEqualsIgnoreCase":
+                # a missing key makes a negated operator true; the Null test above then decides
+                verdicts.append(value is None or value.lower() != wanted.lower())
+            elif operator == "StringEqualsIgnoreCase":
+                verdicts.append(value is not None and value.lower() == wanted.lower())
+            else:
+                raise AssertionError(f"operator {operator} not modelled")
+    return all(verdicts)
+
+
+HOLD_KEYS = ["restorable:legal-hold", "Restorable:Legal-Hold", "RESTORABLE:LEGAL-HOLD"]
+HOLD_VALUES = ["true", "TRUE", " true", "", "no", "0", "yes", "ｆａｌｓｅ", "falsе", "false", "FALSE", "False"]
+
+
+@pytest.mark.parametrize("key", HOLD_KEYS)
+@pytest.mark.parametrize("value", HOLD_VALUES)
+def test_iam_denies_every_delete_the_code_holds(template: Template, key: str, value: str) -> None:
+    from restorable.models import DatabaseType, RecoveryPoint
+    from restorable.tags import iam_denies_delete
+
+    [deny] = [s for s in statements(template, "PruneFunction") if s["Effect"] == "Deny"]
+    tags = {"restorable:managed-by": "restorable", key: value}
+    point = RecoveryPoint(DatabaseType.INSTANCE, "p", "arn:p", "db", "available", "manual", "us-east-1", tags=tags)
+    denied = _iam_denies(deny["Condition"], tags)
+    # the code's model of the deny (the prune job relies on it to read a denial as a hold) matches the template
+    assert iam_denies_delete(tags) is denied
+    if point.legal_hold:
+        assert denied, f"code holds {key}={value!r} but IAM would allow the delete"
+    # exactly "false" in any case releases the hold in both
+    assert denied is (value.lower() != "false")
+    assert _iam_denies(deny["Condition"], {"restorable:managed-by": "restorable"}) is False
+
+
+def test_where_iam_cannot_follow_the_code_the_code_keeps_or_the_job_reads_the_denial_as_a_hold(
+    template: Template,
+) -> None:
+    from restorable.tags import iam_denies_delete, is_held
+
+    [deny] = [s for s in statements(template, "PruneFunction") if s["Effect"] == "Deny"]
+    # IAM cannot trim: a padded "false" is released in code but denied by IAM (the job then reports it kept)
+    assert not is_held({"restorable:legal-hold": " false "})
+    assert _iam_denies(deny["Condition"], {"restorable:legal-hold": " false "})
+    assert iam_denies_delete({"restorable:legal-hold": " false "})
+    # IAM cannot match a padded key: the code holds it by itself, and never asks IAM to delete it
+    assert is_held({" restorable:legal-hold ": "true"})
+    assert not _iam_denies(deny["Condition"], {" restorable:legal-hold ": "true"})

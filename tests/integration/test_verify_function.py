@@ -171,13 +171,14 @@ def test_stale_weekly_snapshot_warns_then_goes_critical(
             SUNDAY + timedelta(days=9),
         )
     clock.move_to(SUNDAY + timedelta(days=9))
-    payload = verify(functions)
+    hourly = {"scheduled_time": "2026-12-01T02:00:00Z"}  # the hourly schedule at the moved clock
+    payload = verify(functions, hourly)
     assert {k: v for k, v in findings(payload).items() if k[1] == "snapshot-age:weekly"} == {
         ("orders-mysql", "snapshot-age:weekly"): "WARNING",
         ("billing-pg", "snapshot-age:weekly"): "WARNING",
         ("ledger", "snapshot-age:weekly"): "WARNING",
     }
-    invocation = functions.invoke("VerifyFunction", sample("verify-hourly.json"))
+    invocation = functions.invoke("VerifyFunction", hourly)
     weekly = [
         m
         for m in invocation.metrics

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from restorable.models import DatabaseType, RecoveryPoint
 from restorable.naming import format_timestamp
-from restorable.prune_plan import BreakerLimits, KeepRule, PrunePlan, plan_prune
+from restorable.prune_plan import BreakerLimits, KeepRule, PrunePlan, copy_links, held_links, plan_prune
 
 STACK = "restorable"
 NOW = datetime(2027, 6, 1, 12, tzinfo=UTC)
@@ -229,3 +229,69 @@ def test_no_rule_is_ever_violated_and_nothing_deletable_is_left(
         assert deleted == should
     # every point is accounted for exactly once
     assert sorted(p.identifier for p in points) == sorted([*deleted, *(k.point.identifier for k in result.kept)])
+
+
+# ---- legal holds fail safe, cover every copy; the breaker cannot be diluted ---------------------------
+
+
+def _expired(identifier: str, **overrides: object) -> RecoveryPoint:
+    return point(identifier, **{"created": weeks_ago(30), "expires": weeks_ago(10), **overrides})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("tags", "held"),
+    [
+        ({"restorable:legal-hold": "false"}, False),
+        ({"restorable:legal-hold": " FALSE\t"}, False),
+        ({"Restorable:Legal-Hold": "False"}, False),
+        ({"restorable:legal-hold": ""}, True),
+        ({"restorable:legal-hold": "no"}, True),
+        ({"restorable:legal-hold": "0"}, True),
+        ({"restorable:legal-hold": "yes"}, True),
+        ({"restorable:legal-hold": "ｆａｌｓｅ"}, True),
+        ({"Restorable:Legal-Hold": "true"}, True),
+        ({" restorable:legal-hold ": "true"}, True),
+        ({"restorable:legal-hold": "false", "RESTORABLE:LEGAL-HOLD": "true"}, True),
+        ({"restorable:legal-holds": "true"}, False),
+    ],
+)
+def test_a_hold_is_kept_unless_clearly_false(tags: dict[str, str], held: bool) -> None:
+    newer = point("orders-weekly-new", created=weeks_ago(1), expires=NOW + timedelta(days=80))
+    candidate = _expired("orders-weekly-old")
+    candidate = RecoveryPoint(**{**candidate.__dict__, "tags": {**candidate.tags, **tags}})
+    result = plan([candidate, newer])
+    assert ([p.identifier for p in result.deletions] == []) is held
+    unrecognised = {p.identifier for p, _ in result.unrecognised_holds}
+    documented = tags in ({"restorable:legal-hold": "false"}, {"restorable:legal-holds": "true"})
+    assert ("orders-weekly-old" in unrecognised) is (not documented and " FALSE\t" not in tags.values())
+
+
+def test_a_hold_on_another_copy_keeps_this_one_linked_by_identifier_or_source_snapshot_arn() -> None:
+    newer = point("orders-weekly-new", created=weeks_ago(1), expires=NOW + timedelta(days=80))
+    same_name = _expired("orders-weekly-a")
+    renamed = RecoveryPoint(**{**_expired("copy-b").__dict__, "source_snapshot_arn": "arn:aws:rds:x:1:snapshot:b"})
+    unrelated = _expired("orders-weekly-c")
+    dr_holds = held_links(
+        [
+            RecoveryPoint(**{**_expired("orders-weekly-a").__dict__, "tags": {"restorable:legal-hold": "true"}}),
+            RecoveryPoint(**{**_expired("b").__dict__, "tags": {"restorable:legal-hold": "?"}}),
+        ]
+    )
+    result = plan([same_name, renamed, unrelated, newer], held_elsewhere=dr_holds, override_breaker=True)
+    rules = {k.point.identifier: k.rule for k in result.kept}
+    assert rules["orders-weekly-a"] is KeepRule.LEGAL_HOLD_ON_COPY
+    assert rules["copy-b"] is KeepRule.LEGAL_HOLD_ON_COPY
+    assert [p.identifier for p in result.deletions] == ["orders-weekly-c"]
+    assert copy_links(renamed) >= {("id", "instance", "b")}
+
+
+def test_half_tagged_snapshots_do_not_raise_the_breaker_limit() -> None:
+    expired = [_expired(f"e{i}", created=weeks_ago(30 + i)) for i in range(3)]
+    fresh = [point(f"f{i}", created=weeks_ago(i), expires=NOW + timedelta(days=30)) for i in range(7)]
+    assert plan(expired + fresh).breaker_tripped  # 3 of 10 complete points > 20 %
+    pile = [point(f"junk{i}", created=weeks_ago(1), expires="garbage") for i in range(40)]
+    pile += [point(f"nokind{i}", created=weeks_ago(1), expires=weeks_ago(0), kind=None) for i in range(40)]
+    diluted = plan(expired + fresh + pile)
+    assert diluted.breaker_tripped
+    assert diluted.managed_total == 10
+    assert diluted.deletions == []

@@ -19,6 +19,7 @@ from . import tags as tag_keys
 from .copy_plan import CopyAction, CopyDecision, CopyPlan, plan_copies
 from .errors import AlreadyExistsError, AwsError, InvalidRequestError, QuotaExceededError, is_transient
 from .models import DatabaseType, RecoveryPoint
+from .request_fields import EventTime, StrictBool
 from .results import ItemResult, JobResult, Outcome
 from .settings import Settings
 
@@ -49,8 +50,8 @@ class CopyRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    scheduled_time: datetime | None = None
-    dry_run: bool = False
+    scheduled_time: EventTime | None = None
+    dry_run: StrictBool = False
 
 
 @dataclass(frozen=True)

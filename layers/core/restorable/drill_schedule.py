@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from .drill import Checks, DrillMode, parse_drill_request
 from .errors import ConfigurationError, InvalidRequestError
@@ -24,7 +24,7 @@ class ScheduledDrillRequest(BaseModel):
     scheduled_time: datetime | None = None
     mode: DrillMode = DrillMode.SNAPSHOT
     kind: str | None = Field(default=None, min_length=1)
-    dry_run: bool = False
+    dry_run: StrictBool = False
 
 
 def parse_scheduled_request(event: object) -> ScheduledDrillRequest:

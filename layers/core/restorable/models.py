@@ -75,7 +75,8 @@ class RecoveryPoint:
 
     @property
     def legal_hold(self) -> bool:
-        return self.tags.get(tag_keys.LEGAL_HOLD, "").strip().lower() == "true"
+        """Fail safe: any ``restorable:legal-hold`` key (up to case) whose value is not clearly ``false``."""
+        return tag_keys.is_held(self.tags)
 
     @property
     def is_automated(self) -> bool:

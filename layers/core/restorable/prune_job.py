@@ -1,8 +1,10 @@
 """The prune job: delete expired recovery points in the source and the DR Region, safely.
 
 Each Region is planned on its own (``plan_prune``) with its own circuit breaker; the
-existing sources always come from the source Region's inventory. A Region whose
-inventory cannot be read deletes nothing; one failed deletion never stops the others.
+existing sources always come from the source Region's inventory. Both Regions' inventories
+are always read, even for a run limited to one Region: a legal hold on either copy of a
+recovery point keeps both, so when either inventory cannot be read nothing is deleted
+anywhere. One failed deletion never stops the others.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import AwsError, ConfigurationError, InvalidRequestError, ResourceNotFoundError
+from . import tags as tag_keys
+from .errors import AwsError, ConfigurationError, InvalidRequestError, PermissionDeniedError, ResourceNotFoundError
 from .models import Database, RecoveryPoint
-from .prune_plan import BreakerLimits, KeepRule, Kept, PrunePlan, plan_prune
+from .prune_plan import BreakerLimits, KeepRule, Kept, PrunePlan, held_links, plan_prune
+from .request_fields import EventTime, StrictBool
 from .results import ItemResult, JobResult, Outcome
 from .settings import Settings, positive_int
 
@@ -46,9 +50,9 @@ class PruneRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    scheduled_time: datetime | None = None
-    dry_run: bool = False
-    override_breaker: bool = False
+    scheduled_time: EventTime | None = None
+    dry_run: StrictBool = False
+    override_breaker: StrictBool = False
     override_reason: str = Field(default="", max_length=500)
     regions: list[RegionRole] = Field(default_factory=lambda: list(ALL_REGION_ROLES), min_length=1)
 
@@ -61,11 +65,12 @@ class PruneRequest(BaseModel):
         return self
 
 
-def parse_prune_request(event: object) -> PruneRequest:
+def parse_prune_request(event: object, now: datetime | None = None) -> PruneRequest:
+    """Validate the event; times are judged against ``now`` (the injected clock; default: the current time)."""
     if not isinstance(event, dict):
         raise InvalidRequestError(f"prune event must be a JSON object, got {type(event).__name__}")
     try:
-        return PruneRequest.model_validate(event)
+        return PruneRequest.model_validate(event, context={"now": now} if now else None)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}" for err in exc.errors())
         raise InvalidRequestError(f"invalid prune request: {problems}") from exc
@@ -90,7 +95,13 @@ class BreakerTrip:
 # Kept points listed one by one in a real run's result (a dry run lists every kept point):
 # the ones a person may need to look at. The rest are counted per rule.
 NOTEWORTHY_KEEP_RULES = frozenset(
-    {KeepRule.LEGAL_HOLD, KeepRule.INCOMPLETE_TAGS, KeepRule.NO_VALID_EXPIRY, KeepRule.CIRCUIT_BREAKER}
+    {
+        KeepRule.LEGAL_HOLD,
+        KeepRule.LEGAL_HOLD_ON_COPY,
+        KeepRule.INCOMPLETE_TAGS,
+        KeepRule.NO_VALID_EXPIRY,
+        KeepRule.CIRCUIT_BREAKER,
+    }
 )
 
 
@@ -117,38 +128,56 @@ def run_prune_job(
     result.details["breaker_limits"] = {"max_share": limits.max_share, "max_count": limits.max_count}
     result.details["regions"] = {}
     trips: list[BreakerTrip] = []
+    inventories: dict[RegionRole, list[RecoveryPoint] | Exception] = {}
+    for role in ALL_REGION_ROLES:
+        try:
+            inventories[role] = gateways[role].list_manual_snapshots()
+        except Exception as exc:
+            inventories[role] = exc
+    unreadable = [(role, exc) for role, exc in inventories.items() if isinstance(exc, Exception)]
     for role in request.regions:
         gateway = gateways[role]
-        summary = _prune_region(request, settings, gateway, existing_sources, now, limits, result)
+        points = inventories[role]
+        if isinstance(points, Exception) or unreadable:
+            result.add(_unlisted(gateway.region, points, [gateways[r].region for r, _ in unreadable]))
+            result.details["regions"][gateway.region] = {"role": role, "listed": not isinstance(points, Exception)}
+            continue
+        elsewhere = frozenset(
+            link
+            for other, listed in inventories.items()
+            if other != role
+            for link in held_links(listed)  # type: ignore[arg-type]
+        )
+        summary = _prune_region(request, settings, gateway, points, elsewhere, existing_sources, now, limits, result)
         result.details["regions"][gateway.region] = {"role": role, **summary}
         if summary.get("breaker_tripped"):
             trips.append(BreakerTrip(gateway.region, str(summary["breaker_reason"])))
     return result, trips
 
 
+def _unlisted(region: str, points: list[RecoveryPoint] | Exception, unreadable: list[str]) -> ItemResult:
+    if isinstance(points, Exception):
+        reason = f"cannot list recovery points: {points}; nothing deleted in {region}"
+    else:
+        reason = (
+            f"cannot read the recovery points of {', '.join(unreadable)}, so legal holds on the copies there are "
+            f"unknown; nothing deleted in {region}"
+        )
+    return ItemResult(resource=region, kind="*", outcome=Outcome.FAILED, reason=reason, region=region)
+
+
 def _prune_region(
     request: PruneRequest,
     settings: Settings,
     gateway: PruneGateway,
+    points: list[RecoveryPoint],
+    held_elsewhere: frozenset[tuple[str, ...]],
     existing_sources: list[str],
     now: datetime,
     limits: BreakerLimits,
     result: JobResult,
 ) -> dict[str, object]:
     region = gateway.region
-    try:
-        points = gateway.list_manual_snapshots()
-    except Exception as exc:
-        result.add(
-            ItemResult(
-                resource=region,
-                kind="*",
-                outcome=Outcome.FAILED,
-                reason=f"cannot list recovery points: {exc}; nothing deleted in {region}",
-                region=region,
-            )
-        )
-        return {"listed": False}
     plan = plan_prune(
         points,
         stack_name=settings.stack_name,
@@ -157,7 +186,22 @@ def _prune_region(
         region=region,
         limits=limits,
         override_breaker=request.override_breaker,
+        held_elsewhere=held_elsewhere,
     )
+    for point, holds in plan.unrecognised_holds:
+        shown = ", ".join(f"{k!r}={v!r}" for k, v in sorted(holds.items()))
+        result.add(
+            ItemResult(
+                resource=point.source_identifier,
+                kind=point.kind or "*",
+                outcome=Outcome.FINDING,
+                reason=f"unrecognised legal-hold tag {shown}: read as held; "
+                f"set {tag_keys.LEGAL_HOLD}=true to hold or remove the tag to release",
+                recovery_point=point.identifier,
+                resource_arn=point.source_arn,
+                region=region,
+            )
+        )
     if plan.breaker_tripped:
         result.add(
             ItemResult(resource=region, kind="*", outcome=Outcome.FINDING, reason=plan.breaker_reason, region=region)
@@ -221,6 +265,16 @@ def _delete(point: RecoveryPoint, gateway: PruneGateway, stack_name: str, dry_ru
         gateway.delete_snapshot(point)
     except ResourceNotFoundError:
         return item(Outcome.SKIPPED, "already deleted")
+    except PermissionDeniedError as exc:
+        if tag_keys.legal_hold_values(point.tags):
+            # The code reads this hold as released (e.g. " false "), the IAM deny does not: IAM wins, and that is
+            # the safe side. The point stays; the tag needs fixing by a person.
+            return item(
+                Outcome.SKIPPED,
+                f"kept: {KeepRule.LEGAL_HOLD.value} (IAM denied the delete: only a legal-hold value of exactly "
+                f"'false' or no tag releases it; {exc})",
+            )
+        return item(Outcome.FAILED, f"not deleted: {exc}")
     except AwsError as exc:
         return item(Outcome.FAILED, f"not deleted: {exc}")
     except Exception as exc:  # one deletion's failure never stops the others

@@ -3,6 +3,11 @@
 Pure and conservative by construction: a recovery point is deleted only with positive proof
 that every rule allows it, and a run that would delete an abnormal share of the Region's
 managed recovery points deletes nothing (circuit breaker).
+
+A legal hold fails safe (any ``restorable:legal-hold`` key up to case, any value but a clear
+``false``) and covers every copy of a recovery point: a source snapshot and its DR copy are
+linked by identifier (copies keep it) and by the copy's source snapshot ARN, whatever their
+tags say, so a hold on either keeps both. Linking more than needed only keeps more.
 """
 
 from __future__ import annotations
@@ -10,11 +15,15 @@ from __future__ import annotations
 import enum
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from . import tags as tag_keys
 from .models import RecoveryPoint
+
+# One way a recovery point is known across Regions: ("id", type, identifier) or ("arn", ARN), lower case.
+CopyLink = tuple[str, ...]
 
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
@@ -25,6 +34,7 @@ class KeepRule(enum.Enum):
     NOT_MANAGED = "not-managed-by-this-stack"
     AUTOMATED = "automated-backup"
     LEGAL_HOLD = "legal-hold"
+    LEGAL_HOLD_ON_COPY = "legal-hold-on-another-copy"
     INCOMPLETE_TAGS = "missing-kind-or-source-tag"
     NO_VALID_EXPIRY = "missing-or-invalid-expiry"
     NOT_EXPIRED = "not-expired"
@@ -77,6 +87,8 @@ class PrunePlan:
     breaker_tripped: bool = False
     breaker_reason: str = ""
     orphaned_sources: list[str] = field(default_factory=list)
+    # Points whose legal-hold tags are not exactly as documented: kept, and reported for a person to fix.
+    unrecognised_holds: list[tuple[RecoveryPoint, dict[str, str]]] = field(default_factory=list)
 
     def kept_by_rule(self) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)
@@ -94,19 +106,27 @@ def plan_prune(
     region: str,
     limits: BreakerLimits | None = None,
     override_breaker: bool = False,
+    held_elsewhere: Collection[CopyLink] = frozenset(),
 ) -> PrunePlan:
     """Plan the deletions for one Region.
 
     ``existing_sources`` holds the ARNs of databases that still exist (in the source
     Region); a managed recovery point whose source is not among them is an orphan: its
     newest of each kind is kept like any other and the source is reported.
+    ``held_elsewhere`` holds the links of the held recovery points of the other Region
+    (``held_links``): a point linked to one of them is kept too.
+
+    The circuit breaker's share counts only complete managed recovery points (ours, manual,
+    with kind, source and a valid expiry): half-tagged snapshots cannot raise the limit.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     limits = limits or BreakerLimits()
     all_points = list(points)
     sources = set(existing_sources)
+    held = held_links(all_points) | frozenset(held_elsewhere)
     managed = [p for p in all_points if p.managed_by == stack_name and not p.is_automated]
+    complete = [p for p in managed if _is_complete(p)]
 
     newest: dict[tuple[str, str], RecoveryPoint] = {}
     for point in managed:
@@ -119,23 +139,48 @@ def plan_prune(
     kept: list[Kept] = []
     for point in all_points:
         rule = _keep_rule(point, stack_name, now, newest)
+        if rule is None and copy_links(point) & held:
+            rule = KeepRule.LEGAL_HOLD_ON_COPY
         if rule is None:
             candidates.append(point)
         else:
             kept.append(Kept(point, rule))
 
     orphaned = sorted({p.source_arn for p in managed if p.source_arn and p.source_arn not in sources})
+    unrecognised = [(p, found) for p in all_points if (found := tag_keys.unrecognised_legal_holds(p.tags))]
 
-    allowed = limits.allowed(len(managed))
+    allowed = limits.allowed(len(complete))
     if len(candidates) > allowed and not override_breaker:
         reason = (
-            f"would delete {len(candidates)} of {len(managed)} managed recovery points in {region}; "
+            f"would delete {len(candidates)} of {len(complete)} managed recovery points in {region}; "
             f"the limit is {allowed} ({limits.describe()}). "
             "Nothing was deleted; check the expiry tags, then rerun with the override to proceed."
         )
         kept.extend(Kept(p, KeepRule.CIRCUIT_BREAKER) for p in candidates)
-        return PrunePlan(region, [], kept, len(managed), True, reason, orphaned)
-    return PrunePlan(region, candidates, kept, len(managed), False, "", orphaned)
+        return PrunePlan(region, [], kept, len(complete), True, reason, orphaned, unrecognised)
+    return PrunePlan(region, candidates, kept, len(complete), False, "", orphaned, unrecognised)
+
+
+def copy_links(point: RecoveryPoint) -> frozenset[CopyLink]:
+    """Every way this point is known in either Region: its own identifier and ARN, and, for a copy,
+    the snapshot it was copied from (RDS reports it by ARN, or by identifier within a Region)."""
+    links: set[CopyLink] = {("id", point.type.value, point.identifier.strip().lower())}
+    if point.arn:
+        links.add(("arn", point.arn.strip().lower()))
+    origin = (point.source_snapshot_arn or "").strip().lower()
+    if origin:
+        links.add(("arn", origin))
+        links.add(("id", point.type.value, origin.rsplit(":", 1)[-1]))
+    return frozenset(links)
+
+
+def held_links(points: Iterable[RecoveryPoint]) -> frozenset[CopyLink]:
+    """The links of every held point, whoever owns it: a hold on any copy holds them all."""
+    return frozenset(link for p in points if p.legal_hold for link in copy_links(p))
+
+
+def _is_complete(point: RecoveryPoint) -> bool:
+    return bool((point.kind or "").strip() and (point.source_arn or "").strip() and point.expires_at is not None)
 
 
 def _age_key(point: RecoveryPoint) -> tuple[datetime, str]:
@@ -152,7 +197,8 @@ def _keep_rule(
         return KeepRule.AUTOMATED
     if point.legal_hold:
         return KeepRule.LEGAL_HOLD
-    if not point.kind or not point.source_arn:
+    kind, source_arn = point.kind, point.source_arn
+    if not kind or not kind.strip() or not source_arn or not source_arn.strip():
         return KeepRule.INCOMPLETE_TAGS
     expires_at = point.expires_at
     if expires_at is None:
@@ -161,7 +207,7 @@ def _keep_rule(
         return KeepRule.NOT_EXPIRED
     if not point.is_available:
         return KeepRule.NOT_AVAILABLE
-    newest_of_kind = newest.get((point.source_arn, point.kind))
+    newest_of_kind = newest.get((source_arn, kind))
     if newest_of_kind is not None and newest_of_kind.identifier == point.identifier:
         return KeepRule.NEWEST_OF_KIND
     return None

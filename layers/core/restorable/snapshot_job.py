@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import AlreadyExistsError, AwsError, InvalidRequestError, ResourceBusyError
 from .models import Database, RecoveryPoint
+from .request_fields import EventTime, StrictBool
 from .results import ItemResult, JobResult, Outcome
 from .settings import Settings
 from .snapshot_plan import Action, Period, SnapshotDecision, plan_scheduled_snapshots
@@ -35,15 +36,13 @@ class SnapshotRequest(BaseModel):
 
     kind: str | None = None
     kinds: list[str] | None = Field(default=None, min_length=1)
-    scheduled_time: datetime | None = None
-    dry_run: bool = False
+    scheduled_time: EventTime | None = None
+    dry_run: StrictBool = False
 
     @model_validator(mode="after")
     def _one_kind_field(self) -> SnapshotRequest:
         if (self.kind is None) == (self.kinds is None):
             raise ValueError("give exactly one of 'kind' (a string) or 'kinds' (a list)")
-        if self.scheduled_time is not None and self.scheduled_time.tzinfo is None:
-            raise ValueError("scheduled_time must carry a time zone (e.g. 2026-11-22T02:00:00Z)")
         return self
 
     @property
@@ -51,12 +50,15 @@ class SnapshotRequest(BaseModel):
         return [self.kind] if self.kind is not None else list(self.kinds or [])
 
 
-def parse_snapshot_request(event: object, settings: Settings) -> SnapshotRequest:
-    """Validate the event; unknown kinds are an ``InvalidRequestError`` naming the known ones."""
+def parse_snapshot_request(event: object, settings: Settings, now: datetime | None = None) -> SnapshotRequest:
+    """Validate the event; unknown kinds are an ``InvalidRequestError`` naming the known ones.
+
+    ``scheduled_time`` is judged against ``now`` (the injected clock; default: the current time).
+    """
     if not isinstance(event, dict):
         raise InvalidRequestError(f"snapshot event must be a JSON object, got {type(event).__name__}")
     try:
-        request = SnapshotRequest.model_validate(event)
+        request = SnapshotRequest.model_validate(event, context={"now": now} if now else None)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}" for err in exc.errors())
         raise InvalidRequestError(f"invalid snapshot event: {problems}") from exc

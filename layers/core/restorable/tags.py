@@ -16,6 +16,37 @@ JOB_ID = "restorable:job-id"
 
 UNMANAGED_POLICY_VALUES = frozenset({"", "none"})
 
+# The one value that releases a legal hold (any case, surrounding whitespace ignored); "true" is the
+# documented way to set one. Every other value also holds, and is reported as unrecognised.
+LEGAL_HOLD_OFF = "false"
+LEGAL_HOLD_ON = "true"
+
+
+def legal_hold_values(tags: Mapping[str, str]) -> dict[str, str]:
+    """Every tag whose key is ``restorable:legal-hold`` up to case and surrounding whitespace."""
+    return {k: v for k, v in tags.items() if k.strip().lower() == LEGAL_HOLD}
+
+
+def is_held(tags: Mapping[str, str]) -> bool:
+    """Fail safe: held unless every legal-hold key (up to case) clearly says ``false``."""
+    return any(v.strip().lower() != LEGAL_HOLD_OFF for v in legal_hold_values(tags).values())
+
+
+def unrecognised_legal_holds(tags: Mapping[str, str]) -> dict[str, str]:
+    """Legal-hold tags whose key or value is not exactly what the contract documents (they hold anyway)."""
+    return {
+        k: v
+        for k, v in legal_hold_values(tags).items()
+        if k != LEGAL_HOLD or v.strip().lower() not in (LEGAL_HOLD_ON, LEGAL_HOLD_OFF)
+    }
+
+
+def iam_denies_delete(tags: Mapping[str, str]) -> bool:
+    """What the template's explicit deny decides: the tag key matches case-insensitively (IAM compares
+    ``aws:ResourceTag`` keys that way, but cannot trim them) and the value is not ``false`` in any case
+    (``StringNotEqualsIgnoreCase``, no trimming either)."""
+    return any(v.lower() != LEGAL_HOLD_OFF for k, v in tags.items() if k.lower() == LEGAL_HOLD)
+
 
 def tag_dict(tag_list: list[dict[str, str]] | None) -> dict[str, str]:
     """Turn an AWS ``TagList`` (``[{"Key": .., "Value": ..}]``) into a dict."""

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .arns import RDS_INSTANCE, check_local, parse_rds_arn
 from .errors import InvalidRequestError
+from .request_fields import EventTime, StrictBool
 
 RDS_SOURCE = "aws.rds"
 INSTANCE_EVENT = "RDS DB Instance Event"
@@ -36,15 +36,8 @@ class VerifyRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    scheduled_time: datetime | None = None
-    notify: bool = True
-
-    @field_validator("scheduled_time")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("scheduled_time must carry a time zone (e.g. 2026-11-22T03:05:00Z)")
-        return value
+    scheduled_time: EventTime | None = None
+    notify: StrictBool = True
 
 
 @dataclass(frozen=True)

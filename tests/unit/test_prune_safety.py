@@ -1,0 +1,397 @@
+"""Pruning stays safe over adversarial inventories in two Regions.
+
+Each example builds recovery points as a source snapshot and/or its DR copy, with tag keys and
+values fuzzed (case, whitespace, unicode, empty), holds on either copy, foreign owners, garbled
+expiries, deleted sources and a clock that may be skewed against the creation times. The whole
+prune job runs over in-memory gateways for both Regions. An oracle written here, from what the
+generator meant (not by reading tags back through the core), decides what may be deleted:
+
+- safety: every deletion is one the oracle proves deletable;
+- liveness: when the circuit breaker does not trip, every point the oracle proves deletable is
+  deleted, and the breaker's share counts only the oracle's complete managed points.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from restorable.errors import PermissionDeniedError
+from restorable.models import Database, DatabaseType, RecoveryPoint
+from restorable.policy import default_policy_text, parse_policy_document
+from restorable.prune_job import PruneRequest, run_prune_job
+from restorable.prune_plan import BreakerLimits
+from restorable.settings import Settings
+
+STACK = "restorable"
+SOURCE_REGION, DR_REGION = "us-east-1", "us-west-2"
+ACCOUNT = "123456789012"
+EPOCH = datetime(2027, 1, 1, tzinfo=UTC)
+LIVE_DATABASES = ["orders", "billing"]
+DATABASES = [*LIVE_DATABASES, "retired"]  # "retired" no longer exists
+
+# Legal-hold values and whether they release the hold (what a careful person means, not the code's reading).
+HOLD_VALUES: list[tuple[str, bool]] = [
+    ("true", False),
+    ("TRUE", False),
+    (" True ", False),
+    ("", False),
+    ("no", False),
+    ("0", False),
+    ("yes", False),
+    ("off", False),
+    ("false false", False),
+    ("fals", False),
+    ("ｆａｌｓｅ", False),  # full-width letters: not the word false
+    ("falsе", False),  # Cyrillic 'е'
+    ("✓", False),
+    ("false", True),
+    ("FALSE", True),
+    (" False ", True),
+    ("false\t", True),
+    ("\nfalse", True),
+]
+HOLD_KEYS = [
+    "restorable:legal-hold",
+    "Restorable:Legal-Hold",
+    "RESTORABLE:LEGAL-HOLD",
+    " restorable:legal-hold",
+    "restorable:legal-hold ",
+]
+# Keys that look alike but are not the hold tag: they must not stop a deletion.
+DECOY_KEYS = ["restorable:legal-holds", "restorable:legalhold", "legal-hold", "restorable:hold"]
+OWNERS: list[tuple[str | None, bool]] = [
+    (STACK, True),
+    (STACK, True),
+    (STACK, True),
+    ("other-stack", False),
+    ("Restorable", False),
+    (" restorable", False),
+    ("", False),
+    (None, False),
+]
+
+
+def iso(moment: datetime, style: int) -> str:
+    if style == 0:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if style == 1:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return (moment + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S+02:00")
+
+
+GARBLED_EXPIRIES = [
+    "",
+    "next tuesday",
+    "2027-01-01",
+    "2027-02-30T00:00:00Z",
+    "9999-12-31T23:59:59-05:00",
+    "0001-01-01T00:00:00+01:00",
+    "1700000000",
+    "2027-01-01T00:00:00Z trailing",
+    "２０２７-01-01T00:00:00Z",
+]
+
+
+@dataclass
+class Copy:
+    """One snapshot in one Region, with what the generator meant by its tags."""
+
+    point: RecoveryPoint
+    ours: bool  # managed-by exactly this stack, manual
+    complete: bool  # ours, with kind, source and a valid expiry
+    expires: datetime | None
+    held: bool  # carries a hold tag (any case / whitespace of the key) whose value does not release it
+    kind: str | None
+    source: str | None
+    available: bool
+
+
+@dataclass
+class Group:
+    """A recovery point: its source snapshot and/or its DR copy."""
+
+    copies: dict[str, Copy] = field(default_factory=dict)
+
+    @property
+    def held(self) -> bool:
+        return any(c.held for c in self.copies.values())
+
+
+class Chooser(Protocol):
+    """Where the generator's choices come from: Hypothesis (shrinkable) or a seeded ``random.Random`` (fast)."""
+
+    def choice(self, options: Sequence[Any]) -> Any: ...
+
+    def randint(self, low: int, high: int) -> int: ...
+
+
+class Drawn:
+    def __init__(self, draw: st.DrawFn) -> None:
+        self._draw = draw
+
+    def choice(self, options: Sequence[Any]) -> Any:
+        return self._draw(st.sampled_from(options))
+
+    def randint(self, low: int, high: int) -> int:
+        return self._draw(st.integers(low, high))
+
+
+def copy_tags(pick: Chooser, database: str, created: datetime) -> dict[str, Any]:
+    def odd() -> bool:  # each aspect is clean most of the time, so that deletable points are common too
+        return pick.randint(0, 5) == 0
+
+    owner, ours = pick.choice(OWNERS) if odd() else (STACK, True)
+    tags: dict[str, str] = {}
+    if owner is not None:
+        tags["Restorable:Managed-By" if odd() else "restorable:managed-by"] = owner
+        ours = ours and "restorable:managed-by" in tags
+    kind = pick.choice(["predeploy", " ", "", None]) if odd() else pick.choice(["weekly", "monthly"])
+    if kind is not None:
+        tags["restorable:kind"] = kind
+    source = pick.choice(["", " ", None]) if odd() else f"arn:aws:rds:{SOURCE_REGION}:{ACCOUNT}:db:{database}"
+    if source is not None:
+        tags["restorable:source"] = source
+    expires: datetime | None = None
+    if not odd():
+        expires = created + timedelta(days=pick.randint(1, 400), seconds=pick.randint(0, 86399))
+        tags["restorable:expires-at"] = iso(expires, pick.randint(0, 2))
+    elif pick.randint(0, 1):
+        tags["restorable:expires-at"] = pick.choice(GARBLED_EXPIRIES)
+    held = False
+    for _ in range(pick.randint(1, 2) if odd() else 0):
+        value, releases = pick.choice(HOLD_VALUES)
+        key = pick.choice(HOLD_KEYS)
+        if key in tags:
+            continue
+        tags[key] = value
+        held = held or not releases
+    if pick.randint(0, 5) == 0:
+        tags[pick.choice(DECOY_KEYS)] = pick.choice(["true", "yes", ""])
+    kind_ok = kind is not None and kind.strip() != ""
+    source_ok = source is not None and source.strip() != ""
+    return {
+        "tags": tags,
+        "ours": ours,
+        "complete": ours and kind_ok and source_ok and expires is not None,
+        "expires": expires,
+        "held": held,
+        "kind": kind if kind_ok else None,
+        "source": source if source_ok else None,
+    }
+
+
+def group(pick: Chooser, index: int) -> Group:
+    database = pick.choice(DATABASES)
+    created = EPOCH + timedelta(days=pick.randint(0, 600), hours=pick.randint(0, 23))
+    identifier = f"{database}-p{index}"
+    shape = pick.choice(["both", "both", "both", "source-only", "dr-only", "dr-renamed"])
+    automated = pick.randint(0, 15) == 0
+    group = Group()
+    # DR copies usually carry the same tags (CopyTags), but a copy can be half-tagged or tagged on its own.
+    base = copy_tags(pick, database, created)
+    source_arn = f"arn:aws:rds:{SOURCE_REGION}:{ACCOUNT}:snapshot:{identifier}"
+    for region in (SOURCE_REGION, DR_REGION):
+        source_deleted = region == SOURCE_REGION and shape in ("dr-only", "dr-renamed") and pick.randint(0, 1)
+        if source_deleted or (region == DR_REGION and shape == "source-only"):
+            continue
+        meant = base if region == SOURCE_REGION or pick.randint(0, 3) else copy_tags(pick, database, created)
+        name = identifier if region == SOURCE_REGION or shape != "dr-renamed" else f"copy-of-p{index}"
+        origin = None
+        if region == DR_REGION:
+            origin = source_arn if shape == "dr-renamed" or pick.randint(0, 1) else None
+        available = pick.randint(0, 7) > 0
+        when = None if pick.randint(0, 20) == 0 else created + timedelta(minutes=region == DR_REGION)
+        point = RecoveryPoint(
+            DatabaseType.INSTANCE,
+            name,
+            f"arn:aws:rds:{region}:{ACCOUNT}:snapshot:{name}",
+            database,
+            "available" if available else pick.choice(["creating", "failed", "copying"]),
+            "automated" if automated else "manual",
+            region,
+            created_at=when,
+            tags=dict(meant["tags"]),
+            source_snapshot_arn=origin,
+        )
+        group.copies[region] = Copy(
+            point,
+            ours=meant["ours"] and not automated,
+            complete=meant["complete"] and not automated,
+            expires=meant["expires"],
+            held=meant["held"],
+            kind=meant["kind"],
+            source=meant["source"],
+            available=available,
+        )
+    return group
+
+
+@st.composite
+def drawn_inventories(draw: st.DrawFn) -> list[Group]:
+    """Shrinkable: every choice is a Hypothesis draw."""
+    pick = Drawn(draw)
+    return [group(pick, i) for i in range(pick.randint(0, 10))]
+
+
+def seeded_inventory(seed: int) -> list[Group]:
+    """Fast: Hypothesis picks the seed, the inventory follows from it (the seed is shown on failure)."""
+    pick = random.Random(seed)
+    return [group(pick, i) for i in range(pick.randint(0, 14))]
+
+
+# The bulk of the examples come from seeds (cheap to generate); the shrinkable strategy runs fewer.
+inventories = st.integers(0, 2**63).map(seeded_inventory)
+shrinkable_inventories = drawn_inventories()
+clocks = st.integers(-30, 800).map(lambda d: EPOCH + timedelta(days=d))
+
+
+class Region:
+    def __init__(self, region: str, points: list[RecoveryPoint], deny_held_in_iam: bool) -> None:
+        self.region = region
+        self.points = points
+        self.deleted: list[str] = []
+        self.deny_held_in_iam = deny_held_in_iam
+
+    def list_manual_snapshots(self) -> list[RecoveryPoint]:
+        return list(self.points)
+
+    def delete_snapshot(self, point: RecoveryPoint) -> None:
+        if self.deny_held_in_iam and any(
+            k.lower() == "restorable:legal-hold" and v.lower() != "false" for k, v in point.tags.items()
+        ):
+            raise PermissionDeniedError("delete: AccessDenied: explicit deny", code="AccessDenied")
+        self.deleted.append(point.identifier)
+
+
+class Databases:
+    def list_databases(self) -> list[Database]:
+        return [
+            Database(DatabaseType.INSTANCE, d, f"arn:aws:rds:{SOURCE_REGION}:{ACCOUNT}:db:{d}", "available", "mysql")
+            for d in LIVE_DATABASES
+        ]
+
+
+SETTINGS = Settings(
+    stack_name=STACK,
+    region=SOURCE_REGION,
+    dr_region=DR_REGION,
+    dr_kms_key_id="alias/aws/rds",
+    schedule_timezone="UTC",
+    schedule_expressions={},
+    policies=parse_policy_document(default_policy_text()),
+)
+
+
+def oracle(all_groups: list[Group], region: str, now: datetime) -> tuple[set[str], int]:
+    """What may be deleted in ``region`` and how many complete managed points it holds, from the generator's intent."""
+    here = [(g, g.copies[region]) for g in all_groups if region in g.copies]
+    newest: dict[tuple[str, str], tuple[datetime, str]] = {}
+    for _, c in here:
+        if c.ours and c.available and c.kind and c.source:
+            age = (c.point.created_at or datetime.max.replace(tzinfo=UTC), c.point.identifier)
+            newest[(c.source, c.kind)] = max(newest.get((c.source, c.kind), age), age)
+    deletable = {
+        c.point.identifier
+        for g, c in here
+        if c.complete
+        and c.available
+        and not g.held
+        and c.expires is not None
+        and c.expires <= now
+        and newest[(c.source or "", c.kind or "")][1] != c.point.identifier
+    }
+    return deletable, sum(1 for _, c in here if c.complete)
+
+
+LIMITS = [BreakerLimits(max_share=1.0), BreakerLimits(), BreakerLimits(max_share=0.5, max_count=3)]
+TRIED: Counter[str] = Counter()
+
+
+def check(all_groups: list[Group], now: datetime, limits: BreakerLimits, only: list[str], iam: bool) -> None:
+    regions = {
+        r: Region(r, [g.copies[r].point for g in all_groups if r in g.copies], iam) for r in (SOURCE_REGION, DR_REGION)
+    }
+    request = PruneRequest.model_validate({"regions": only}, context={"now": now})
+    result, _ = run_prune_job(
+        request,
+        SETTINGS,
+        {"source": regions[SOURCE_REGION], "dr": regions[DR_REGION]},
+        Databases(),
+        now=now,
+        limits=limits,
+    )
+    TRIED["examples"] += 1
+    TRIED["points"] += sum(len(g.copies) for g in all_groups)
+    TRIED["held groups"] += sum(1 for g in all_groups if g.held)
+    for role, region in (("source", SOURCE_REGION), ("dr", DR_REGION)):
+        deleted = set(regions[region].deleted)
+        assert len(deleted) == len(regions[region].deleted), "a point was deleted twice"
+        if role not in only:
+            assert deleted == set(), f"{region} was not asked for"
+            continue
+        deletable, complete = oracle(all_groups, region, now)
+        wrong = deleted - deletable
+        assert not wrong, f"wrong deletes in {region}: {sorted(wrong)}"
+        summary = result.details["regions"][region]
+        assert summary["managed_total"] == complete, "the breaker counted points that are not complete"
+        # the breaker trips exactly when the clearly deletable points exceed the share of the complete ones:
+        # a pile of half-tagged snapshots cannot raise the limit
+        assert summary["breaker_tripped"] is (len(deletable) > limits.allowed(complete))
+        if summary["breaker_tripped"]:
+            assert deleted == set()
+        else:
+            assert deleted == deletable, f"left deletable points in {region}: {sorted(deletable - deleted)}"
+        TRIED["deleted"] += len(deleted)
+        TRIED["kept"] += sum(1 for g in all_groups if region in g.copies) - len(deleted)
+
+
+@settings(max_examples=7000, deadline=None)
+@given(inventory=inventories, now=clocks, limits=st.sampled_from(LIMITS))
+def test_two_region_prune_never_deletes_wrongly_and_deletes_what_is_clearly_deletable(
+    inventory: list[Group], now: datetime, limits: BreakerLimits
+) -> None:
+    check(inventory, now, limits, ["source", "dr"], iam=False)
+
+
+@settings(max_examples=2500, deadline=None)
+@given(
+    inventory=inventories,
+    now=clocks,
+    only=st.sampled_from([["source"], ["dr"], ["dr", "source"]]),
+)
+def test_a_run_limited_to_one_region_still_honours_holds_on_the_other_copy(
+    inventory: list[Group], now: datetime, only: list[str]
+) -> None:
+    check(inventory, now, BreakerLimits(max_share=1.0), only, iam=False)
+
+
+@settings(max_examples=600, deadline=None)
+@given(inventory=shrinkable_inventories, now=clocks)
+def test_with_the_iam_deny_in_force_nothing_held_is_deleted_and_nothing_fails(
+    inventory: list[Group], now: datetime
+) -> None:
+    """The gateway denies deletes as the template's explicit deny does; a denial of a released-in-code hold
+    (" false ") is a keep, never a failure, and nothing the oracle holds is deleted."""
+    regions = {
+        r: Region(r, [g.copies[r].point for g in inventory if r in g.copies], True) for r in (SOURCE_REGION, DR_REGION)
+    }
+    result, _ = run_prune_job(
+        PruneRequest.model_validate({}, context={"now": now}),
+        SETTINGS,
+        {"source": regions[SOURCE_REGION], "dr": regions[DR_REGION]},
+        Databases(),
+        now=now,
+        limits=BreakerLimits(max_share=1.0),
+    )
+    for region in (SOURCE_REGION, DR_REGION):
+        deletable, _ = oracle(inventory, region, now)
+        assert set(regions[region].deleted) <= deletable
+    assert not [i for i in result.items if i.outcome.value == "failed"]
