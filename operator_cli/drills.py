@@ -95,7 +95,7 @@ def progress(history: Sequence[Mapping[str, Any]]) -> list[StateProgress]:
             open_states = [i for i, s in enumerate(states) if s.exited_seconds is None]
             if open_states:
                 states[open_states[-1]] = replace(states[open_states[-1]], failed=str(failed.get("error")))
-    return states
+    return sorted(states, key=lambda state: state.entered_seconds)
 
 
 def last_state_output(history: Sequence[Mapping[str, Any]]) -> Any:

@@ -8,6 +8,7 @@ on stderr and a non-zero exit: 1 when something failed, 2 for bad input (nothing
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from . import drills, holds, render
 from .errors import CliError
 from .gateways import DrillHistoryTable, Executions, FunctionInvoker, ReportStore, TagRemover, caller_identity
 from .stack import (
+    BAD_INPUT,
     COPY_FUNCTION,
     DRILL_HISTORY_TABLE,
     DRILL_STATE_MACHINE,
@@ -42,7 +44,6 @@ from .stack import (
 )
 from .status import VERDICTS, Filters, fleet_status
 
-BAD_INPUT = 2
 DEFAULT_KINDS = ("weekly", "monthly")
 JOBS = ("snapshot", "copy", "prune")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -112,6 +113,7 @@ class _Cli(click.Group):
     """Turns the commands' errors into one line on stderr and an exit status."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        render.bind(sys.stdout)
         try:
             return super().invoke(ctx)
         except CliError as exc:
@@ -382,7 +384,7 @@ def drill_start(
         if operator.json:
             render.emit_json(started)
         else:
-            click.echo(f"started {arn}\nfollow it: restorable drill show {arn}")
+            render.echo(f"started {arn}\nfollow it: restorable drill show {arn}")
         return
     described, history = _follow(operator, executions, arn, poll_seconds, timeout_minutes)
     output_document = json.loads(described["output"]) if described.get("output") else drills.last_state_output(history)
@@ -402,16 +404,17 @@ def _follow(
     operator: Operator, executions: Executions, arn: str, poll_seconds: float, timeout_minutes: float
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     deadline = time.monotonic() + timeout_minutes * 60
-    shown = 0
+    shown: set[tuple[str, float]] = set()
     out = None if operator.json else render.console()
     while True:
         described = executions.describe(arn)
         history = executions.history(arn)
         states = drills.progress(history)
         if out is not None:
-            for state in states[shown:]:
-                out.print(f"{render.seconds(state.entered_seconds):>8}  {state.name}")
-            shown = len(states)
+            for state in states:
+                if (state.name, state.entered_seconds) not in shown:
+                    out.print(f"{render.seconds(state.entered_seconds):>8}  {state.name}")
+                    shown.add((state.name, state.entered_seconds))
         if described["status"] != "RUNNING":
             return described, history
         if time.monotonic() > deadline:
@@ -511,7 +514,7 @@ def drill_show(
     if markdown:
         if not uri:
             raise CliError("this drill has no report (yet)")
-        click.echo(reports.read(uri.removesuffix(".json") + ".md").decode())
+        render.echo(reports.read(uri.removesuffix(".json") + ".md").decode())
         return
     report = json.loads(reports.read(uri)) if uri else None
     if operator.json:
@@ -603,7 +606,7 @@ def hold_add(
     if operator.json:
         render.emit_json(result)
     else:
-        click.echo(f"held {result['identifier']} in {', '.join(c['region'] for c in done)}: {tags[holds.REASON_KEY]}")
+        render.echo(f"held {result['identifier']} in {', '.join(c['region'] for c in done)}: {tags[holds.REASON_KEY]}")
 
 
 @hold.command("remove")
@@ -626,9 +629,9 @@ def hold_remove(point: str, stack_name: str | None, region: str | None, profile:
     if operator.json:
         render.emit_json(result)
     elif removed:
-        click.echo(f"released {result['identifier']} in {', '.join(sorted(removed))}")
+        render.echo(f"released {result['identifier']} in {', '.join(sorted(removed))}")
     else:
-        click.echo(f"{result['identifier']} was not held")
+        render.echo(f"{result['identifier']} was not held")
 
 
 @hold.command("list")

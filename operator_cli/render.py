@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import IO, Any
 
 import click
 from rich.console import Console
@@ -14,13 +15,28 @@ JSON = "json"
 TABLE = "table"
 
 
+_stream: list[IO[str]] = []
+
+
+def bind(stream: IO[str]) -> None:
+    """Write to ``stream`` (the stdout the command started with), whatever else replaces ``sys.stdout`` later."""
+    _stream[:] = [stream]
+
+
+def stdout() -> IO[str]:
+    return _stream[0] if _stream else sys.stdout
+
+
 def console() -> Console:
-    # Resolved at each call so the current sys.stdout (a terminal, a pipe, a test's capture) is used.
-    return Console(highlight=False, soft_wrap=False)
+    return Console(file=stdout(), highlight=False, soft_wrap=False)
+
+
+def echo(message: str) -> None:
+    click.echo(message, file=stdout())
 
 
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
+    echo(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:

@@ -22,6 +22,7 @@ STACK_ENV = "RESTORABLE_STACK"
 SAMCONFIG = "samconfig.toml"
 SAMCONFIG_ENVIRONMENT = "default"
 DR_REGION_PARAMETER = "DrRegion"
+BAD_INPUT = 2
 
 # Outputs of template.yaml the commands use.
 SNAPSHOT_FUNCTION = "SnapshotFunctionName"
@@ -91,12 +92,12 @@ def load_stack(cloudformation: Any, name: str) -> Stack:
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message", "")
         if exc.response.get("Error", {}).get("Code") == "ValidationError" and "does not exist" in message:
-            raise CliError(f"unknown stack {name!r} in {region}: give --stack (or set {STACK_ENV})") from exc
+            raise CliError(f"unknown stack {name!r} in {region}: give --stack (or set {STACK_ENV})", BAD_INPUT) from exc
         raise CliError(f"cannot read stack {name!r} in {region}: {message or exc}") from exc
     except BotoCoreError as exc:
         raise CliError(f"cannot read stack {name!r} in {region}: {exc}") from exc
     if not stacks:
-        raise CliError(f"unknown stack {name!r} in {region}")
+        raise CliError(f"unknown stack {name!r} in {region}", BAD_INPUT)
     described = stacks[0]
     if str(described.get("StackStatus", "")).startswith("DELETE"):
         raise CliError(f"stack {name!r} in {region} is {described['StackStatus']}")
