@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
@@ -112,12 +113,21 @@ def deployed() -> Iterator[Deployed]:
                 code = rule(params) if rule is not None else None
                 return error_response(code) if code else None
 
-            session = boto3._get_default_session()
-            session.events.register("before-call.*.*", hook, unique_id="cli-faults")
+            make_session = boto3.Session
+
+            def session_with_faults(*args: Any, **kwargs: Any) -> boto3.Session:
+                """The CLI's own sessions fail the same calls as the handlers' default session."""
+                session = make_session(*args, **kwargs)
+                session.events.register("before-call.*.*", hook, unique_id="cli-faults")
+                return session
+
+            default = boto3._get_default_session()
+            default.events.register("before-call.*.*", hook, unique_id="cli-faults")
             try:
-                yield Deployed(world=world, outputs=outputs, runner=CliRunner())
+                with mock.patch.object(boto3, "Session", session_with_faults):
+                    yield Deployed(world=world, outputs=outputs, runner=CliRunner())
             finally:
-                session.events.unregister("before-call.*.*", unique_id="cli-faults")
+                default.events.unregister("before-call.*.*", unique_id="cli-faults")
 
 
 def manual_snapshot_ids(regions: Sequence[str] = (SOURCE_REGION, DR_REGION)) -> dict[str, list[str]]:
