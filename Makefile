@@ -15,16 +15,19 @@ export AWS_DEFAULT_REGION ?= us-east-1
 help:
 	@echo "make demo      run the whole system on the embedded AWS emulator (moto): 100 simulated days, report in demo-output/"
 	@echo "make simulate  policy simulator: snapshot counts, quotas, storage and cost over 3 years (SIMULATE_ARGS=...)"
+	@echo "make install   the test environment in .venv, with the operator's command: .venv/bin/restorable --help"
 	@echo "make test      run the whole test suite (installs what it needs)"
 	@echo "make lint      ruff, mypy, sam validate --lint, cfn-lint"
 	@echo "make build     sam build (python3.13, arm64)"
 	@echo "make bench     benchmarks: API calls per run, cold-start import time"
 	@echo "make bench-prune  prune pass API calls over 100 x 40 recovery points in two Regions; 100k-point planning time"
 
-$(VENV)/.installed: requirements/dev.txt layers/core/requirements.txt
+$(VENV)/.installed: requirements/dev.txt layers/core/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements/dev.txt
+	# the `restorable` command (operator_cli + the core package from layers/core), editable
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 $(TOOLS_VENV)/.installed: requirements/tools.txt
@@ -61,7 +64,7 @@ bench-prune: install
 lint: install tools
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/core/restorable functions local_runtime policy_simulator
+	$(VENV)/bin/mypy layers/core/restorable functions local_runtime policy_simulator operator_cli
 	$(TOOLS)/sam validate --lint --region $(AWS_DEFAULT_REGION)
 	$(TOOLS)/cfn-lint template.yaml
 	$(TOOLS)/statelint statemachines/*.asl.json
