@@ -3,8 +3,9 @@
 A ``before-call`` handler that returns a response short-circuits the request, so the client
 raises the ``ClientError`` it would get from AWS (or, for a raised botocore error such as
 ``EndpointConnectionError``, fails as if AWS could not be reached); moto serves every
-other call. Hooks are registered on boto3's default session, so they see every client the
-handlers create; register them inside ``mock_aws`` (which replaces that session).
+other call. Hooks are registered on boto3's default session, and the handlers' kept clients are
+dropped around each block, so they see every client the handlers use; register them inside
+``mock_aws`` (which replaces that session).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+
+from restorable.adapters import clients
 
 # Codes a test can inject, by what the code means to AWS callers.
 TRANSIENT_CODES = ("Throttling", "RequestLimitExceeded", "ServiceUnavailable", "InternalFailure")
@@ -51,6 +54,27 @@ def _call(kwargs: dict[str, Any]) -> Call:
 
 
 @contextlib.contextmanager
+def _hooks_on_default_session(hooks: Iterable[tuple[str, Callable[..., Any], str]]) -> Iterator[None]:
+    """Register ``(event, handler, unique_id)`` hooks first on the default session for the block.
+
+    A botocore client copies the session's hooks when it is built, and the handlers keep their
+    clients as a warm Lambda does (``restorable.adapters.clients``): the kept clients are dropped on
+    entry and on exit, so every client inside the block sees the hooks and none outside keeps them.
+    """
+    listed = list(hooks)
+    events = boto3._get_default_session().events
+    clients.reset()
+    for event, handler, unique_id in listed:
+        events.register_first(event, handler, unique_id=unique_id)
+    try:
+        yield
+    finally:
+        for event, _handler, unique_id in listed:
+            events.unregister(event, unique_id=unique_id)
+        clients.reset()
+
+
+@contextlib.contextmanager
 def recorded_calls() -> Iterator[list[Call]]:
     """Every AWS call made inside the block, in order."""
     calls: list[Call] = []
@@ -58,12 +82,8 @@ def recorded_calls() -> Iterator[list[Call]]:
     def before_call(**kwargs: Any) -> None:
         calls.append(_call(kwargs))
 
-    events = boto3._get_default_session().events
-    events.register_first("before-call.*.*", before_call, unique_id="record-calls")
-    try:
+    with _hooks_on_default_session([("before-call.*.*", before_call, "record-calls")]):
         yield calls
-    finally:
-        events.unregister("before-call.*.*", unique_id="record-calls")
 
 
 @contextlib.contextmanager
@@ -77,14 +97,10 @@ def failing_calls(
         code = choose(params.get("body", {}))
         return error_response(code) if code else None
 
-    events = boto3._get_default_session().events
-    for operation in names:
-        events.register_first(f"before-call.{service}.{operation}", before_call, unique_id=f"inject-{operation}")
-    try:
+    with _hooks_on_default_session(
+        (f"before-call.{service}.{operation}", before_call, f"inject-{operation}") for operation in names
+    ):
         yield
-    finally:
-        for operation in names:
-            events.unregister(f"before-call.{service}.{operation}", unique_id=f"inject-{operation}")
 
 
 @contextlib.contextmanager
@@ -107,13 +123,10 @@ def failing_operation(
             raise fault
         return error_response(fault)
 
-    event = f"before-call.{service}.{operation}"
-    events = boto3._get_default_session().events
-    events.register_first(event, before_call, unique_id=f"fail-{service}-{operation}")
-    try:
+    with _hooks_on_default_session(
+        [(f"before-call.{service}.{operation}", before_call, f"fail-{service}-{operation}")]
+    ):
         yield failed
-    finally:
-        events.unregister(event, unique_id=f"fail-{service}-{operation}")
 
 
 @contextlib.contextmanager

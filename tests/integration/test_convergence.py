@@ -123,7 +123,9 @@ def _verify_world(world: World) -> None:
         event = sample(name)
         event["scheduled_time"] = "2026-11-22T02:00:00Z"
         world.functions.invoke("SnapshotFunction", event).result()
-    world.functions.invoke("CopyFunction", sample("copy-reconcile.json")).result()
+    copy = sample("copy-reconcile.json")
+    copy["scheduled_time"] = "2026-11-22T02:00:00Z"
+    world.functions.invoke("CopyFunction", copy).result()
     world.clock.move_to(SUNDAY + timedelta(hours=1, minutes=5))
 
 
@@ -145,9 +147,10 @@ def _verification(world: World, invocation: Invocation) -> Any:
     }
 
 
+COPY_RECONCILE = SUNDAY + timedelta(hours=1, minutes=15)  # when the sample reconcile event fires
 JOBS = {
     "snapshot": Job("SnapshotFunction", "snapshot-weekly.json", SUNDAY, _snapshot_world, _snapshots),
-    "copy": Job("CopyFunction", "copy-reconcile.json", SUNDAY, _copy_world, _snapshots),
+    "copy": Job("CopyFunction", "copy-reconcile.json", COPY_RECONCILE, _copy_world, _snapshots),
     "prune": Job("PruneFunction", "prune-daily.json", PRUNE_NOW, _prune_world, _snapshots),
     "predeploy": Job("PredeployFunction", "predeploy-direct.json", SUNDAY, _predeploy_world, _snapshots),
     "verify": Job("VerifyFunction", "verify-hourly.json", SUNDAY, _verify_world, _verification),

@@ -96,7 +96,8 @@ def test_automated_backups_turned_off_are_found_alerted_and_recover_when_turned_
 def test_the_held_snapshot_outlives_its_retention_and_is_kept(demo: Demo) -> None:
     [hold] = [c for c in demo.applied if c.problem == "legal hold"]
     held = [s for s in demo.result.final_snapshots if s.identifier == hold.detail]
-    assert {s.region for s in held} == {"us-east-1"}  # the hold was put on the source snapshot
+    # The hold was put on the source snapshot; it holds the DR copy too.
+    assert {s.region for s in held} == {"us-east-1", "us-west-2"}
     expires = parse_timestamp(held[0].tag_map[tag_keys.EXPIRES_AT])
     assert expires is not None
     assert expires < demo.result.end

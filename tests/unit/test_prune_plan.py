@@ -223,7 +223,12 @@ def test_no_rule_is_ever_violated_and_nothing_deletable_is_left(
     if result.breaker_tripped:
         assert deleted == set()
         assert not override
-        managed = sum(1 for p in points if p.managed_by == STACK and p.snapshot_type == "manual")
+        # the share counts only complete managed points: ours, manual, with kind, source and a valid expiry
+        managed = sum(
+            1
+            for p in points
+            if p.managed_by == STACK and p.snapshot_type == "manual" and p.kind and p.source_arn and p.expires_at
+        )
         assert len(should) > BreakerLimits(max_share=share, max_count=1000).allowed(managed)
     else:
         assert deleted == should
