@@ -24,7 +24,6 @@ BY_KEY = "restorable:legal-hold-by"
 AT_KEY = "restorable:legal-hold-at"
 HOLD_KEYS = frozenset({HOLD_KEY, REASON_KEY, BY_KEY, AT_KEY})
 HOLD_VALUE = "true"
-RELEASED_VALUE = "false"
 # RDS tag values: at most 256 Unicode letters, digits, white space, and _ . : / = + - @
 MAX_TAG_VALUE = 256
 _TAG_VALUE = re.compile(r"^[\w\s.:/=+\-@]*$")
@@ -32,11 +31,12 @@ _TAG_VALUE = re.compile(r"^[\w\s.:/=+\-@]*$")
 
 def hold_values(tags: Mapping[str, str]) -> list[str]:
     """The values of every key that names a legal hold, whatever its letter case."""
-    return [value for key, value in tags.items() if key.strip().lower() == HOLD_KEY]
+    return list(tag_keys.legal_hold_values(tags).values())
 
 
 def is_held(tags: Mapping[str, str]) -> bool:
-    return any(value.strip().lower() != RELEASED_VALUE for value in hold_values(tags))
+    """The core's fail-safe rule, the one pruning applies: the CLI never disagrees with it."""
+    return tag_keys.is_held(tags)
 
 
 def hold_tag_keys(tags: Mapping[str, str]) -> list[str]:
