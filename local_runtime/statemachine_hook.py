@@ -73,7 +73,7 @@ def connect_runner(template: Template, functions: Functions) -> StateMachineRunn
 
 
 def drill_figures(output: Any) -> dict[str, Any]:
-    """A drill's result from its output (``plan`` + ``record``, see restorable.drill_steps.record).
+    """A drill's result from its output (``plan`` + ``record``, see restorable.drills.steps.record).
 
     ``rto_seconds``/``rpo_seconds`` are None when not measured (e.g. the restore never finished).
     Another state machine's output gives every key naming an RTO or RPO figure instead.

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from restorable.drill import DrillRequest, parse_drill_request
+from restorable.drills.plan import DrillRequest, parse_drill_request
 
 MAX_EXECUTION_NAME = 80
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from restorable.drill import is_drill_resource
+from restorable.drills.plan import is_drill_resource
 from restorable.models import RecoveryPoint
 from restorable.naming import format_timestamp
-from restorable.verification import MonitoredDatabase, Severity
+from restorable.verification.checks import MonitoredDatabase, Severity
 
 NOT_VERIFIED = "not verified"
 VERDICTS = tuple(s.label for s in Severity)

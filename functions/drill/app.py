@@ -14,13 +14,13 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from restorable import drill_steps
 from restorable.adapters import clients
 from restorable.adapters.drill_rds import DrillRdsGateway
 from restorable.adapters.drill_records import DrillRecordStore
 from restorable.arns import account_of
-from restorable.drill import parse_drill_state
-from restorable.drill_settings import load_drill_settings
+from restorable.drills import steps as drill_steps
+from restorable.drills.plan import parse_drill_state
+from restorable.drills.settings import load_drill_settings
 from restorable.errors import InvalidRequestError, RestorableError
 from restorable.observability import log_event_summary
 from restorable.settings import load_settings

@@ -14,9 +14,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from restorable import drill_steps
 from restorable.adapters import clients
-from restorable.drill import parse_drill_state
+from restorable.drills import steps as drill_steps
+from restorable.drills.plan import parse_drill_state
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary
 from restorable.settings import load_settings

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable.adapters import clients
 from restorable.adapters.drill_rds import DrillRdsGateway
-from restorable.drill_janitor import run_janitor
+from restorable.drills.janitor import run_janitor
 from restorable.errors import InvalidRequestError, RestorableError
 from restorable.observability import log_event_summary
 from restorable.settings import load_settings

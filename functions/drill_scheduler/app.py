@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from restorable.adapters import clients
 from restorable.adapters.rds import RdsGateway
-from restorable.drill_schedule import (
+from restorable.drills.schedule import (
     drill_candidates,
     drill_input,
     execution_name,
@@ -22,7 +22,7 @@ from restorable.drill_schedule import (
     parse_scheduled_request,
     rotating_sample,
 )
-from restorable.drill_settings import load_drill_settings
+from restorable.drills.settings import load_drill_settings
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary
 from restorable.settings import load_settings

@@ -14,10 +14,9 @@ from restorable.adapters.notification_store import AlertPublisher, DrillHistoryR
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary
 from restorable.settings import load_settings
-from restorable.verification_job import Gateways, VerificationRun, run_verification
-from restorable.verification_metrics import record_verification
-from restorable.verification_settings import load_verification_settings
-from restorable.verify_request import (
+from restorable.verification.job import Gateways, VerificationRun, run_verification
+from restorable.verification.metrics import record_verification
+from restorable.verification.request import (
     IgnoredEvent,
     InstanceEvent,
     VerifyRequest,
@@ -25,6 +24,7 @@ from restorable.verify_request import (
     parse_rds_event,
     parse_verify_request,
 )
+from restorable.verification.settings import load_verification_settings
 
 logger = Logger()
 tracer = Tracer()

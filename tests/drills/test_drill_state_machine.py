@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.rds.models import rds_backends
 
-from restorable import drill_steps
+from restorable.drills import steps as drill_steps
 from restorable.errors import AwsError, CleanupPendingError
 from tests.drills.conftest import DR_REGION, SOURCE_REGION, STACK, DrillWorld, sample
 

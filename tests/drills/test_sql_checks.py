@@ -9,8 +9,8 @@ import boto3
 import pytest
 
 from local_runtime.statemachines import rds_endpoints_at
-from restorable import drill_steps
-from restorable.drill import DrillRequest
+from restorable.drills import steps as drill_steps
+from restorable.drills.plan import DrillRequest
 from tests.drills.conftest import SOURCE_REGION, DrillWorld, sample
 from tests.drills.servers import PASSWORD, USERNAME, Server
 

@@ -10,8 +10,8 @@ from moto.events.models import EventPattern
 
 from local_runtime.functions import Functions
 from local_runtime.template import REPO_ROOT, Template
-from restorable import verify_request
-from restorable.verification_metrics import ALARM_METRICS, DASHBOARD_METRICS
+from restorable.verification import request as verify_request
+from restorable.verification.metrics import ALARM_METRICS, DASHBOARD_METRICS
 from tests.fleet import Fleet
 from tests.integration.test_verify_function import clock, env, healthy  # noqa: F401 - fixtures
 from tests.verify_env import VerifyEnvironment

@@ -138,7 +138,7 @@ def test_history_table_is_visible_to_every_function(functions: Functions, templa
 
 
 def test_drill_sample_events_are_valid_drill_inputs() -> None:
-    from restorable.drill import parse_drill_request
+    from restorable.drills.plan import parse_drill_request
 
     for path in (REPO_ROOT / "events").glob("drill-*.json"):
         if path.name.startswith(("drill-schedule", "drill-janitor")):

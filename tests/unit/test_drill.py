@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from restorable import tags as tag_keys
-from restorable.drill import (
+from restorable.drills.plan import (
     CLUSTER_INSTANCE_SUFFIX,
     FIRST_POLL_SECONDS,
     MAX_POLL_SECONDS,
@@ -28,7 +28,7 @@ from restorable.drill import (
     rpo_target_seconds,
     rto_target_seconds,
 )
-from restorable.drill_schedule import drill_candidates, execution_name, rotating_sample
+from restorable.drills.schedule import drill_candidates, execution_name, rotating_sample
 from restorable.errors import InvalidRequestError
 from restorable.models import Database, DatabaseType
 

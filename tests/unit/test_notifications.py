@@ -15,7 +15,7 @@ from restorable.notifications import (
     format_notification,
     plan_notifications,
 )
-from restorable.verification import CheckResult, Severity, Status
+from restorable.verification.checks import CheckResult, Severity, Status
 
 NOW = datetime(2026, 11, 22, 3, 5, tzinfo=UTC)
 REPEAT = timedelta(hours=24)

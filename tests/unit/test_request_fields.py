@@ -9,12 +9,12 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from restorable.copy_job import CopyRequest
-from restorable.drill_schedule import ScheduledDrillRequest
+from restorable.drills.schedule import ScheduledDrillRequest
 from restorable.predeploy_plan import DirectRequest, PredeployParameters
 from restorable.prune_job import PruneRequest
 from restorable.request_fields import MAX_EVENT_EARLINESS, MAX_EVENT_LATENESS, parse_event_time
 from restorable.snapshot_job import SnapshotRequest
-from restorable.verify_request import VerifyRequest
+from restorable.verification.request import VerifyRequest
 
 NOW = datetime(2027, 3, 7, 2, 30, tzinfo=UTC)
 # (model, a valid body without the field, the boolean fields it has, whether it takes scheduled_time)

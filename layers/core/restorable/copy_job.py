@@ -22,6 +22,7 @@ from .models import DatabaseType, RecoveryPoint
 from .request_fields import EventTime, StrictBool
 from .results import ItemResult, JobResult, Outcome
 from .settings import Settings
+from .validation import describe_problems
 
 # detail-type -> (snapshot type, the EventID that means "manual snapshot created", ARN resource type)
 SNAPSHOT_CREATED_EVENTS: Mapping[str, tuple[DatabaseType, str, str]] = {
@@ -76,7 +77,7 @@ def parse_copy_event(event: object, settings: Settings) -> tuple[CopyRequest, Co
     try:
         return CopyRequest.model_validate(event), None
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}" for err in exc.errors())
+        problems = describe_problems(exc)
         raise InvalidRequestError(f"invalid copy request: {problems}") from exc
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .verification import CheckResult, Severity, Status
+from .verification.checks import CheckResult, Severity, Status
 
 # SNS limits: subject < 100 ASCII characters; a message at most 256 KB. Leave headroom.
 MAX_SUBJECT_LENGTH = 99

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from .errors import PolicyError
+from .validation import describe_problems
 
 KindName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,19}$")]
 PolicyName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
@@ -59,14 +60,6 @@ class PolicyDocument(_Strict):
         return frozenset(kind for policy in self.policies.values() for kind in policy.snapshots)
 
 
-def _describe(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors():
-        location = ".".join(str(p) for p in item["loc"]) or "(document)"
-        parts.append(f"{location}: {item['msg']}")
-    return "; ".join(parts)
-
-
 def parse_policy_document(text: str, scheduled_kinds: frozenset[str] | None = None) -> PolicyDocument:
     """Parse and validate a policy document; raise ``PolicyError`` naming the bad field.
 
@@ -82,7 +75,7 @@ def parse_policy_document(text: str, scheduled_kinds: frozenset[str] | None = No
     try:
         document = PolicyDocument.model_validate(raw)
     except ValidationError as exc:
-        raise PolicyError(f"invalid policy document: {_describe(exc)}") from exc
+        raise PolicyError(f"invalid policy document: {describe_problems(exc, top='(document)')}") from exc
     for name in document.policies:
         if name.lower() in RESERVED_POLICY_NAMES:
             raise PolicyError(f"invalid policy document: policies.{name}: '{name}' is reserved for unmanaged resources")

@@ -24,6 +24,7 @@ from .models import Database, DatabaseType, RecoveryPoint
 from .naming import format_timestamp, is_valid_snapshot_identifier, parse_timestamp, predeploy_snapshot_id
 from .policy import PolicyDocument
 from .snapshot_plan import SNAPSHOTTABLE_STATES, snapshot_tags
+from .validation import describe_problems
 
 KIND = "predeploy"
 DEFAULT_TIME_LIMIT_MINUTES = 60
@@ -102,10 +103,6 @@ class ContinueRequest(BaseModel):
     continuation_token: str = Field(min_length=1, max_length=MAX_TOKEN_LENGTH)
 
 
-def _problems(error: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or '(top level)'}: {err['msg']}" for err in error.errors())
-
-
 def parse_user_parameters(text: str | None) -> PredeployParameters:
     """Parse the action's ``UserParameters``; ``ConfigurationError`` naming the problem otherwise."""
     if text is None or not text.strip():
@@ -121,7 +118,7 @@ def parse_user_parameters(text: str | None) -> PredeployParameters:
     try:
         return PredeployParameters.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigurationError(f"invalid UserParameters: {_problems(exc)}") from exc
+        raise ConfigurationError(f"invalid UserParameters: {describe_problems(exc, top='(top level)')}") from exc
 
 
 def parse_direct_request(event: object) -> DirectRequest | ContinueRequest:
@@ -134,7 +131,7 @@ def parse_direct_request(event: object) -> DirectRequest | ContinueRequest:
     try:
         return model.model_validate(event)
     except ValidationError as exc:
-        raise ConfigurationError(f"invalid pre-deploy request: {_problems(exc)}") from exc
+        raise ConfigurationError(f"invalid pre-deploy request: {describe_problems(exc, top='(top level)')}") from exc
 
 
 class Progress(BaseModel):
@@ -189,7 +186,11 @@ class Progress(BaseModel):
             text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
             progress = cls.model_validate(json.loads(text))
         except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
-            detail = _problems(exc) if isinstance(exc, ValidationError) else "not a token this function issued"
+            detail = (
+                describe_problems(exc, top="(top level)")
+                if isinstance(exc, ValidationError)
+                else "not a token this function issued"
+            )
             raise PredeployError(FailureType.JOB_FAILED, f"invalid continuation token: {detail}") from exc
         if job_id is not None and progress.job != job_id:
             raise PredeployError(

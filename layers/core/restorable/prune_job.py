@@ -23,6 +23,7 @@ from .prune_plan import BreakerLimits, KeepRule, Kept, PrunePlan, held_links, pl
 from .request_fields import EventTime, StrictBool
 from .results import ItemResult, JobResult, Outcome
 from .settings import Settings, positive_int
+from .validation import describe_problems
 
 RegionRole = Literal["source", "dr"]
 ALL_REGION_ROLES: tuple[RegionRole, ...] = ("source", "dr")
@@ -72,7 +73,7 @@ def parse_prune_request(event: object, now: datetime | None = None) -> PruneRequ
     try:
         return PruneRequest.model_validate(event, context={"now": now} if now else None)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}" for err in exc.errors())
+        problems = describe_problems(exc)
         raise InvalidRequestError(f"invalid prune request: {problems}") from exc
 
 

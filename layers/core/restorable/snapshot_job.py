@@ -13,6 +13,7 @@ from .request_fields import EventTime, StrictBool
 from .results import ItemResult, JobResult, Outcome
 from .settings import Settings
 from .snapshot_plan import Action, Period, SnapshotDecision, plan_scheduled_snapshots
+from .validation import describe_problems
 
 
 class SnapshotGateway(Protocol):
@@ -60,7 +61,7 @@ def parse_snapshot_request(event: object, settings: Settings, now: datetime | No
     try:
         request = SnapshotRequest.model_validate(event, context={"now": now} if now else None)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}" for err in exc.errors())
+        problems = describe_problems(exc)
         raise InvalidRequestError(f"invalid snapshot event: {problems}") from exc
     unknown = [k for k in request.requested_kinds if k not in settings.scheduled_kinds]
     if unknown:

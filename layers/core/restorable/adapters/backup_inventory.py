@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ResourceNotFoundError
 from ..models import RecoveryPoint
-from ..verification import SNAPSHOT_QUOTAS, BackupFacts, MonitoredDatabase, QuotaUsage
+from ..verification.checks import SNAPSHOT_QUOTAS, BackupFacts, MonitoredDatabase, QuotaUsage
 from .errors import BOTO_ERRORS, translate
 from .rds import RdsGateway, database_from_cluster, database_from_instance
 

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from .. import tags as tag_keys
 from ..arns import is_arn
-from ..drill import CLUSTER_INSTANCE_SUFFIX, is_drill_resource
+from ..drills.plan import CLUSTER_INSTANCE_SUFFIX, is_drill_resource
 from ..errors import (
     AlreadyExistsError,
     CleanupPendingError,

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ..drill import DRILL_PASSED
+from ..drills.plan import DRILL_PASSED
 from ..naming import format_timestamp, parse_timestamp
 from ..notifications import NotificationState
-from ..verification import Severity
+from ..verification.checks import Severity
 from .errors import BOTO_ERRORS, translate
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .drill import Verdict, parse_time
+from .plan import Verdict, parse_time
 
 REPORT_VERSION = 1
 _STEPS = (

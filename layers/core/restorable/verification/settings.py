@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .errors import ConfigurationError
-from .settings import Settings
-from .verification import Thresholds
+from ..errors import ConfigurationError
+from ..settings import Settings
+from .checks import Thresholds
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ from typing import Any
 from aws_lambda_powertools import Logger, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .verification import (
+from .checks import (
     MEASURE_DR_LAG_HOURS,
     MEASURE_RECOVERY_POINT_AGE_MINUTES,
     MEASURE_SNAPSHOT_AGE_DAYS,
     Severity,
 )
-from .verification_job import VerificationRun
+from .job import VerificationRun
 
 # Per database (dashboard)
 RECOVERY_POINT_AGE = "RecoveryPointAgeMinutes"

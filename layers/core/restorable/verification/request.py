@@ -14,9 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .arns import RDS_INSTANCE, check_local, parse_rds_arn
-from .errors import InvalidRequestError
-from .request_fields import EventTime, StrictBool
+from ..arns import RDS_INSTANCE, check_local, parse_rds_arn
+from ..errors import InvalidRequestError
+from ..request_fields import EventTime, StrictBool
+from ..validation import describe_problems
 
 RDS_SOURCE = "aws.rds"
 INSTANCE_EVENT = "RDS DB Instance Event"
@@ -121,5 +122,5 @@ def parse_verify_request(event: object) -> VerifyRequest:
     try:
         return VerifyRequest.model_validate(event)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'event'}: {err['msg']}" for err in exc.errors())
+        problems = describe_problems(exc)
         raise InvalidRequestError(f"invalid verify request: {problems}") from exc

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from . import tags as tag_keys
-from .adapters.drill_rds import (
+from .. import tags as tag_keys
+from ..adapters.drill_rds import (
     TERMINAL_FAILURE_STATES,
     DrillRdsGateway,
     Network,
@@ -22,8 +22,8 @@ from .adapters.drill_rds import (
     SnapshotInfo,
     SourceDatabase,
 )
-from .adapters.sql import ConnectionTarget, Credentials, connect, engine_family, scalar, scrub, timed
-from .arns import (
+from ..adapters.sql import ConnectionTarget, Credentials, connect, engine_family, scalar, scrub, timed
+from ..arns import (
     RDS_CLUSTER,
     RDS_CLUSTER_SNAPSHOT,
     RDS_INSTANCE,
@@ -34,7 +34,15 @@ from .arns import (
     parse_arn,
     parse_rds_arn,
 )
-from .drill import (
+from ..errors import (
+    InvalidRequestError,
+    ResourceNotFoundError,
+    RestoreFailedError,
+    RestoreTimedOutError,
+)
+from ..models import DatabaseType
+from ..policy import PolicyDocument
+from .plan import (
     CLUSTER_INSTANCE_SUFFIX,
     FIRST_POLL_SECONDS,
     DrillMode,
@@ -53,14 +61,6 @@ from .drill import (
     rpo_target_seconds,
     rto_target_seconds,
 )
-from .errors import (
-    InvalidRequestError,
-    ResourceNotFoundError,
-    RestoreFailedError,
-    RestoreTimedOutError,
-)
-from .models import DatabaseType
-from .policy import PolicyDocument
 from .report import render_markdown, report_document
 
 

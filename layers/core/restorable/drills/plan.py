@@ -1,5 +1,5 @@
 """Restore drills, the pure part: the request, the temporary resources' names and tags, the poll
-backoff, RTO/RPO measurement and the verdict. No boto3 here (see ``drill_steps`` and the adapters).
+backoff, RTO/RPO measurement and the verdict. No boto3 here (see ``steps`` and the adapters).
 
 A drill restores a recovery point of a protected database to a temporary database, waits until it
 is available, checks it, measures RTO and RPO against the targets, always deletes what it created,
@@ -18,9 +18,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import tags as tag_keys
-from .errors import InvalidRequestError
-from .naming import format_timestamp
+from .. import tags as tag_keys
+from ..errors import InvalidRequestError
+from ..naming import format_timestamp
+from ..validation import describe_problems
 
 # Outcomes recorded in the drill history table; verification counts DRILL_PASSED only.
 DRILL_PASSED = "passed"
@@ -62,10 +63,6 @@ MAX_POLL_SECONDS = 900
 
 # Checks read these so the verdict and the report agree on the names.
 API_CHECKS = ("status", "engine", "engine_version", "encryption", "storage")
-
-
-def _problems(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}" for err in exc.errors())
 
 
 class _Strict(BaseModel):
@@ -178,7 +175,7 @@ def parse_drill_request(event: object) -> DrillRequest:
     try:
         return DrillRequest.model_validate(event)
     except ValidationError as exc:
-        raise InvalidRequestError(f"invalid drill input: {_problems(exc)}") from exc
+        raise InvalidRequestError(f"invalid drill input: {describe_problems(exc, top='input')}") from exc
 
 
 class _StateModel(BaseModel):
@@ -269,12 +266,16 @@ def parse_drill_state(drill: object, step: str) -> DrillState:
     try:
         state = DrillState.model_validate(drill)
     except ValidationError as exc:
-        raise InvalidRequestError(f"invalid drill state for step {step!r}: {_problems(exc)}") from exc
+        raise InvalidRequestError(
+            f"invalid drill state for step {step!r}: {describe_problems(exc, top='input')}"
+        ) from exc
     if step in _STEP_NEEDS_REQUEST:
         try:
             DrillRequest.model_validate(drill.get("request"))
         except ValidationError as exc:
-            raise InvalidRequestError(f"invalid drill state for step {step!r}: request: {_problems(exc)}") from exc
+            raise InvalidRequestError(
+                f"invalid drill state for step {step!r}: request: {describe_problems(exc, top='input')}"
+            ) from exc
     return state
 
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from .errors import AwsError
-from .models import RecoveryPoint
-from .notifications import NotificationPlan, NotificationState, format_notification, plan_notifications
-from .settings import Settings
-from .verification import (
+from ..errors import AwsError
+from ..models import RecoveryPoint
+from ..notifications import NotificationPlan, NotificationState, format_notification, plan_notifications
+from ..settings import Settings
+from .checks import (
     DrillHistory,
     MonitoredDatabase,
     QuotaUsage,
@@ -29,8 +29,8 @@ from .verification import (
     region_key,
     verify,
 )
-from .verification_settings import VerificationSettings
-from .verify_request import IgnoredEvent, InstanceEvent, VerifyRequest
+from .request import IgnoredEvent, InstanceEvent, VerifyRequest
+from .settings import VerificationSettings
 
 JOB = "verify"
 

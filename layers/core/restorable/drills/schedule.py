@@ -11,9 +11,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
-from .drill import Checks, DrillMode, parse_drill_request
-from .errors import ConfigurationError, InvalidRequestError
-from .models import Database
+from ..errors import ConfigurationError, InvalidRequestError
+from ..models import Database
+from ..validation import describe_problems
+from .plan import Checks, DrillMode, parse_drill_request
 
 
 class ScheduledDrillRequest(BaseModel):
@@ -33,7 +34,7 @@ def parse_scheduled_request(event: object) -> ScheduledDrillRequest:
     try:
         request = ScheduledDrillRequest.model_validate(event)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in exc.errors())
+        problems = describe_problems(exc)
         raise InvalidRequestError(f"invalid drill schedule event: {problems}") from exc
     if request.scheduled_time is not None and request.scheduled_time.tzinfo is None:
         raise InvalidRequestError("scheduled_time must carry a time zone")

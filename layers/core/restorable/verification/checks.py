@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import tags as tag_keys
-from .models import Database, DatabaseType, RecoveryPoint
-from .policy import ON_DEMAND_KINDS, Policy, PolicyDocument
+from .. import tags as tag_keys
+from ..models import Database, DatabaseType, RecoveryPoint
+from ..policy import ON_DEMAND_KINDS, Policy, PolicyDocument
 
 
 class Severity(enum.IntEnum):

@@ -7,8 +7,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .adapters.drill_rds import Network
-from .errors import ConfigurationError
+from ..adapters.drill_rds import Network
+from ..errors import ConfigurationError
 
 _SECURITY_GROUP = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _STATE_MACHINE_ARN = re.compile(r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]{1,80}$")

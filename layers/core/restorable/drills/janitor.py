@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from . import tags as tag_keys
-from .adapters.drill_rds import DrillRdsGateway
-from .errors import AwsError, CleanupPendingError, NotOwnedError
-from .models import DatabaseType
-from .naming import parse_timestamp
+from .. import tags as tag_keys
+from ..adapters.drill_rds import DrillRdsGateway
+from ..errors import AwsError, CleanupPendingError, NotOwnedError
+from ..models import DatabaseType
+from ..naming import parse_timestamp
 
 
 def run_janitor(gateways: Sequence[DrillRdsGateway], stack_name: str, now: datetime, dry_run: bool) -> dict[str, Any]:

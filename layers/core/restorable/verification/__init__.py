@@ -1,0 +1,1 @@
+"""Backup verification: the pure checks, the job that gathers their evidence, its request, settings and metrics."""
