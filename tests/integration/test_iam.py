@@ -81,11 +81,6 @@ UNCONDITIONED_WILDCARD_EXCEPTIONS = {
     ("PredeployFunction", "ReportCodePipelineJobResults"): (
         "codepipeline:PutJobSuccessResult/PutJobFailureResult support no resource-level permissions"
     ),
-    ("DrillFunction", "RestoreIntoNetworkAndParameterGroups"): (
-        "the subnet, option and parameter groups a restore uses are authorized as resources of the restore but "
-        "not written; the restore itself is conditioned by RestoreIntoTaggedDrillResourcesOnly and "
-        "RestoreOnlyRecoveryPointsOfThisStack / RestoreFromProtectedSourcesToPointInTime"
-    ),
     ("DrillStateMachine", "DeliverExecutionLogs"): (
         "CloudWatch Logs log delivery actions (CreateLogDelivery, PutResourcePolicy...) support only Resource '*'"
     ),
@@ -200,44 +195,112 @@ def test_created_snapshot_names_are_bounded_to_what_each_role_creates(statements
     assert copies.operator("StringEquals")["aws:RequestTag/restorable:managed-by"] == STACK_REF
 
 
-def test_snapshot_restores_need_a_recovery_point_this_stack_owns(statements: list[Statement]) -> None:
+DRILL_REQUEST_TAGS = {
+    "aws:RequestTag/restorable:kind": "drill",
+    "aws:RequestTag/restorable:managed-by": STACK_REF,
+}
+DRILL_TAG_KEYS = {
+    "restorable:managed-by",
+    "restorable:kind",
+    "restorable:expires-at",
+    "restorable:source",
+    "restorable:drill-execution",
+}
+CREATES_A_DATABASE = {
+    "rds:RestoreDBInstanceFromDBSnapshot",
+    "rds:RestoreDBInstanceToPointInTime",
+    "rds:RestoreDBClusterFromSnapshot",
+    "rds:RestoreDBClusterToPointInTime",
+    "rds:CreateDBInstance",
+}
+
+
+def _creating(statements: list[Statement]) -> list[Statement]:
+    return [s for s in statements if s.effect == "Allow" and CREATES_A_DATABASE & set(s.actions)]
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "sid", "tag_key"),
+    [
+        ("snapshot", "RestoreOnlySnapshotsOfThisStack", "rds:snapshot-tag"),
+        ("cluster-snapshot", "RestoreOnlyClusterSnapshotsOfThisStack", "rds:cluster-snapshot-tag"),
+    ],
+)
+def test_snapshot_restores_need_a_snapshot_this_stack_owns(
+    statements: list[Statement], resource_type: str, sid: str, tag_key: str
+) -> None:
+    """Ownership is read from the snapshot resource by its own key, so no other resource of the request can
+    stand in for it; the statement names only snapshots of that type."""
     from_snapshot = {"rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot"}
-    on_snapshots = [
-        s
-        for s in statements
-        if from_snapshot & set(s.actions) and any(":snapshot:" in r or ":cluster-snapshot:" in r for r in s.resources)
+    on_type = [
+        s for s in statements if from_snapshot & set(s.actions) and any(f":{resource_type}:" in r for r in s.resources)
     ]
-    assert [s.sid for s in on_snapshots] == ["RestoreOnlyRecoveryPointsOfThisStack"]
-    [statement] = on_snapshots
-    assert statement.operator("StringEquals") == {"aws:ResourceTag/restorable:managed-by": STACK_REF}
-    assert statement.operator("Null") == {
-        "aws:ResourceTag/restorable:source": "false",
-        "aws:ResourceTag/restorable:policy": "false",
-    }
+    assert [s.sid for s in on_type] == [sid]
+    [statement] = on_type
+    assert statement.resources
+    assert all(f":{resource_type}:" in r for r in statement.resources)
+    assert statement.operator("StringEquals")[f"{tag_key}/restorable:managed-by"] == STACK_REF
+    assert statement.operator("Null")[f"{tag_key}/restorable:source"] == "false"
+    assert statement.operator("Null")[f"{tag_key}/restorable:policy"] == "false"
 
 
 def test_point_in_time_restores_read_only_protected_sources(statements: list[Statement]) -> None:
-    """PITR authorizes source and target under one resource type: the source by its protection tag, the
-    target by its drill name and request tags; no statement lets a PITR read any other database."""
+    """PITR authorizes source and target under one resource type (db or cluster): a statement naming any
+    database but drill-named ones is the source statement, and it needs the protection tag on the source."""
     pitr = {"rds:RestoreDBInstanceToPointInTime", "rds:RestoreDBClusterToPointInTime"}
+    sources = []
     for statement in (s for s in statements if pitr & set(s.actions)):
         databases = [r for r in statement.resources if re.search(r":(db|cluster):", r)]
-        if not databases:
-            continue
-        if all(re.search(r":(db|cluster):drill-\*$", r) for r in databases):
-            assert statement.operator("StringEquals")["aws:RequestTag/restorable:kind"] == "drill"
-        else:
-            assert statement.sid == "RestoreFromProtectedSourcesToPointInTime"
-            assert statement.operator("Null") == {"aws:ResourceTag/restorable:policy": "false"}
+        if databases and not all(re.search(r":(db|cluster):drill-\*$", r) for r in databases):
+            sources.append(statement)
+    assert [(s.role, s.sid) for s in sources] == [("DrillFunction", "RestoreFromProtectedSourcesToPointInTime")]
+    [source] = sources
+    assert set(source.actions) == pitr
+    assert source.operator("Null")["aws:ResourceTag/restorable:policy"] == "false"
+    assert all(":us-east-1:" in r for r in source.resources), "PITR reads sources in the stack's Region only"
 
 
 def test_restores_create_only_drill_named_and_drill_tagged_databases(statements: list[Statement]) -> None:
     statement = _find(statements, "DrillFunction", "RestoreIntoTaggedDrillResourcesOnly")
+    assert statement.resources
     assert all(re.search(r":(db|cluster):drill-\*$", r) for r in statement.resources)
-    assert statement.operator("StringEquals") == {
-        "aws:RequestTag/restorable:kind": "drill",
-        "aws:RequestTag/restorable:managed-by": STACK_REF,
+    assert statement.operator("StringEquals") == DRILL_REQUEST_TAGS
+    assert set(statement.operator("ForAllValues:StringEquals")[TAG_KEYS]) == DRILL_TAG_KEYS
+
+
+def test_every_statement_a_restore_needs_requires_the_drill_request_tags(statements: list[Statement]) -> None:
+    """Source, snapshot, groups and target are authorized in one request: each of their statements requires
+    the new database to be tagged as this stack's drill of one execution, so none of them lends itself to a
+    restore into anything else."""
+    creating = _creating(statements)
+    assert {s.role for s in creating} == {"DrillFunction"}
+    assert len(creating) >= 6
+    for statement in creating:
+        equals = statement.operator("StringEquals")
+        assert {k: equals.get(k) for k in DRILL_REQUEST_TAGS} == DRILL_REQUEST_TAGS, statement.sid
+        assert statement.operator("Null").get("aws:RequestTag/restorable:drill-execution") == "false", statement.sid
+
+
+def test_request_tags_never_carry_a_protection_policy(statements: list[Statement]) -> None:
+    """A drill is not protected: where a statement limits the keys, restorable:policy is not among them, so a
+    restore cannot label its target as a protected source of a later point-in-time restore."""
+    limited = [s for s in _creating(statements) if TAG_KEYS in s.operator("ForAllValues:StringEquals")]
+    assert {s.sid for s in limited} >= {
+        "RestoreIntoTaggedDrillResourcesOnly",
+        "RestoreFromProtectedSourcesToPointInTime",
     }
+    for statement in limited:
+        assert set(statement.operator("ForAllValues:StringEquals")[TAG_KEYS]) == DRILL_TAG_KEYS, statement.sid
+
+
+def test_cluster_members_are_added_only_to_drill_clusters(statements: list[Statement]) -> None:
+    statement = _find(statements, "DrillFunction", "AddInstanceToDrillClusterOnly")
+    assert statement.actions == ("rds:CreateDBInstance",)
+    assert statement.resources
+    assert all(re.search(r":cluster:drill-\*$", r) for r in statement.resources)
+    equals = statement.operator("StringEquals")
+    assert equals["aws:ResourceTag/restorable:kind"] == "drill"
+    assert equals["aws:ResourceTag/restorable:managed-by"] == STACK_REF
 
 
 @pytest.mark.parametrize("action", ["rds:DeleteDBInstance", "rds:DeleteDBCluster"])
