@@ -45,7 +45,7 @@ def env(aws: None, template: Template, clock: time_machine.Coordinates) -> Itera
 
 
 def copy_to_dr(rds: Any) -> None:
-    """What the DR copy function does (issue 3's contract): same identifier, same tags, in the DR Region."""
+    """What the DR copy function does (docs/dr-copies.md): same identifier, same tags, in the DR Region."""
     dr = boto3.client("rds", region_name=DR_REGION)
     for snap in rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]:
         dr.copy_db_snapshot(

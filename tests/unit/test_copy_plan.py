@@ -265,7 +265,7 @@ def inventories(draw: st.DrawFn) -> tuple[list[RecoveryPoint], list[RecoveryPoin
 
 
 def wants_copy(point: RecoveryPoint) -> bool:
-    """The issue's rule, stated independently: managed, manual, available, policy wants DR, unexpired."""
+    """The copy rule, stated independently: managed, manual, available, policy wants DR, unexpired."""
     policy = POLICIES.get(point.tags.get("restorable:policy", ""))
     rule = policy.rule_for(point.kind) if policy and point.kind else None
     return (

@@ -177,7 +177,7 @@ inventories = st.integers(0, 40).flatmap(lambda n: st.tuples(*(recovery_points(i
 
 
 def deletable(p: RecoveryPoint, now: datetime, newest: dict[tuple[str, str], str]) -> bool:
-    """The issue's rules, stated independently of the planner."""
+    """The pruning rules, stated independently of the planner."""
     return (
         p.managed_by == STACK
         and p.snapshot_type == "manual"

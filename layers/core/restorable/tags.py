@@ -1,4 +1,4 @@
-"""The tag contract shared with users and between functions (see DESIGN.md)."""
+"""The tag contract shared with users and between functions (docs/architecture.md, "The tag and naming contract")."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 
-# Restore drills (issue 6): temporary databases carry MANAGED_BY, KIND=DRILL_KIND, EXPIRES_AT, SOURCE and
+# Restore drills: temporary databases carry MANAGED_BY, KIND=DRILL_KIND, EXPIRES_AT, SOURCE and
 # the execution that owns them. IAM lets the drill functions delete only what carries these tags.
 DRILL_KIND = "drill"
 DRILL_EXECUTION = "restorable:drill-execution"

@@ -158,7 +158,7 @@ class RdsGateway:
             percent_progress=item.get("PercentProgress"),
         )
 
-    # ---- Issue 4: look-ups for pre-deploy snapshots (one database, one database's snapshots, by identifier) ----
+    # ---- Pre-deploy snapshot look-ups (one database, one database's snapshots, by identifier) ----
 
     def find_database(self, identifier: str) -> Database | None:
         """The DB instance or DB cluster named ``identifier``, or None when neither exists.
