@@ -16,7 +16,7 @@ def document(**overrides: object) -> str:
     return json.dumps(base)
 
 
-def test_default_policies_match_the_design() -> None:
+def test_default_policies_are_the_documented_ones() -> None:
     policies = parse_policy_document(default_policy_text(), SCHEDULED)
     standard = policies.policies["standard"]
     assert {k: (r.retention_days, r.dr_copy) for k, r in standard.snapshots.items()} == {
