@@ -7,20 +7,21 @@ from datetime import datetime
 from typing import Any
 
 from .. import tags as tag_keys
-from ..adapters.drill_rds import DrillRdsGateway
 from ..errors import AwsError, CleanupPendingError, NotOwnedError
 from ..models import DatabaseType
 from ..naming import parse_timestamp
+from .ports import DrillRds
 
 
-def run_janitor(gateways: Sequence[DrillRdsGateway], stack_name: str, now: datetime, dry_run: bool) -> dict[str, Any]:
+def run_janitor(gateways: Sequence[DrillRds], stack_name: str, now: datetime, dry_run: bool) -> dict[str, Any]:
     """Every Region's drill resources of this stack: expired ones deleted, others kept, each reported."""
     deleted: list[dict[str, str]] = []
     kept: list[dict[str, str]] = []
     findings: list[dict[str, str]] = []
     failed: list[dict[str, str]] = []
     for gateway in gateways:
-        for database_type, identifier, status, tags in gateway.list_drill_resources(stack_name):
+        for resource in gateway.list_drill_resources(stack_name):
+            database_type, identifier, status, tags = resource.type, resource.identifier, resource.status, resource.tags
             entry = {"region": gateway.region, "resource": identifier, "type": database_type.value}
             expires_at = parse_timestamp(tags.get(tag_keys.EXPIRES_AT, ""))
             if expires_at is None:
