@@ -31,7 +31,8 @@ def _sql_checks(
         master_user_secret_arn=secret_arn,
     )
     targeted = parse_time(TARGETED)
-    assert targeted is not None and request.checks.sql is not None
+    assert targeted is not None
+    assert request.checks.sql is not None
     results, data_rpo = drill_steps.sql_checks(
         engine, targeted, restored, request.checks.sql, SecretsManagerStore(_secrets)
     )

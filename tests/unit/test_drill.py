@@ -277,7 +277,8 @@ def test_a_complete_state_parses_and_keeps_what_it_does_not_know() -> None:
     }
     state = parse_drill_state(received, "poll")
     assert state.plan.target.identifier == "drill-orders-0123456789"
-    assert state.poll is not None and state.poll.attempt == 2
+    assert state.poll is not None
+    assert state.poll.attempt == 2
     assert state.model_extra == {"record_start_error": received["record_start_error"]}
     assert state.to_json() == received  # written back as it came: the state machine reads the same JSON
 

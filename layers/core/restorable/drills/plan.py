@@ -40,7 +40,7 @@ class DrillMode(enum.Enum):
     CROSS_REGION = "cross-region"
 
 
-# Targets from the architecture decision record: RTO per mode, RPO < 1 hour.
+# Default targets: RTO per mode, RPO under one hour (docs/drills.md, "RTO and RPO").
 RTO_TARGET_SECONDS = {DrillMode.PITR: 30 * 60, DrillMode.SNAPSHOT: 60 * 60, DrillMode.CROSS_REGION: 4 * 60 * 60}
 RPO_TARGET_SECONDS = 60 * 60
 # The RPO target is about continuous backups (PITR); snapshot drills report their RPO and judge it only
@@ -124,7 +124,7 @@ class Checks(_Strict):
 
 
 class Targets(_Strict):
-    """Overrides of the default targets (the architecture decision record's), in seconds."""
+    """Overrides of the default targets (``RTO_TARGET_SECONDS``, ``RPO_TARGET_SECONDS``), in seconds."""
 
     rto_seconds: int | None = Field(default=None, gt=0, le=24 * 3600)
     rpo_seconds: int | None = Field(default=None, gt=0)
