@@ -121,7 +121,7 @@ def test_one_failure_never_stops_the_others_and_dry_runs_start_nothing() -> None
 
 
 def test_the_scheduled_time_is_the_reference_and_the_result_keeps_its_keys() -> None:
-    result = _run([_database("orders")], Starter(), {"scheduled_time": "2026-12-01T00:00:00Z"})
+    result = _run([_database("orders")], Starter(), {"scheduled_time": "2026-12-02T00:00:00Z"})
     assert set(result.to_dict()) == {
         "job",
         "dry_run",
@@ -132,7 +132,7 @@ def test_the_scheduled_time_is_the_reference_and_the_result_keeps_its_keys() -> 
         "skipped",
         "failed",
     }
-    assert result.to_dict()["scheduled_time"] == "2026-12-01T00:00:00+00:00"
+    assert result.to_dict()["scheduled_time"] == "2026-12-02T00:00:00+00:00"
     assert _run([_database("orders")], Starter(), {}).scheduled_time == NOW
 
 
