@@ -50,12 +50,6 @@ class DrillRdsGateway(RdsGateway):
         super().__init__(client)
         self.client = client
 
-    def _call(self, action: str, operation: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return dict(getattr(self.client, operation)(**kwargs))
-        except ClientError as exc:
-            raise translate(exc, action) from exc
-
     # ---- the source and its recovery points
 
     def find_source(self, identifier: str, database_type: DatabaseType | None = None) -> SourceDatabase:

@@ -201,6 +201,34 @@ class RecordState(_StateModel):
     summary: str
 
 
+class HistoryItem(BaseModel):
+    """The drill history table's item (``DrillHistoryTable``: ``source_arn`` + ``started_at``); measures
+    and the RPO target are absent when there are none."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source_arn: str
+    started_at: str
+    finished_at: str | None
+    execution_id: str
+    source_identifier: str
+    mode: str
+    region: str
+    recovery_point: str
+    recovery_point_time: str
+    outcome: Literal["passed", "failed"]
+    reasons: list[str]
+    rto_target_seconds: int
+    report_uri: str
+    rpo_target_seconds: int | None = None
+    rto_seconds: float | None = None
+    rpo_seconds: float | None = None
+    data_rpo_seconds: float | None = None
+
+    def to_json(self) -> dict[str, JsonValue]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
 class DrillState(_StateModel):
     """The whole state a step receives (``{"step": .., "drill": <this>}``); steps add their own parts."""
 

@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
-from pydantic import JsonValue
-
 from .. import tags as tag_keys
 from ..adapters.sql import ConnectionTarget, Credentials, connect, engine_family, scalar, scrub, timed
 from ..arns import (
@@ -65,6 +63,7 @@ from .state import (
     DrillPlan,
     DrillStart,
     DrillState,
+    HistoryItem,
     PlanRecoveryPoint,
     PlanSource,
     PlanTarget,
@@ -593,7 +592,7 @@ def record(state: DrillState, records: DrillRecords, now: datetime) -> DrillStat
     state = state.model_copy(update={"timeline": state.with_timeline(finished_at=iso(now))})
     document = report_document(state, verdict)
     locations = records.put_report(report_key(plan), document, render_markdown(document))
-    records.put_history(history_item(state, verdict, locations))
+    records.put_history(history_item(state, verdict, locations).to_json())
     source = plan.source.identifier
     mode = plan.mode.value
     targets = plan.targets
@@ -621,31 +620,24 @@ def _seconds(value: float | None) -> str:
     return "not measured" if value is None else f"{value:.0f}s"
 
 
-def history_item(state: DrillState, verdict: Verdict, locations: Mapping[str, str]) -> dict[str, JsonValue]:
-    """The drill history table's item (``DrillHistoryTable``: ``source_arn`` + ``started_at``)."""
+def history_item(state: DrillState, verdict: Verdict, locations: Mapping[str, str]) -> HistoryItem:
     plan = state.plan
-    item: dict[str, JsonValue] = {
-        "source_arn": plan.source.arn,
-        "started_at": plan.started_at,
-        "finished_at": state.timeline.finished_at,
-        "execution_id": plan.execution_id,
-        "source_identifier": plan.source.identifier,
-        "mode": plan.mode.value,
-        "region": plan.region,
-        "recovery_point": plan.recovery_point.arn or plan.restore_time or "latest",
-        "recovery_point_time": plan.recovery_point_time,
-        "outcome": verdict.outcome,
-        "reasons": list(verdict.reasons),
-        "rto_target_seconds": plan.targets.rto_seconds,
-        "report_uri": locations.get("json", ""),
-    }
-    if plan.targets.rpo_seconds is not None:
-        item["rpo_target_seconds"] = plan.targets.rpo_seconds
-    for key, value in (
-        ("rto_seconds", verdict.rto_seconds),
-        ("rpo_seconds", verdict.rpo_seconds),
-        ("data_rpo_seconds", verdict.data_rpo_seconds),
-    ):
-        if value is not None:
-            item[key] = value
-    return item
+    return HistoryItem(
+        source_arn=plan.source.arn,
+        started_at=plan.started_at,
+        finished_at=state.timeline.finished_at,
+        execution_id=plan.execution_id,
+        source_identifier=plan.source.identifier,
+        mode=plan.mode.value,
+        region=plan.region,
+        recovery_point=plan.recovery_point.arn or plan.restore_time or "latest",
+        recovery_point_time=plan.recovery_point_time,
+        outcome=verdict.outcome,
+        reasons=list(verdict.reasons),
+        rto_target_seconds=plan.targets.rto_seconds,
+        report_uri=locations.get("json", ""),
+        rpo_target_seconds=plan.targets.rpo_seconds,
+        rto_seconds=verdict.rto_seconds,
+        rpo_seconds=verdict.rpo_seconds,
+        data_rpo_seconds=verdict.data_rpo_seconds,
+    )
