@@ -17,10 +17,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from restorable.adapters import clients
 from restorable.adapters.drill_rds import DrillRdsGateway
 from restorable.adapters.drill_records import DrillRecordStore
+from restorable.adapters.secrets import SecretsManagerStore
 from restorable.arns import account_of
 from restorable.drills import steps as drill_steps
-from restorable.drills.plan import parse_drill_state
 from restorable.drills.settings import load_drill_settings
+from restorable.drills.state import DrillPlan, RecordState, parse_drill_start, parse_drill_state
 from restorable.errors import InvalidRequestError, RestorableError
 from restorable.observability import log_event_summary
 from restorable.settings import load_settings
@@ -30,13 +31,6 @@ metrics = Metrics()
 tracer = Tracer()
 
 STEPS = ("validate", "restore", "poll", "cleanup", "record")
-
-
-def _drill(event: dict[str, Any], step: str) -> dict[str, Any]:
-    drill = event.get("drill")
-    parse_drill_state(drill, step)  # names the missing or bad field of a partial state
-    assert isinstance(drill, dict)
-    return drill
 
 
 def _account(context: LambdaContext) -> str | None:
@@ -57,43 +51,45 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     now = datetime.now(UTC)
     try:
         if step == "validate":
-            result = drill_steps.validate(
-                event,
+            start = parse_drill_start(event)
+            state = drill_steps.validate(
+                start,
                 stack_name=settings.stack_name,
                 policies=settings.policies,
                 account=_account(context),
                 source_rds=DrillRdsGateway(clients.client("rds", settings.region)),
                 dr_rds=DrillRdsGateway(clients.client("rds", settings.dr_region)),
-                secrets=lambda region: clients.client("secretsmanager", region),
+                secrets=SecretsManagerStore(lambda region: clients.client("secretsmanager", region)),
                 now=now,
             )
-            plan = result["plan"]
+            plan = state.plan
             logger.info(
                 "drill planned",
                 extra={
                     "step": step,
-                    "source": plan["source"]["arn"],
-                    "mode": plan["mode"],
-                    "recovery_point": plan["recovery_point"].get("identifier") or plan["recovery_point_time"],
-                    "target": plan["target"]["identifier"],
-                    "deadline": plan["deadline"],
+                    "source": plan.source.arn,
+                    "mode": plan.mode.value,
+                    "recovery_point": plan.recovery_point.identifier or plan.recovery_point_time,
+                    "target": plan.target.identifier,
+                    "deadline": plan.deadline,
                 },
             )
-            return result
-        drill = _drill(event, step)
-        plan = drill["plan"]
-        gateway = DrillRdsGateway(clients.client("rds", plan["region"]))
-        fields = {"step": step, "execution_id": plan["execution_id"], "target": plan["target"]["identifier"]}
+            return state.to_json()
+        state = parse_drill_state(event.get("drill"), step)
+        plan = state.plan
+        gateway = DrillRdsGateway(clients.client("rds", plan.region))
+        fields = {"step": step, "execution_id": plan.execution_id, "target": plan.target.identifier}
         if step == "restore":
-            network = drill_settings.network(in_dr_region=plan["region"] != settings.region)
-            result = drill_steps.restore(drill, gateway, network, now)
-            logger.info("restore started", extra={**fields, "region": plan["region"]})
+            network = drill_settings.network(in_dr_region=plan.region != settings.region)
+            state = drill_steps.restore(state, gateway, network, now)
+            logger.info("restore started", extra={**fields, "region": plan.region})
         elif step == "poll":
-            result = drill_steps.poll(drill, gateway, now)
-            logger.info("restore status", extra={**fields, **result["poll"]})
+            state = drill_steps.poll(state, gateway, now)
+            logger.info("restore status", extra={**fields, **(state.poll.to_json() if state.poll else {})})
         elif step == "cleanup":
-            result = drill_steps.cleanup(drill, gateway, settings.stack_name, now)
-            logger.info("temporary resources deleted", extra={**fields, **result["cleanup"]})
+            state = drill_steps.cleanup(state, gateway, settings.stack_name, now)
+            cleaned = state.cleanup.to_json() if state.cleanup else {}
+            logger.info("temporary resources deleted", extra={**fields, **cleaned})
         else:
             store = DrillRecordStore(
                 clients.client("s3", settings.region),
@@ -101,22 +97,24 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 bucket=drill_settings.require("DRILL_REPORT_BUCKET"),
                 table=drill_settings.require("DRILL_HISTORY_TABLE"),
             )
-            result = drill_steps.record(drill, store, now)
-            _emit(result["record"], plan)
-            log = logger.info if result["record"]["outcome"] == "passed" else logger.warning
-            log("drill recorded", extra={**fields, **{k: v for k, v in result["record"].items() if k != "summary"}})
-        return result
+            state = drill_steps.record(state, store, now)
+            assert state.record is not None
+            _emit(state.record, plan)
+            log = logger.info if state.record.outcome == "passed" else logger.warning
+            recorded = state.record.model_dump(mode="json", exclude={"summary"})
+            log("drill recorded", extra={**fields, **recorded})
+        return state.to_json()
     except RestorableError as exc:
         logger.warning("drill step failed", extra={"step": step, "error": str(exc), "error_type": type(exc).__name__})
         raise
 
 
-def _emit(record: dict[str, Any], plan: dict[str, Any]) -> None:
+def _emit(record: RecordState, plan: DrillPlan) -> None:
     metrics.add_dimension(name="Job", value="drill")
-    metrics.add_metric(name="DrillPassed", unit=MetricUnit.Count, value=1 if record["outcome"] == "passed" else 0)
-    metrics.add_metric(name="DrillFailed", unit=MetricUnit.Count, value=0 if record["outcome"] == "passed" else 1)
-    if record.get("rto_seconds") is not None:
-        metrics.add_metric(name="DrillRtoSeconds", unit=MetricUnit.Seconds, value=record["rto_seconds"])
-    if record.get("rpo_seconds") is not None:
-        metrics.add_metric(name="DrillRpoSeconds", unit=MetricUnit.Seconds, value=record["rpo_seconds"])
-    metrics.add_metadata(key="source", value=plan["source"]["arn"])
+    metrics.add_metric(name="DrillPassed", unit=MetricUnit.Count, value=1 if record.outcome == "passed" else 0)
+    metrics.add_metric(name="DrillFailed", unit=MetricUnit.Count, value=0 if record.outcome == "passed" else 1)
+    if record.rto_seconds is not None:
+        metrics.add_metric(name="DrillRtoSeconds", unit=MetricUnit.Seconds, value=record.rto_seconds)
+    if record.rpo_seconds is not None:
+        metrics.add_metric(name="DrillRpoSeconds", unit=MetricUnit.Seconds, value=record.rpo_seconds)
+    metrics.add_metadata(key="source", value=plan.source.arn)

@@ -15,8 +15,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable.adapters import clients
+from restorable.adapters.secrets import SecretsManagerStore
 from restorable.drills import steps as drill_steps
-from restorable.drills.plan import parse_drill_state
+from restorable.drills.state import parse_drill_state
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary
 from restorable.settings import load_settings
@@ -31,24 +32,21 @@ tracer = Tracer()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    drill = event.get("drill") if isinstance(event, dict) else None
-    parse_drill_state(drill, "check")  # names the missing or bad field of a partial state
-    assert isinstance(drill, dict)
+    state = parse_drill_state(event.get("drill") if isinstance(event, dict) else None, "check")
     load_settings()  # fails loudly on a broken configuration, like every function
-    plan = drill["plan"]
+    execution_id = state.plan.execution_id
+    secrets = SecretsManagerStore(lambda region: clients.client("secretsmanager", region))
     try:
-        result = drill_steps.check(
-            drill, lambda region: clients.client("secretsmanager", region), lambda: datetime.now(UTC)
-        )
+        state = drill_steps.check(state, secrets, lambda: datetime.now(UTC))
     except RestorableError as exc:
-        logger.warning("drill checks could not run", extra={"execution_id": plan["execution_id"], "error": str(exc)})
+        logger.warning("drill checks could not run", extra={"execution_id": execution_id, "error": str(exc)})
         raise
-    checks = result["checks"]
-    for item in checks["results"]:
-        log = logger.info if item["status"] == "passed" else logger.warning
-        fields = {("check" if key == "name" else key): value for key, value in item.items()}
-        log("drill check", extra={"execution_id": plan["execution_id"], **fields})
+    results = state.checks.results if state.checks else []
+    for item in results:
+        log = logger.info if item.passed else logger.warning
+        fields = {("check" if key == "name" else key): value for key, value in item.to_json().items()}
+        log("drill check", extra={"execution_id": execution_id, **fields})
     metrics.add_dimension(name="Job", value="drill")
-    failed = sum(1 for item in checks["results"] if item["status"] != "passed")
+    failed = sum(1 for item in results if not item.passed)
     metrics.add_metric(name="DrillChecksFailed", unit=MetricUnit.Count, value=failed)
-    return result
+    return state.to_json()

@@ -39,8 +39,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     gateways = [DrillRdsGateway(clients.client("rds", r)) for r in (settings.region, settings.dr_region)]
     result = run_janitor(gateways, settings.stack_name, datetime.now(UTC), dry_run)
     metrics.add_dimension(name="Job", value="drill-janitor")
-    metrics.add_metric(name="Deleted", unit=MetricUnit.Count, value=0 if dry_run else len(result["deleted"]))
-    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=len(result["failed"]))
-    metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=len(result["findings"]))
-    (logger.info if result["ok"] else logger.warning)("janitor finished", extra=result)
-    return result
+    metrics.add_metric(name="Deleted", unit=MetricUnit.Count, value=0 if dry_run else len(result.deleted))
+    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=len(result.failed))
+    metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=len(result.findings))
+    summary = result.to_dict()
+    (logger.info if result.ok else logger.warning)("janitor finished", extra=summary)
+    return summary

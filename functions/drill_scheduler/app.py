@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -10,17 +9,15 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import ClientError
 
 from restorable.adapters import clients
 from restorable.adapters.rds import RdsGateway
+from restorable.adapters.stepfunctions import StateMachineStarter
 from restorable.drills.schedule import (
-    drill_candidates,
-    drill_input,
-    execution_name,
+    DrillScheduleResult,
     parse_checks_document,
     parse_scheduled_request,
-    rotating_sample,
+    run_drill_schedule,
 )
 from restorable.drills.settings import load_drill_settings
 from restorable.errors import RestorableError
@@ -37,46 +34,34 @@ tracer = Tracer()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    now = datetime.now(UTC)
     try:
         settings = load_settings()
         drill_settings = load_drill_settings()
         state_machine_arn = drill_settings.require("DRILL_STATE_MACHINE_ARN")
         checks = parse_checks_document(os.environ.get("DRILL_CHECKS", ""))
-        request = parse_scheduled_request(event)
+        request = parse_scheduled_request(event, now)
     except RestorableError as exc:
         logger.error("rejected drill schedule event; nothing was started", extra={"error": str(exc)})
         raise
-    scheduled_time = request.scheduled_time or datetime.now(UTC)
-    candidates = drill_candidates(RdsGateway(clients.client("rds", settings.region)).list_databases())
-    chosen = rotating_sample(candidates, scheduled_time, drill_settings.drills_per_run)
-    stepfunctions = clients.client("stepfunctions", settings.region)
-    started, already, failed = [], [], []
-    for database in chosen:
-        name = execution_name(database, scheduled_time, request.mode)
-        try:
-            document = drill_input(database, request, checks)
-            if not request.dry_run:
-                stepfunctions.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(document))
-            started.append(name)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "ExecutionAlreadyExists":
-                already.append(name)
-            else:
-                failed.append({"database": database.identifier, "error": f"{code}: {exc}"})
-        except RestorableError as exc:  # one database's bad configuration never stops the others
-            failed.append({"database": database.identifier, "error": str(exc)})
-    result = {
-        "job": "drill-scheduler",
-        "dry_run": request.dry_run,
-        "scheduled_time": scheduled_time.isoformat(),
-        "candidates": len(candidates),
-        "started": started,
-        "already_started": already,
-        "failed": failed,
-    }
+    result = run_drill_schedule(
+        request,
+        inventory=RdsGateway(clients.client("rds", settings.region)),
+        starter=StateMachineStarter(clients.client("stepfunctions", settings.region), state_machine_arn),
+        policies=settings.policies,
+        checks=checks,
+        per_run=drill_settings.drills_per_run,
+        now=now,
+    )
+    _record(result)
+    return result.to_dict()
+
+
+def _record(result: DrillScheduleResult) -> None:
     metrics.add_dimension(name="Job", value="drill-scheduler")
-    metrics.add_metric(name="DrillsStarted", unit=MetricUnit.Count, value=len(started))
-    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=len(failed))
-    (logger.warning if failed else logger.info)("drills scheduled", extra=result)
-    return result
+    metrics.add_metric(name="DrillsStarted", unit=MetricUnit.Count, value=len(result.started))
+    metrics.add_metric(name="Skipped", unit=MetricUnit.Count, value=len(result.skipped))
+    metrics.add_metric(name="Failed", unit=MetricUnit.Count, value=len(result.failed))
+    for problem in result.skipped:
+        logger.warning("drill not started", extra={"database": problem.database, "reason": problem.reason})
+    (logger.warning if result.failed else logger.info)("drills scheduled", extra=result.to_dict())

@@ -62,25 +62,56 @@ def test_rotating_sample_limits_each_run(world: DrillWorld) -> None:
         world.fleet.instance(f"db{number}")
     functions = world.machines.functions
     world.machines.deploy("DrillStateMachine")
-    months = [
-        functions.invoke(
-            "DrillSchedulerFunction",
-            {"mode": "snapshot", "dry_run": True, "scheduled_time": f"2026-{m:02d}-08T06:00:00Z"},
-            environment={"DRILLS_PER_RUN": "2"},
-        ).result()
-        for m in (1, 2, 3)
-    ]
+    months = []
+    for scheduled in ("2026-12-08", "2027-01-08", "2027-02-08"):  # each delivered on time: 31 days apart
+        event = {"mode": "snapshot", "dry_run": True, "scheduled_time": f"{scheduled}T06:00:00Z"}
+        months.append(functions.invoke("DrillSchedulerFunction", event, environment={"DRILLS_PER_RUN": "2"}).result())
+        world.machines.clock.advance(31 * 24 * 3600)
     assert [len(m["started"]) for m in months] == [2, 2, 2]
     assert {name.split("-")[0] for m in months for name in m["started"]} == {f"db{n}" for n in range(5)}
 
 
 @pytest.mark.parametrize(
-    "event", [{"mode": "sometimes"}, {"mode": "pitr", "kind": "weekly"}, {"scheduled_time": "2026-12-08T06:00:00"}, []]
+    ("event", "named"),
+    [
+        ({"mode": "sometimes"}, "mode: "),
+        ({"mode": "pitr", "kind": "weekly"}, "'kind' applies to snapshot and cross-region drills"),
+        ({"scheduled_time": "2026-12-08T06:00:00"}, "scheduled_time: "),
+        ({"scheduled_time": "2190-01-01T00:00:00Z"}, "scheduled_time: "),
+        ({"scheduled_time": "1971-01-01T00:00:00Z"}, "scheduled_time: "),
+        ({"scheduled_time": 1_796_000_000}, "scheduled_time: "),
+        ([], "must be a JSON object"),
+    ],
 )
-def test_bad_schedule_events_start_nothing(world: DrillWorld, event: object) -> None:
+def test_bad_schedule_events_start_nothing(world: DrillWorld, event: object, named: str) -> None:
     world.fleet.instance("orders-mysql")
+    world.managed_snapshot("orders-mysql")
+    arn = world.machines.deploy("DrillStateMachine")
     invocation = world.machines.functions.invoke("DrillSchedulerFunction", event)
     assert isinstance(invocation.error, InvalidRequestError)
+    assert named in str(invocation.error)
+    client = boto3.client("stepfunctions", region_name=SOURCE_REGION)
+    assert client.list_executions(stateMachineArn=arn)["executions"] == []
+
+
+def test_a_database_naming_an_unknown_policy_is_reported_and_never_drilled(world: DrillWorld) -> None:
+    world.fleet.instance("orders-mysql")
+    world.fleet.instance("typo-db", policy="wekly")
+    for identifier in ("orders-mysql", "typo-db"):
+        world.managed_snapshot(identifier)
+    arn = world.machines.deploy("DrillStateMachine")
+
+    result = world.machines.functions.invoke("DrillSchedulerFunction", sample("drill-schedule-monthly.json")).result()
+
+    assert [name.split("-2026")[0] for name in result["started"]] == ["orders-mysql"]
+    [skipped] = result["skipped"]
+    assert skipped["database"] == "typo-db"
+    assert "restorable:policy='wekly' names no policy" in skipped["reason"]
+    client = boto3.client("stepfunctions", region_name=SOURCE_REGION)
+    executions = client.list_executions(stateMachineArn=arn)["executions"]
+    assert [e["name"] for e in executions] == result["started"]
+    assert {world.machines.wait(e["executionArn"]).status for e in executions} == {"SUCCEEDED"}
+    assert world.leftovers() == []
 
 
 def test_janitor_dry_run_and_bad_events(world: DrillWorld) -> None:

@@ -9,20 +9,34 @@ import boto3
 import pytest
 
 from local_runtime.statemachines import rds_endpoints_at
+from restorable.adapters.secrets import SecretsManagerStore
 from restorable.drills import steps as drill_steps
-from restorable.drills.plan import DrillRequest
+from restorable.drills.model import RestoredDatabase
+from restorable.drills.plan import DrillRequest, parse_time
 from tests.drills.conftest import SOURCE_REGION, DrillWorld, sample
 from tests.drills.servers import PASSWORD, USERNAME, Server
 
 TARGETED = "2026-12-08T06:00:00.000Z"
 
 
-def _plan(engine: str) -> dict[str, Any]:
-    return {"source": {"engine": engine, "type": "instance"}, "targeted_time": TARGETED}
-
-
-def _restored(server: Server, secret_arn: str) -> dict[str, Any]:
-    return {"identifier": "drill-x", "address": server.host, "port": server.port, "master_user_secret_arn": secret_arn}
+def _sql_checks(
+    engine: str, server: Server, secret_arn: str, request: DrillRequest
+) -> tuple[list[dict[str, Any]], float | None]:
+    """The SQL checks on ``server`` as the check step runs them, the results as the state holds them."""
+    restored = RestoredDatabase(
+        identifier="drill-x",
+        status="available",
+        address=server.host,
+        port=server.port,
+        master_user_secret_arn=secret_arn,
+    )
+    targeted = parse_time(TARGETED)
+    assert targeted is not None
+    assert request.checks.sql is not None
+    results, data_rpo = drill_steps.sql_checks(
+        engine, targeted, restored, request.checks.sql, SecretsManagerStore(_secrets)
+    )
+    return [result.to_json() for result in results], data_rpo
 
 
 def _secret(value: dict[str, str], name: str = "drill-credentials") -> str:
@@ -58,7 +72,7 @@ def test_postgres_counts_minimums_freshness_and_a_bad_query(aws: None, postgres:
             "freshness": {"sql": "select max(updated_at) from invoices", "max_age_seconds": 7200},
         }
     )
-    results, data_rpo = drill_steps.sql_checks(_plan("postgres"), _restored(postgres, secret), request, _secrets)
+    results, data_rpo = _sql_checks("postgres", postgres, secret, request)
     by_name = {r["name"]: r for r in results}
     assert by_name["invoices"]["status"] == "passed"
     assert by_name["invoices"]["value"] == 3
@@ -81,7 +95,7 @@ def test_mariadb_counts_and_freshness(aws: None, mariadb: Server) -> None:
             "freshness": {"sql": "select max(updated_at) from orders", "max_age_seconds": 600},
         }
     )
-    results, data_rpo = drill_steps.sql_checks(_plan("mariadb"), _restored(mariadb, secret), request, _secrets)
+    results, data_rpo = _sql_checks("mariadb", mariadb, secret, request)
     by_name = {r["name"]: r for r in results}
     assert by_name["orders"]["status"] == "passed"
     assert by_name["freshness"]["status"] == "failed"  # 20 minutes old, 10 allowed
@@ -101,7 +115,7 @@ def test_wrong_password_fails_every_check_without_revealing_it(
             "queries": [{"name": "a", "sql": "select 1"}, {"name": "b", "sql": "select 2"}],
         }
     )
-    results, _ = drill_steps.sql_checks(_plan(engine_name), _restored(server, secret), sql, _secrets)
+    results, _ = _sql_checks(engine_name, server, secret, sql)
     assert [r["status"] for r in results] == ["error", "error"]
     assert "cannot connect to 127.0.0.1" in results[0]["detail"]
     assert wrong not in json.dumps(results)

@@ -21,14 +21,14 @@ from restorable.drills.plan import (
     drill_tags,
     is_drill_resource,
     is_valid_db_identifier,
-    judge,
     next_poll_wait,
     parse_drill_request,
-    parse_drill_state,
     rpo_target_seconds,
     rto_target_seconds,
 )
 from restorable.drills.schedule import drill_candidates, execution_name, rotating_sample
+from restorable.drills.state import DrillState, parse_drill_state
+from restorable.drills.verdict import judge
 from restorable.errors import InvalidRequestError
 from restorable.models import Database, DatabaseType
 
@@ -97,66 +97,65 @@ def test_targets_per_mode_follow_the_design() -> None:
 @pytest.mark.parametrize(
     ("event", "message"),
     [
-        ("orders", "must be a JSON object"),
+        ("orders", "drill input must be a JSON object, got str"),
         ({"mode": "snapshot"}, "source: Field required"),
-        ({"source": "a", "mode": "pitr", "snapshot": {"kind": "weekly"}}, "not pitr"),
-        ({"source": "a", "mode": "snapshot", "snapshot": {"kind": "weekly", "identifier": "x"}}, "not both"),
-        ({"source": "a", "mode": "snapshot", "instance_class": "large"}, "instance_class"),
-        ({"source": "a", "mode": "snapshot", "targets": {"rto_seconds": 0}}, "rto_seconds"),
+        ({"source": "a", "mode": "pitr", "snapshot": {"kind": "weekly"}}, "'snapshot' applies to the snapshot"),
+        ({"source": "a", "mode": "snapshot", "snapshot": {"kind": "weekly", "identifier": "x"}}, "snapshot: "),
+        ({"source": "a", "mode": "snapshot", "instance_class": "large"}, "instance_class: "),
+        ({"source": "a", "mode": "snapshot", "targets": {"rto_seconds": 0}}, "targets.rto_seconds: "),
         (
             {"source": "a", "mode": "snapshot", "checks": {"sql": {"database": "d", "secret_arn": "my-secret"}}},
-            "secret_arn",
+            "checks.sql.secret_arn: ",
         ),
     ],
 )
-def test_bad_requests(event: object, message: str) -> None:
-    with pytest.raises(InvalidRequestError, match="") as error:
+def test_bad_requests_name_the_field(event: object, message: str) -> None:
+    with pytest.raises(InvalidRequestError, match=re.escape(message)) as error:
         parse_drill_request(event)
-    assert message in str(error.value)
+    assert str(error.value).startswith(("invalid drill input: ", "drill input must be"))
 
 
-def _drill(**overrides: object) -> dict[str, object]:
+def _drill(**overrides: object) -> DrillState:
     started = datetime(2026, 12, 8, 6, tzinfo=UTC)
     drill: dict[str, object] = {
         "plan": {
+            **_PLAN,
             "started_at": started.isoformat(),
             "recovery_point_time": (started - timedelta(minutes=10)).isoformat(),
             "targeted_time": started.isoformat(),
             "targets": {"rto_seconds": 1800, "rpo_seconds": 3600},
         },
         "checks": {
-            "results": [{"name": "status", "status": "passed"}],
+            "results": [{"name": "status", "kind": "api", "status": "passed"}],
             "finished_at": (started + timedelta(minutes=20)).isoformat(),
         },
-        "cleanup": {"result": "deleted", "remaining": []},
+        "cleanup": {"target": "drill-orders-0123456789", "result": "deleted", "remaining": []},
     }
     drill.update(overrides)
-    return drill
+    return DrillState.model_validate(drill)
 
 
 def test_verdict_passes_only_when_everything_holds() -> None:
-    now = datetime(2026, 12, 8, 7, tzinfo=UTC)
-    passed = judge(_drill(), now)
+    passed = judge(_drill())
     assert (passed.outcome, passed.rto_seconds, passed.rpo_seconds) == ("passed", 1200, 600)
-    slow = judge(_drill(checks={"results": [], "finished_at": "2026-12-08T06:45:00Z"}), now)
+    slow = judge(_drill(checks={"results": [], "finished_at": "2026-12-08T06:45:00Z"}))
     assert slow.outcome == "failed"
     assert slow.reasons == ("RTO 2700s exceeds the target 1800s",)
     failed_check = judge(
         _drill(
             checks={
-                "results": [{"name": "rows", "status": "failed", "detail": "0"}],
+                "results": [{"name": "rows", "kind": "sql", "status": "failed", "detail": "0"}],
                 "finished_at": "2026-12-08T06:10:00Z",
             }
-        ),
-        now,
+        )
     )
     assert failed_check.reasons == ("check rows failed: 0",)
-    errored = judge(_drill(error={"Error": "RestoreFailedError", "Cause": '{"errorMessage": "boom"}'}), now)
+    errored = judge(_drill(error={"Error": "RestoreFailedError", "Cause": '{"errorMessage": "boom"}'}))
     assert errored.reasons[0] == "RestoreFailedError: boom"
     assert errored.rto_seconds is None
-    leaked = judge(_drill(cleanup_error={"Error": "PermissionDeniedError", "Cause": "denied"}), now)
+    leaked = judge(_drill(cleanup_error={"Error": "PermissionDeniedError", "Cause": "denied"}))
     assert "cleanup failed: denied; the janitor retries" in leaked.reasons
-    never_checked = judge(_drill(checks=None), now)
+    never_checked = judge(_drill(checks=None))
     assert never_checked.reasons == ("the restored database was never validated",)
 
 
@@ -269,10 +268,19 @@ _PLAN: dict[str, object] = {
 }
 
 
-def test_a_complete_state_parses() -> None:
-    state = parse_drill_state({"request": {}, "plan": _PLAN, "poll": {"attempt": 2}}, "poll")
+def test_a_complete_state_parses_and_keeps_what_it_does_not_know() -> None:
+    received = {
+        "request": {},
+        "plan": _PLAN,
+        "poll": {"attempt": 2},
+        "record_start_error": {"Error": "DynamoDB.AmazonDynamoDBException", "Cause": "denied"},
+    }
+    state = parse_drill_state(received, "poll")
     assert state.plan.target.identifier == "drill-orders-0123456789"
-    assert state.model_extra == {"poll": {"attempt": 2}}
+    assert state.poll is not None
+    assert state.poll.attempt == 2
+    assert state.model_extra == {"record_start_error": received["record_start_error"]}
+    assert state.to_json() == received  # written back as it came: the state machine reads the same JSON
 
 
 @pytest.mark.parametrize(

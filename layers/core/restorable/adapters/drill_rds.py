@@ -1,18 +1,20 @@
 """RDS adapter for restore drills: find the source and its recovery points, restore to a temporary
-database, read its state, and delete it again (only with positive proof that it is a drill resource)."""
+database, read its state, and delete it again (only with positive proof that it is a drill resource).
+
+Implements ``drills.ports.DrillRds``; returns the domain types of ``drills.model``."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from .. import tags as tag_keys
 from ..arns import is_arn
-from ..drills.plan import CLUSTER_INSTANCE_SUFFIX, is_drill_resource
+from ..drills.model import DrillResource, Network, RestoredDatabase, SnapshotInfo, SourceDatabase
+from ..drills.plan import CLUSTER_INSTANCE_SUFFIX, DrillMode, is_drill_resource
+from ..drills.state import DrillPlan
 from ..errors import (
     AlreadyExistsError,
     CleanupPendingError,
@@ -31,119 +33,14 @@ if TYPE_CHECKING:
 else:
     RDSClient = Any
 
-# Instance / cluster states a restore does not come back from.
-TERMINAL_FAILURE_STATES = frozenset(
-    {
-        "failed",
-        "incompatible-restore",
-        "incompatible-parameters",
-        "incompatible-network",
-        "incompatible-option-group",
-        "inaccessible-encryption-credentials",
-        "inaccessible-encryption-credentials-recoverable",
-        "storage-full",
-        "deleting",
-        "deleted",
-    }
-)
 
-
-@dataclass(frozen=True)
-class SourceDatabase:
-    type: DatabaseType
-    identifier: str
-    arn: str
-    status: str
-    engine: str
-    engine_version: str
-    encrypted: bool
-    allocated_storage: int
-    instance_class: str | None
-    backup_retention_days: int
-    earliest_restorable_time: datetime | None
-    latest_restorable_time: datetime | None
-    tags: Mapping[str, str] = field(default_factory=dict)
-    cluster_identifier: str | None = None
-
-    @property
-    def policy_name(self) -> str | None:
-        """The policy the owner asked for (``restorable:policy``), or None when the database is unmanaged."""
-        value = self.tags.get(tag_keys.POLICY, "").strip()
-        return None if value.lower() in tag_keys.UNMANAGED_POLICY_VALUES else value
-
-    @property
-    def is_cluster_member(self) -> bool:
-        return self.type is DatabaseType.INSTANCE and bool(self.cluster_identifier)
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    type: DatabaseType
-    identifier: str
-    arn: str
-    region: str
-    status: str
-    source_identifier: str
-    snapshot_type: str
-    created_at: datetime | None
-    engine: str
-    engine_version: str
-    encrypted: bool
-    allocated_storage: int
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def source_arn(self) -> str | None:
-        return self.tags.get(tag_keys.SOURCE)
-
-
-@dataclass(frozen=True)
-class RestoredDatabase:
-    """What a poll sees of the temporary database (for a cluster: the cluster and its instance)."""
-
-    identifier: str
-    status: str
-    engine: str = ""
-    engine_version: str = ""
-    encrypted: bool = False
-    allocated_storage: int = 0
-    address: str | None = None
-    port: int | None = None
-    master_user_secret_arn: str | None = None
-    publicly_accessible: bool = False
-    deletion_protection: bool = False
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "identifier": self.identifier,
-            "status": self.status,
-            "engine": self.engine,
-            "engine_version": self.engine_version,
-            "encrypted": self.encrypted,
-            "allocated_storage": self.allocated_storage,
-            "address": self.address,
-            "port": self.port,
-            "master_user_secret_arn": self.master_user_secret_arn,
-            "publicly_accessible": self.publicly_accessible,
-            "deletion_protection": self.deletion_protection,
-        }
-
-
-@dataclass(frozen=True)
-class Network:
-    """Where temporary databases go: a DB subnet group and security groups (empty: the account's default)."""
-
-    subnet_group: str = ""
-    security_group_ids: tuple[str, ...] = ()
-
-    def restore_arguments(self) -> dict[str, Any]:
-        arguments: dict[str, Any] = {}
-        if self.subnet_group:
-            arguments["DBSubnetGroupName"] = self.subnet_group
-        if self.security_group_ids:
-            arguments["VpcSecurityGroupIds"] = list(self.security_group_ids)
-        return arguments
+def _network_arguments(network: Network) -> dict[str, Any]:
+    arguments: dict[str, Any] = {}
+    if network.subnet_group:
+        arguments["DBSubnetGroupName"] = network.subnet_group
+    if network.security_group_ids:
+        arguments["VpcSecurityGroupIds"] = list(network.security_group_ids)
+    return arguments
 
 
 class DrillRdsGateway(RdsGateway):
@@ -152,12 +49,6 @@ class DrillRdsGateway(RdsGateway):
     def __init__(self, client: RDSClient) -> None:
         super().__init__(client)
         self.client = client
-
-    def _call(self, action: str, operation: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return dict(getattr(self.client, operation)(**kwargs))
-        except ClientError as exc:
-            raise translate(exc, action) from exc
 
     # ---- the source and its recovery points
 
@@ -309,100 +200,92 @@ class DrillRdsGateway(RdsGateway):
 
     # ---- restore
 
-    def restore(self, plan: Mapping[str, Any], network: Network) -> None:
+    def restore(self, plan: DrillPlan, network: Network) -> None:
         """Start the restore the plan describes. A retry after a lost response finds its own resource."""
-        target = plan["target"]
-        tags = tag_list(dict(plan["tags"]))
-        common = {"Tags": tags, "DeletionProtection": False, "CopyTagsToSnapshot": False, **network.restore_arguments()}
-        source = plan["source"]
-        if target["type"] == DatabaseType.CLUSTER.value:
+        target = plan.target
+        tags = tag_list(dict(plan.tags))
+        common = {"Tags": tags, "DeletionProtection": False, "CopyTagsToSnapshot": False, **_network_arguments(network)}
+        if plan.is_cluster:
             self._restore_cluster(plan, common)
             self._create_cluster_instance(plan, tags)
             return
         instance_arguments = {
             **common,
-            "DBInstanceClass": target["instance_class"],
+            "DBInstanceClass": target.instance_class,
             "PubliclyAccessible": False,
             "MultiAZ": False,
             "ManageMasterUserPassword": True,
         }
-        action = f"restore {target['identifier']}"
+        restore_to = plan.restore_to
         try:
-            if plan["mode"] == "pitr":
-                point = (
-                    {"RestoreTime": datetime.fromisoformat(plan["restore_time"].replace("Z", "+00:00"))}
-                    if plan.get("restore_time")
-                    else {"UseLatestRestorableTime": True}
-                )
+            if plan.mode is DrillMode.PITR:
+                point = {"RestoreTime": restore_to} if restore_to else {"UseLatestRestorableTime": True}
                 self.client.restore_db_instance_to_point_in_time(
-                    SourceDBInstanceIdentifier=source["identifier"],
-                    TargetDBInstanceIdentifier=target["identifier"],
+                    SourceDBInstanceIdentifier=plan.source.identifier,
+                    TargetDBInstanceIdentifier=target.identifier,
                     **point,
                     **instance_arguments,
                 )
             else:
                 self.client.restore_db_instance_from_db_snapshot(
-                    DBInstanceIdentifier=target["identifier"],
-                    DBSnapshotIdentifier=plan["recovery_point"]["identifier"],
+                    DBInstanceIdentifier=target.identifier,
+                    DBSnapshotIdentifier=str(plan.recovery_point.identifier),
                     **instance_arguments,
                 )
         except ClientError as exc:
-            error = translate(exc, action)
-            if not (isinstance(error, AlreadyExistsError) and self._owns_instance(target["identifier"], plan)):
+            error = translate(exc, f"restore {target.identifier}")
+            if not (isinstance(error, AlreadyExistsError) and self._owns_instance(target.identifier, plan)):
                 raise error from exc
 
-    def _restore_cluster(self, plan: Mapping[str, Any], common: dict[str, Any]) -> None:
-        target = plan["target"]
-        source = plan["source"]
+    def _restore_cluster(self, plan: DrillPlan, common: dict[str, Any]) -> None:
+        target = plan.target
+        restore_to = plan.restore_to
         try:
-            if plan["mode"] == "pitr":
-                point = (
-                    {"RestoreToTime": datetime.fromisoformat(plan["restore_time"].replace("Z", "+00:00"))}
-                    if plan.get("restore_time")
-                    else {"UseLatestRestorableTime": True}
-                )
+            if plan.mode is DrillMode.PITR:
+                point = {"RestoreToTime": restore_to} if restore_to else {"UseLatestRestorableTime": True}
                 self.client.restore_db_cluster_to_point_in_time(
-                    DBClusterIdentifier=target["identifier"],
-                    SourceDBClusterIdentifier=source["identifier"],
+                    DBClusterIdentifier=target.identifier,
+                    SourceDBClusterIdentifier=plan.source.identifier,
                     RestoreType="full-copy",
                     **point,
                     **common,
                 )
             else:
                 self.client.restore_db_cluster_from_snapshot(
-                    DBClusterIdentifier=target["identifier"],
-                    SnapshotIdentifier=plan["recovery_point"]["identifier"],
-                    Engine=source["engine"],
+                    DBClusterIdentifier=target.identifier,
+                    SnapshotIdentifier=str(plan.recovery_point.identifier),
+                    Engine=plan.source.engine,
                     **common,
                 )
         except ClientError as exc:
-            error = translate(exc, f"restore cluster {target['identifier']}")
-            if not (isinstance(error, AlreadyExistsError) and self._owns_cluster(target["identifier"], plan)):
+            error = translate(exc, f"restore cluster {target.identifier}")
+            if not (isinstance(error, AlreadyExistsError) and self._owns_cluster(target.identifier, plan)):
                 raise error from exc
 
-    def _create_cluster_instance(self, plan: Mapping[str, Any], tags: list[dict[str, str]]) -> None:
-        target = plan["target"]
+    def _create_cluster_instance(self, plan: DrillPlan, tags: list[dict[str, str]]) -> None:
+        target = plan.target
+        instance = str(target.instance_identifier)
         try:
             self.client.create_db_instance(
-                DBInstanceIdentifier=target["instance_identifier"],
-                DBClusterIdentifier=target["identifier"],
-                Engine=plan["source"]["engine"],
-                DBInstanceClass=target["instance_class"],
+                DBInstanceIdentifier=instance,
+                DBClusterIdentifier=target.identifier,
+                Engine=plan.source.engine,
+                DBInstanceClass=target.instance_class,
                 PubliclyAccessible=False,
                 Tags=tags,  # type: ignore[arg-type]
             )
         except ClientError as exc:
-            error = translate(exc, f"create instance {target['instance_identifier']}")
-            if not (isinstance(error, AlreadyExistsError) and self._owns_instance(target["instance_identifier"], plan)):
+            error = translate(exc, f"create instance {instance}")
+            if not (isinstance(error, AlreadyExistsError) and self._owns_instance(instance, plan)):
                 raise error from exc
 
-    def _owns_instance(self, identifier: str, plan: Mapping[str, Any]) -> bool:
+    def _owns_instance(self, identifier: str, plan: DrillPlan) -> bool:
         found = self.describe_instance(identifier)
-        return found is not None and found.tags.get(tag_keys.DRILL_EXECUTION) == plan["execution_id"]
+        return found is not None and found.tags.get(tag_keys.DRILL_EXECUTION) == plan.execution_id
 
-    def _owns_cluster(self, identifier: str, plan: Mapping[str, Any]) -> bool:
+    def _owns_cluster(self, identifier: str, plan: DrillPlan) -> bool:
         found = self.describe_cluster(identifier)
-        return found is not None and found.tags.get(tag_keys.DRILL_EXECUTION) == plan["execution_id"]
+        return found is not None and found.tags.get(tag_keys.DRILL_EXECUTION) == plan.execution_id
 
     # ---- observe
 
@@ -450,6 +333,7 @@ class DrillRdsGateway(RdsGateway):
             address=item.get("Endpoint"),
             port=item.get("Port"),
             master_user_secret_arn=(item.get("MasterUserSecret") or {}).get("SecretArn"),
+            publicly_accessible=False,  # a cluster's endpoint is as public as its instances
             deletion_protection=bool(item.get("DeletionProtection", False)),
             tags=tag_dict(item.get("TagList")),
         )
@@ -520,17 +404,24 @@ class DrillRdsGateway(RdsGateway):
 
     # ---- janitor inventory
 
-    def list_drill_resources(self, stack_name: str) -> list[tuple[DatabaseType, str, str, dict[str, str]]]:
-        """(type, identifier, status, tags) of every drill instance (not cluster members) and cluster of the stack."""
-        found: list[tuple[DatabaseType, str, str, dict[str, str]]] = []
+    def list_drill_resources(self, stack_name: str) -> list[DrillResource]:
+        """Every drill instance (not cluster members) and cluster of the stack."""
+        found: list[DrillResource] = []
         for item in self.pages("describe_db_instances", "DBInstances"):
             tags = tag_dict(item.get("TagList"))
             if is_drill_resource(tags, stack_name) and not item.get("DBClusterIdentifier"):
                 found.append(
-                    (DatabaseType.INSTANCE, item["DBInstanceIdentifier"], item.get("DBInstanceStatus", ""), tags)
+                    DrillResource(
+                        DatabaseType.INSTANCE, item["DBInstanceIdentifier"], item.get("DBInstanceStatus", ""), tags
+                    )
                 )
         for item in self.pages("describe_db_clusters", "DBClusters"):
             tags = tag_dict(item.get("TagList"))
             if is_drill_resource(tags, stack_name):
-                found.append((DatabaseType.CLUSTER, item["DBClusterIdentifier"], item.get("Status", ""), tags))
+                found.append(
+                    DrillResource(DatabaseType.CLUSTER, item["DBClusterIdentifier"], item.get("Status", ""), tags)
+                )
         return found
+
+
+__all__ = ["DrillRdsGateway", "Network"]  # Network: read by the drill settings

@@ -92,6 +92,18 @@ _BY_CODE: dict[str, type[AwsError]] = {
     "InvalidRestoreFault": ResourceBusyError,
     "ResourceNotFoundException": ResourceNotFoundError,
     "NoSuchKey": ResourceNotFoundError,
+    # drill check secrets (Secrets Manager)
+    "DecryptionFailure": PermissionDeniedError,
+    "InvalidRequestException": InvalidParameterError,
+    "InternalServiceError": ServiceUnavailableError,
+    # drill scheduler (Step Functions StartExecution)
+    "ExecutionAlreadyExists": AlreadyExistsError,
+    "ExecutionLimitExceeded": QuotaExceededError,
+    "StateMachineDoesNotExist": ResourceNotFoundError,
+    "StateMachineDeleting": ResourceNotFoundError,
+    "InvalidArn": InvalidParameterError,
+    "InvalidName": InvalidParameterError,
+    "InvalidExecutionInput": InvalidParameterError,
 }
 _NOT_ANSWERED = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
 

@@ -3,56 +3,87 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+
+from pydantic import JsonValue
 
 from .. import tags as tag_keys
-from ..adapters.drill_rds import DrillRdsGateway
 from ..errors import AwsError, CleanupPendingError, NotOwnedError
 from ..models import DatabaseType
 from ..naming import parse_timestamp
+from .model import DrillResource
+from .ports import DrillRds
 
 
-def run_janitor(gateways: Sequence[DrillRdsGateway], stack_name: str, now: datetime, dry_run: bool) -> dict[str, Any]:
+@dataclass(frozen=True)
+class JanitorEntry:
+    region: str
+    resource: str
+    type: DatabaseType
+    reason: str
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {"region": self.region, "resource": self.resource, "type": self.type.value, "reason": self.reason}
+
+
+@dataclass
+class JanitorResult:
+    dry_run: bool
+    deleted: list[JanitorEntry] = field(default_factory=list)
+    kept: list[JanitorEntry] = field(default_factory=list)
+    findings: list[JanitorEntry] = field(default_factory=list)
+    failed: list[JanitorEntry] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.findings
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {
+            "job": "drill-janitor",
+            "dry_run": self.dry_run,
+            "deleted": [entry.to_dict() for entry in self.deleted],
+            "kept": [entry.to_dict() for entry in self.kept],
+            "findings": [entry.to_dict() for entry in self.findings],
+            "failed": [entry.to_dict() for entry in self.failed],
+            "ok": self.ok,
+        }
+
+
+def run_janitor(gateways: Sequence[DrillRds], stack_name: str, now: datetime, dry_run: bool) -> JanitorResult:
     """Every Region's drill resources of this stack: expired ones deleted, others kept, each reported."""
-    deleted: list[dict[str, str]] = []
-    kept: list[dict[str, str]] = []
-    findings: list[dict[str, str]] = []
-    failed: list[dict[str, str]] = []
+    result = JanitorResult(dry_run=dry_run)
     for gateway in gateways:
-        for database_type, identifier, status, tags in gateway.list_drill_resources(stack_name):
-            entry = {"region": gateway.region, "resource": identifier, "type": database_type.value}
-            expires_at = parse_timestamp(tags.get(tag_keys.EXPIRES_AT, ""))
-            if expires_at is None:
-                findings.append({**entry, "reason": "drill resource without a valid expiry: left alone"})
-                continue
-            if expires_at > now:
-                kept.append({**entry, "reason": f"expires {tags[tag_keys.EXPIRES_AT]}"})
-                continue
-            if status == "deleting":
-                kept.append({**entry, "reason": "already deleting"})
-                continue
-            if dry_run:
-                deleted.append({**entry, "reason": "would delete (dry run)"})
-                continue
-            try:
-                if database_type is DatabaseType.CLUSTER:
-                    outcome = gateway.delete_cluster(identifier, stack_name)
-                else:
-                    outcome = gateway.delete_instance(identifier, stack_name)
-                deleted.append({**entry, "reason": f"expired {tags[tag_keys.EXPIRES_AT]}: {outcome}"})
-            except CleanupPendingError as exc:
-                kept.append({**entry, "reason": f"busy, next run retries: {exc}"})
-            except NotOwnedError as exc:
-                findings.append({**entry, "reason": str(exc)})
-            except AwsError as exc:
-                failed.append({**entry, "reason": str(exc)})
-    return {
-        "job": "drill-janitor",
-        "dry_run": dry_run,
-        "deleted": deleted,
-        "kept": kept,
-        "findings": findings,
-        "failed": failed,
-        "ok": not failed and not findings,
-    }
+        for resource in gateway.list_drill_resources(stack_name):
+            _tidy(gateway, resource, stack_name, now, result)
+    return result
+
+
+def _tidy(gateway: DrillRds, resource: DrillResource, stack_name: str, now: datetime, result: JanitorResult) -> None:
+    def entry(reason: str) -> JanitorEntry:
+        return JanitorEntry(gateway.region, resource.identifier, resource.type, reason)
+
+    expiry = resource.tags.get(tag_keys.EXPIRES_AT, "")
+    expires_at = parse_timestamp(expiry)
+    if expires_at is None:
+        result.findings.append(entry("drill resource without a valid expiry: left alone"))
+    elif expires_at > now:
+        result.kept.append(entry(f"expires {expiry}"))
+    elif resource.status == "deleting":
+        result.kept.append(entry("already deleting"))
+    elif result.dry_run:
+        result.deleted.append(entry("would delete (dry run)"))
+    else:
+        try:
+            if resource.type is DatabaseType.CLUSTER:
+                outcome = gateway.delete_cluster(resource.identifier, stack_name)
+            else:
+                outcome = gateway.delete_instance(resource.identifier, stack_name)
+            result.deleted.append(entry(f"expired {expiry}: {outcome}"))
+        except CleanupPendingError as exc:
+            result.kept.append(entry(f"busy, next run retries: {exc}"))
+        except NotOwnedError as exc:
+            result.findings.append(entry(str(exc)))
+        except AwsError as exc:
+            result.failed.append(entry(str(exc)))

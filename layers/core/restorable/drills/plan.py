@@ -1,5 +1,6 @@
-"""Restore drills, the pure part: the request, the temporary resources' names and tags, the poll
-backoff, RTO/RPO measurement and the verdict. No boto3 here (see ``steps`` and the adapters).
+"""Restore drills, the pure part: the request, the temporary resources' names and tags, the targets
+and the poll backoff. No boto3 here (the state is in ``state``, the verdict in ``verdict``, the I/O
+in ``steps`` through ``ports``).
 
 A drill restores a recovery point of a protected database to a temporary database, waits until it
 is available, checks it, measures RTO and RPO against the targets, always deletes what it created,
@@ -12,9 +13,8 @@ import enum
 import hashlib
 import math
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -24,8 +24,8 @@ from ..naming import format_timestamp
 from ..validation import describe_problems
 
 # Outcomes recorded in the drill history table; verification counts DRILL_PASSED only.
-DRILL_PASSED = "passed"
-DRILL_FAILED = "failed"
+DRILL_PASSED: Final = "passed"
+DRILL_FAILED: Final = "failed"
 
 MAX_DB_IDENTIFIER_LENGTH = 63
 # A cluster's writer instance is named "{cluster}-i1": the cluster name leaves room for it.
@@ -40,7 +40,7 @@ class DrillMode(enum.Enum):
     CROSS_REGION = "cross-region"
 
 
-# Targets from the architecture decision record: RTO per mode, RPO < 1 hour.
+# Default targets: RTO per mode, RPO under one hour (docs/drills.md, "RTO and RPO").
 RTO_TARGET_SECONDS = {DrillMode.PITR: 30 * 60, DrillMode.SNAPSHOT: 60 * 60, DrillMode.CROSS_REGION: 4 * 60 * 60}
 RPO_TARGET_SECONDS = 60 * 60
 # The RPO target is about continuous backups (PITR); snapshot drills report their RPO and judge it only
@@ -60,9 +60,6 @@ EXPIRY_MARGIN = timedelta(hours=2)
 FIRST_POLL_SECONDS = 60
 BACKOFF_FRACTION = 0.5
 MAX_POLL_SECONDS = 900
-
-# Checks read these so the verdict and the report agree on the names.
-API_CHECKS = ("status", "engine", "engine_version", "encryption", "storage")
 
 
 class _Strict(BaseModel):
@@ -127,7 +124,7 @@ class Checks(_Strict):
 
 
 class Targets(_Strict):
-    """Overrides of the default targets (the architecture decision record's), in seconds."""
+    """Overrides of the default targets (``RTO_TARGET_SECONDS``, ``RPO_TARGET_SECONDS``), in seconds."""
 
     rto_seconds: int | None = Field(default=None, gt=0, le=24 * 3600)
     rpo_seconds: int | None = Field(default=None, gt=0)
@@ -176,107 +173,6 @@ def parse_drill_request(event: object) -> DrillRequest:
         return DrillRequest.model_validate(event)
     except ValidationError as exc:
         raise InvalidRequestError(f"invalid drill input: {describe_problems(exc, top='input')}") from exc
-
-
-class _StateModel(BaseModel):
-    """A part of the drill state the state machine passes between steps: required fields checked, others kept."""
-
-    model_config = ConfigDict(extra="allow")
-
-
-class PlanSource(_StateModel):
-    type: Literal["instance", "cluster"]
-    identifier: str = Field(min_length=1)
-    arn: str = Field(min_length=1)
-    engine: str
-    engine_version: str
-    encrypted: bool
-
-
-class PlanRecoveryPoint(_StateModel):
-    type: Literal["snapshot", "point-in-time"]
-    identifier: str | None = None
-    arn: str | None = None
-    region: str = Field(min_length=1)
-
-
-class PlanTarget(_StateModel):
-    type: Literal["instance", "cluster"]
-    identifier: str = Field(min_length=1)
-    instance_identifier: str | None = None
-    instance_class: str = Field(min_length=1)
-    region: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _cluster_has_instance(self) -> PlanTarget:
-        if self.type == "cluster" and not self.instance_identifier:
-            raise ValueError("a cluster target needs 'instance_identifier'")
-        return self
-
-
-class PlanTargets(_StateModel):
-    rto_seconds: int = Field(gt=0)
-    rpo_seconds: int | None = None
-
-
-class DrillPlan(_StateModel):
-    """The plan the validate step writes and every later step reads (``$.plan`` in the state machine)."""
-
-    execution_id: str = Field(min_length=1)
-    execution_name: str = Field(min_length=1)
-    started_at: str = Field(min_length=1)
-    mode: DrillMode
-    region: str = Field(min_length=1)
-    source: PlanSource
-    recovery_point: PlanRecoveryPoint
-    restore_time: str | None = None
-    recovery_point_time: str = Field(min_length=1)
-    targeted_time: str = Field(min_length=1)
-    target: PlanTarget
-    tags: dict[str, str] = Field(min_length=1)
-    targets: PlanTargets
-    deadline: str = Field(min_length=1)
-    expires_at: str = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _times_parse(self) -> DrillPlan:
-        for name in ("started_at", "deadline", "recovery_point_time", "targeted_time"):
-            if parse_time(getattr(self, name)) is None:
-                raise ValueError(f"'{name}' is not an ISO-8601 time")
-        return self
-
-
-class DrillState(_StateModel):
-    """The whole state a step receives (``{"step": .., "drill": <this>}``); steps add their own parts."""
-
-    request: dict[str, Any] = Field(default_factory=dict)
-    plan: DrillPlan
-
-
-# What each step needs beyond the plan: the check step re-reads the request.
-_STEP_NEEDS_REQUEST = frozenset({"check"})
-
-
-def parse_drill_state(drill: object, step: str) -> DrillState:
-    """The state a step received, checked; ``InvalidRequestError`` naming every missing or bad field."""
-    if not isinstance(drill, dict):
-        raise InvalidRequestError(
-            f"step {step!r} needs the drill state (a JSON object with its plan), got {type(drill).__name__}"
-        )
-    try:
-        state = DrillState.model_validate(drill)
-    except ValidationError as exc:
-        raise InvalidRequestError(
-            f"invalid drill state for step {step!r}: {describe_problems(exc, top='input')}"
-        ) from exc
-    if step in _STEP_NEEDS_REQUEST:
-        try:
-            DrillRequest.model_validate(drill.get("request"))
-        except ValidationError as exc:
-            raise InvalidRequestError(
-                f"invalid drill state for step {step!r}: request: {describe_problems(exc, top='input')}"
-            ) from exc
-    return state
 
 
 def drill_identifier(source_identifier: str, execution_id: str) -> str:
@@ -340,7 +236,7 @@ def next_poll_wait(elapsed_seconds: float, remaining_seconds: float) -> int:
     return max(1, int(wait))
 
 
-def parse_time(value: Any) -> datetime | None:
+def parse_time(value: object) -> datetime | None:
     """An ISO-8601 time from the state (Step Functions' ``StartTime``, our own timestamps), in UTC."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -357,78 +253,3 @@ def parse_time(value: Any) -> datetime | None:
 def iso(moment: datetime) -> str:
     """ISO-8601 UTC with a 'Z', millisecond precision (timings in reports and the history table)."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    outcome: str  # "passed" | "failed"
-    reasons: tuple[str, ...]
-    rto_seconds: float | None
-    rpo_seconds: float | None
-    data_rpo_seconds: float | None
-
-
-def judge(drill: dict[str, Any], finished_at: datetime) -> Verdict:
-    """The drill's outcome from its state: every check passed, RTO and RPO within target, nothing left behind.
-
-    RTO runs from the drill's start to the moment the checks finished on an available database.
-    """
-    plan = drill.get("plan", {})
-    reasons: list[str] = []
-    error = drill.get("error")
-    if error:
-        reasons.append(f"{error.get('Error', 'Error')}: {_cause_text(error.get('Cause'))}")
-
-    started_at = parse_time(plan.get("started_at"))
-    checks = drill.get("checks") or {}
-    validated_at = parse_time(checks.get("finished_at"))
-    rto = (validated_at - started_at).total_seconds() if started_at and validated_at and not error else None
-    rto_target = plan.get("targets", {}).get("rto_seconds")
-    if rto is not None and rto_target is not None and rto > rto_target:
-        reasons.append(f"RTO {rto:.0f}s exceeds the target {rto_target}s")
-    if rto is None and not error:
-        reasons.append("the restored database was never validated")
-
-    for result in checks.get("results", []):
-        if result.get("status") != "passed":
-            reasons.append(f"check {result.get('name')} {result.get('status')}: {result.get('detail', '')}".strip())
-
-    recovery_point_time = parse_time(plan.get("recovery_point_time"))
-    targeted_time = parse_time(plan.get("targeted_time"))
-    rpo = (
-        max(0.0, (targeted_time - recovery_point_time).total_seconds())
-        if recovery_point_time and targeted_time
-        else None
-    )
-    rpo_target = plan.get("targets", {}).get("rpo_seconds")
-    if rpo is not None and rpo_target is not None and rpo > rpo_target:
-        reasons.append(f"RPO {rpo:.0f}s exceeds the target {rpo_target}s")
-    data_rpo = checks.get("data_rpo_seconds")
-
-    cleanup = drill.get("cleanup") or {}
-    if drill.get("cleanup_error"):
-        reasons.append(f"cleanup failed: {_cause_text(drill['cleanup_error'].get('Cause'))}; the janitor retries")
-    elif cleanup.get("remaining"):
-        reasons.append(f"cleanup left {', '.join(cleanup['remaining'])}")
-    del finished_at  # the verdict does not depend on when it was written
-    return Verdict(
-        outcome=DRILL_FAILED if reasons else DRILL_PASSED,
-        reasons=tuple(reasons),
-        rto_seconds=None if rto is None else round(rto, 3),
-        rpo_seconds=None if rpo is None else round(rpo, 3),
-        data_rpo_seconds=None if data_rpo is None else float(data_rpo),
-    )
-
-
-def _cause_text(cause: Any) -> str:
-    """Step Functions puts a Lambda error's JSON (errorMessage, errorType...) in Cause: show the message."""
-    if isinstance(cause, str):
-        import json
-
-        try:
-            parsed = json.loads(cause)
-        except json.JSONDecodeError:
-            return cause
-        if isinstance(parsed, dict) and "errorMessage" in parsed:
-            return str(parsed["errorMessage"])
-    return str(cause)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .plan import Verdict, parse_time
+from pydantic import JsonValue
+
+from .plan import parse_time
+from .state import DrillState, PollState
+from .verdict import Verdict
 
 REPORT_VERSION = 1
 _STEPS = (
@@ -19,44 +23,48 @@ _STEPS = (
 )
 
 
-def report_document(drill: Mapping[str, Any], verdict: Verdict) -> dict[str, Any]:
-    plan = drill["plan"]
-    timeline = drill.get("timeline", {})
-    started = parse_time(timeline.get("started_at"))
-    steps = []
+def report_document(state: DrillState, verdict: Verdict) -> dict[str, JsonValue]:
+    plan = state.plan
+    timeline = state.timeline
+    started = parse_time(timeline.started_at)
+    steps: list[JsonValue] = []
     for key, label in _STEPS:
-        at = parse_time(timeline.get(key))
+        moment: str | None = getattr(timeline, key)
+        at = parse_time(moment)
         if at is not None:
             offset = round((at - started).total_seconds(), 3) if started else None
-            steps.append(
-                {"step": key.removesuffix("_at"), "label": label, "at": timeline[key], "offset_seconds": offset}
-            )
-    error = drill.get("error")
+            steps.append({"step": key.removesuffix("_at"), "label": label, "at": moment, "offset_seconds": offset})
+    poll = state.poll or PollState()
+    cleanup: JsonValue = (
+        state.cleanup.to_json()
+        if state.cleanup is not None
+        else {"error": state.cleanup_error.to_json() if state.cleanup_error else None}
+    )
     return {
         "report_version": REPORT_VERSION,
         "outcome": verdict.outcome,
         "reasons": list(verdict.reasons),
-        "execution_id": plan["execution_id"],
-        "mode": plan["mode"],
-        "region": plan["region"],
-        "source": plan["source"],
-        "recovery_point": plan["recovery_point"],
-        "temporary_database": {**plan["target"], "tags": plan["tags"]},
+        "execution_id": plan.execution_id,
+        "mode": plan.mode.value,
+        "region": plan.region,
+        "source": plan.source.to_json(),
+        "recovery_point": plan.recovery_point.to_json(),
+        "temporary_database": {**plan.target.to_json(), "tags": dict(plan.tags)},
         "measures": {
             "rto_seconds": verdict.rto_seconds,
-            "rto_target_seconds": plan["targets"]["rto_seconds"],
+            "rto_target_seconds": plan.targets.rto_seconds,
             "rpo_seconds": verdict.rpo_seconds,
-            "rpo_target_seconds": plan["targets"].get("rpo_seconds"),
+            "rpo_target_seconds": plan.targets.rpo_seconds,
             "data_rpo_seconds": verdict.data_rpo_seconds,
-            "recovery_point_time": plan["recovery_point_time"],
-            "targeted_time": plan["targeted_time"],
-            "status_polls": drill.get("poll", {}).get("attempt", 0),
-            "rto_resolution_seconds": drill.get("poll", {}).get("resolution_seconds"),
+            "recovery_point_time": plan.recovery_point_time,
+            "targeted_time": plan.targeted_time,
+            "status_polls": poll.attempt,
+            "rto_resolution_seconds": poll.resolution_seconds,
         },
         "steps": steps,
-        "checks": (drill.get("checks") or {}).get("results", []),
-        "cleanup": drill.get("cleanup") or {"error": drill.get("cleanup_error")},
-        "error": error,
+        "checks": [result.to_json() for result in state.checks.results] if state.checks else [],
+        "cleanup": cleanup,
+        "error": state.error.to_json() if state.error else None,
     }
 
 

@@ -1,4 +1,8 @@
-"""Scheduled drills: which protected databases to drill this month, and how to start their drills."""
+"""Scheduled drills: which protected databases to drill this month, and starting their drills.
+
+``run_drill_schedule`` is the job: it lists the databases, picks this month's sample and starts one
+execution of the drill state machine per database through a port (``DrillStarter``).
+"""
 
 from __future__ import annotations
 
@@ -6,38 +10,43 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from ..errors import ConfigurationError, InvalidRequestError
+from ..errors import AlreadyExistsError, ConfigurationError, InvalidRequestError, RestorableError
 from ..models import Database
+from ..policy import PolicyDocument
+from ..request_fields import EventTime, StrictBool
 from ..validation import describe_problems
 from .plan import Checks, DrillMode, parse_drill_request
 
 
 class ScheduledDrillRequest(BaseModel):
-    """The monthly schedule's input: ``{"scheduled_time": "<aws.scheduler.scheduled-time>", "mode": "snapshot"}``."""
+    """The monthly schedule's input: ``{"scheduled_time": "<aws.scheduler.scheduled-time>", "mode": "snapshot"}``.
+
+    ``scheduled_time`` is judged against the validation context's ``now`` (see ``request_fields``).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    scheduled_time: datetime | None = None
+    scheduled_time: EventTime | None = None
     mode: DrillMode = DrillMode.SNAPSHOT
     kind: str | None = Field(default=None, min_length=1)
     dry_run: StrictBool = False
 
 
-def parse_scheduled_request(event: object) -> ScheduledDrillRequest:
+def parse_scheduled_request(event: object, now: datetime) -> ScheduledDrillRequest:
+    """Validate the event; ``scheduled_time`` must be near ``now`` (the injected clock)."""
     if not isinstance(event, dict):
         raise InvalidRequestError(f"drill schedule event must be a JSON object, got {type(event).__name__}")
     try:
-        request = ScheduledDrillRequest.model_validate(event)
+        request = ScheduledDrillRequest.model_validate(event, context={"now": now})
     except ValidationError as exc:
         problems = describe_problems(exc)
         raise InvalidRequestError(f"invalid drill schedule event: {problems}") from exc
-    if request.scheduled_time is not None and request.scheduled_time.tzinfo is None:
-        raise InvalidRequestError("scheduled_time must carry a time zone")
     if request.mode is DrillMode.PITR and request.kind is not None:
         raise InvalidRequestError("'kind' applies to snapshot and cross-region drills")
     return request
@@ -96,8 +105,8 @@ def execution_name(database: Database, scheduled_time: datetime, mode: DrillMode
     return f"{stem}{suffix}"
 
 
-def drill_input(database: Database, request: ScheduledDrillRequest, checks: dict[str, Checks]) -> dict[str, Any]:
-    document: dict[str, Any] = {"source": database.arn, "mode": request.mode.value}
+def drill_input(database: Database, request: ScheduledDrillRequest, checks: dict[str, Checks]) -> dict[str, JsonValue]:
+    document: dict[str, JsonValue] = {"source": database.arn, "mode": request.mode.value}
     if request.kind is not None:
         document["snapshot"] = {"kind": request.kind}
     chosen = checks.get(database.identifier) or checks.get("*")
@@ -105,3 +114,80 @@ def drill_input(database: Database, request: ScheduledDrillRequest, checks: dict
         document["checks"] = chosen.model_dump(mode="json", exclude_none=True)
     parse_drill_request(document)  # the state machine would reject it anyway: fail here, before starting
     return document
+
+
+class DatabaseInventory(Protocol):
+    def list_databases(self) -> list[Database]: ...
+
+
+class DrillStarter(Protocol):
+    """Starts one execution of the drill state machine (``adapters.stepfunctions.StateMachineStarter``);
+    ``AlreadyExistsError`` when an execution of that name has already run."""
+
+    def start(self, name: str, document: dict[str, JsonValue]) -> str: ...
+
+
+@dataclass(frozen=True)
+class ScheduleProblem:
+    database: str
+    reason: str
+
+
+@dataclass
+class DrillScheduleResult:
+    dry_run: bool
+    scheduled_time: datetime
+    candidates: int
+    started: list[str] = field(default_factory=list)
+    already_started: list[str] = field(default_factory=list)
+    skipped: list[ScheduleProblem] = field(default_factory=list)
+    failed: list[ScheduleProblem] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, JsonValue]:
+        return {
+            "job": "drill-scheduler",
+            "dry_run": self.dry_run,
+            "scheduled_time": self.scheduled_time.isoformat(),
+            "candidates": self.candidates,
+            "started": list(self.started),
+            "already_started": list(self.already_started),
+            "skipped": [{"database": p.database, "reason": p.reason} for p in self.skipped],
+            "failed": [{"database": p.database, "error": p.reason} for p in self.failed],
+        }
+
+
+def run_drill_schedule(
+    request: ScheduledDrillRequest,
+    *,
+    inventory: DatabaseInventory,
+    starter: DrillStarter,
+    policies: PolicyDocument,
+    checks: dict[str, Checks],
+    per_run: int,
+    now: datetime,
+) -> DrillScheduleResult:
+    """Start this month's drills. A database whose ``restorable:policy`` names no policy is skipped and
+    reported, never drilled; one database's failure never stops the others."""
+    scheduled_time = request.scheduled_time or now
+    candidates = drill_candidates(inventory.list_databases())
+    result = DrillScheduleResult(dry_run=request.dry_run, scheduled_time=scheduled_time, candidates=len(candidates))
+    protected: list[Database] = []
+    for database in candidates:
+        if policies.get(str(database.policy_name)) is None:
+            known = ", ".join(sorted(policies.policies))
+            reason = f"restorable:policy={database.policy_name!r} names no policy (known: {known}); not drilled"
+            result.skipped.append(ScheduleProblem(database.identifier, reason))
+        else:
+            protected.append(database)
+    for database in rotating_sample(protected, scheduled_time, per_run):
+        name = execution_name(database, scheduled_time, request.mode)
+        try:
+            document = drill_input(database, request, checks)
+            if not request.dry_run:
+                starter.start(name, document)
+            result.started.append(name)
+        except AlreadyExistsError:
+            result.already_started.append(name)
+        except RestorableError as exc:  # AWS errors and one database's bad configuration alike
+            result.failed.append(ScheduleProblem(database.identifier, str(exc)))
+    return result

@@ -1,0 +1,105 @@
+"""What a drill knows of RDS: the source, its snapshots, the temporary database and where it goes.
+
+The RDS adapter returns these; the drill steps read them. No boto3 here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import tags as tag_keys
+from ..models import Database, DatabaseType
+
+# Instance / cluster states a restore does not come back from.
+TERMINAL_FAILURE_STATES = frozenset(
+    {
+        "failed",
+        "incompatible-restore",
+        "incompatible-parameters",
+        "incompatible-network",
+        "incompatible-option-group",
+        "inaccessible-encryption-credentials",
+        "inaccessible-encryption-credentials-recoverable",
+        "storage-full",
+        "deleting",
+        "deleted",
+    }
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceDatabase(Database):
+    """A protected database as a restore needs it: a ``Database`` (policy, cluster membership) and its backups."""
+
+    engine_version: str
+    encrypted: bool
+    allocated_storage: int
+    instance_class: str | None
+    backup_retention_days: int
+    earliest_restorable_time: datetime | None
+    latest_restorable_time: datetime | None
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    type: DatabaseType
+    identifier: str
+    arn: str
+    region: str
+    status: str
+    source_identifier: str
+    snapshot_type: str
+    created_at: datetime | None
+    engine: str
+    engine_version: str
+    encrypted: bool
+    allocated_storage: int
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def source_arn(self) -> str | None:
+        return self.tags.get(tag_keys.SOURCE)
+
+
+class RestoredDatabase(BaseModel):
+    """What a poll sees of the temporary database (for a cluster: the cluster and its instance).
+
+    It is the state's ``restored`` part; the tags prove ownership and stay out of the state.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    identifier: str = Field(min_length=1)
+    status: str
+    engine: str = ""
+    engine_version: str = ""
+    encrypted: bool = False
+    allocated_storage: int = 0
+    address: str | None = None
+    port: int | None = None
+    master_user_secret_arn: str | None = None
+    publicly_accessible: bool = False
+    deletion_protection: bool = False
+    tags: dict[str, str] = Field(default_factory=dict, exclude=True)
+
+
+@dataclass(frozen=True)
+class Network:
+    """Where temporary databases go: a DB subnet group and security groups (empty: the account's default)."""
+
+    subnet_group: str = ""
+    security_group_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DrillResource:
+    """A temporary drill instance (not a cluster member) or cluster of the stack, as the janitor lists it."""
+
+    type: DatabaseType
+    identifier: str
+    status: str
+    tags: Mapping[str, str]
