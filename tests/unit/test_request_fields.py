@@ -23,7 +23,7 @@ MODELS: list[tuple[type[BaseModel], dict[str, Any], list[str], bool]] = [
     (PruneRequest, {}, ["dry_run", "override_breaker"], True),
     (CopyRequest, {}, ["dry_run"], True),
     (VerifyRequest, {}, ["notify"], True),
-    (ScheduledDrillRequest, {}, ["dry_run"], False),
+    (ScheduledDrillRequest, {}, ["dry_run"], True),
     (PredeployParameters, {"targets": ["orders"]}, ["wait"], False),
     (DirectRequest, {"targets": ["orders"]}, ["wait"], False),
 ]
