@@ -39,8 +39,7 @@ class HoldStore:
             paginator = self._client.get_paginator("scan")
             for page in paginator.paginate(TableName=self.table_name, ConsistentRead=True):
                 items.extend(
-                    {key: _TO_PLAIN.deserialize(value) for key, value in raw.items()}
-                    for raw in page.get("Items", [])
+                    {key: _TO_PLAIN.deserialize(value) for key, value in raw.items()} for raw in page.get("Items", [])
                 )
         except BOTO_ERRORS as exc:
             error = translate_dynamodb(exc, f"read the holds store {self.table_name}")
