@@ -16,7 +16,12 @@ from moto import mock_aws
 from restorable import tags as tag_keys
 from restorable.adapters.dynamodb import DynamoDbGateway
 from restorable.adapters.dynamodb_holds import HoldStore
-from restorable.dynamodb_backup_names import parse_backup_name, scheduled_backup_name
+from restorable.dynamodb_backup_names import (
+    export_client_token,
+    export_prefix,
+    parse_backup_name,
+    scheduled_backup_name,
+)
 from restorable.dynamodb_holds import HoldBook
 from restorable.dynamodb_models import Table, TableBackup, backup_recovery_point
 from restorable.errors import (
@@ -150,9 +155,9 @@ def test_export_to_a_bucket_of_the_dr_region(dynamodb: Any) -> None:
         "export_time": datetime(2026, 11, 22, 2, tzinfo=UTC),
         "bucket": "dr-exports",
         "bucket_owner": ACCOUNT,
-        "prefix": f"{STACK}/{weekly_name('orders')}",
+        "prefix": export_prefix(weekly_name("orders")),
         "kms_key_id": KEY_ARN,
-        "client_token": "weekly-orders-2026-11-22",
+        "client_token": export_client_token(weekly_name("orders")),
     }
 
     with pytest.raises(ResourceBusyError, match="PointInTimeRecoveryUnavailable"):
