@@ -33,7 +33,9 @@ class CacheServer:
 
 
 def redis_server_binary() -> str:
-    found = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+    found = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
     if found is None:
         raise RuntimeError("redis-server not found (run scripts/install-test-servers.sh to install it)")
     return found

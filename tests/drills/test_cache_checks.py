@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import boto3
@@ -36,7 +35,7 @@ class Secrets:
 
 
 @pytest.fixture
-def seeded(cache_server: CacheServer) -> Iterator[CacheServer]:
+def seeded(cache_server: CacheServer) -> CacheServer:
     """250 session keys, a user hash and the app's last-write marker (05:00, an hour before the point)."""
     client = redis.Redis(host=cache_server.host, port=cache_server.port, password=cache_server.password)
     client.flushdb()
@@ -44,7 +43,7 @@ def seeded(cache_server: CacheServer) -> Iterator[CacheServer]:
     client.hset("user:ada", mapping={"name": "ada"})
     client.set("app:last-write", "2026-12-08T05:00:00Z")
     client.close()
-    yield cache_server
+    return cache_server
 
 
 def _target(server: CacheServer, port: int | None = None) -> CacheTarget:
@@ -121,7 +120,8 @@ def test_wrong_password_is_an_authentication_error_without_the_token(seeded: Cac
     assert f"cache 127.0.0.1:{seeded.port}" in message
     assert wrong not in message
     assert seeded.password not in message
-    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+    assert raised.value.__cause__ is None
+    assert raised.value.__suppress_context__
 
 
 def test_no_token_for_a_cache_that_needs_one_is_an_authentication_error(seeded: CacheServer) -> None:
