@@ -208,7 +208,12 @@ def test_snapshots_are_paged_by_marker_and_the_api_time_wins_over_the_tag(
     )
     stubber.add_response(
         "describe_snapshots",
-        {"Snapshots": [_snapshot_item("b-daily-2026-12-08", "b", [])]},
+        {
+            "Snapshots": [
+                _snapshot_item("b-daily-2026-12-08", "b", []),
+                {"SnapshotName": "no-arn", "CacheClusterId": "c"},
+            ]
+        },
         {**first, "Marker": "page-2"},
     )
     stubber.add_response(
@@ -220,7 +225,8 @@ def test_snapshots_are_paged_by_marker_and_the_api_time_wins_over_the_tag(
     for name in ("a-daily-2026-12-08", "b-daily-2026-12-08"):
         arn = f"arn:aws:elasticache:{REGION}:{ACCOUNT}:snapshot:{name}"
         stubber.add_response("list_tags_for_resource", {"TagList": tagged}, {"ResourceName": arn})
-    a, b = gateway.list_manual_snapshots()
+    a, b, no_arn = gateway.list_manual_snapshots()
+    assert (no_arn.identifier, no_arn.tags, no_arn.managed_by) == ("no-arn", {}, None)
     assert (a.created_at, a.created_at_source) == (early, "api")  # the earliest node, not the tag
     assert (b.created_at, b.created_at_source) == (datetime(2026, 12, 8, 3, 0, tzinfo=UTC), "tag")  # still creating
 

@@ -209,7 +209,8 @@ class ElastiCacheGateway:
         )
         if not with_tags:
             return points
-        return [_snapshot_with_tags(point, self.tags_of(point.arn)) for point in points if point.arn]
+        # A snapshot without an ARN cannot be tagged or read by tag: it stays listed, untagged (so never deleted).
+        return [_snapshot_with_tags(point, self.tags_of(point.arn)) if point.arn else point for point in points]
 
     def find_snapshot(self, cache: Cache, name: str) -> CacheSnapshot | None:
         """The snapshot named ``name`` with its tags, or None: how a rerun finds what an earlier run made."""
