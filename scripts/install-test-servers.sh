@@ -2,6 +2,7 @@
 # What the test suite needs beyond Python, from Debian's packages; does nothing when all are present:
 # - PostgreSQL and MariaDB server binaries for the restore drills' SQL-check tests (the tests start
 #   throwaway servers on loopback);
+# - redis-server for the cache drills' checks (a throwaway server on loopback, with a password);
 # - Chromium, in which the demo's HTML report test opens report.html headless.
 set -euo pipefail
 missing=()
