@@ -19,7 +19,7 @@ from restorable.drills import steps as drill_steps
 from restorable.drills.plan import parse_drill_state
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary
-from restorable.settings import load_settings
+from restorable.settings import CoreSettings
 
 logger = Logger()
 metrics = Metrics()
@@ -34,7 +34,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     drill = event.get("drill") if isinstance(event, dict) else None
     parse_drill_state(drill, "check")  # names the missing or bad field of a partial state
     assert isinstance(drill, dict)
-    load_settings()  # fails loudly on a broken configuration, like every function
+    CoreSettings.from_environ()  # fails loudly on a broken configuration, like every function
     plan = drill["plan"]
     try:
         result = drill_steps.check(

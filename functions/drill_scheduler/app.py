@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,14 +17,12 @@ from restorable.drills.schedule import (
     drill_candidates,
     drill_input,
     execution_name,
-    parse_checks_document,
     parse_scheduled_request,
     rotating_sample,
 )
-from restorable.drills.settings import load_drill_settings
+from restorable.drills.settings import DrillSchedulerSettings
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary
-from restorable.settings import load_settings
 
 logger = Logger()
 metrics = Metrics()
@@ -38,25 +35,24 @@ tracer = Tracer()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        settings = load_settings()
-        drill_settings = load_drill_settings()
-        state_machine_arn = drill_settings.require("DRILL_STATE_MACHINE_ARN")
-        checks = parse_checks_document(os.environ.get("DRILL_CHECKS", ""))
+        settings = DrillSchedulerSettings.from_environ()
         request = parse_scheduled_request(event)
     except RestorableError as exc:
         logger.error("rejected drill schedule event; nothing was started", extra={"error": str(exc)})
         raise
     scheduled_time = request.scheduled_time or datetime.now(UTC)
     candidates = drill_candidates(RdsGateway(clients.client("rds", settings.region)).list_databases())
-    chosen = rotating_sample(candidates, scheduled_time, drill_settings.drills_per_run)
+    chosen = rotating_sample(candidates, scheduled_time, settings.drills_per_run)
     stepfunctions = clients.client("stepfunctions", settings.region)
     started, already, failed = [], [], []
     for database in chosen:
         name = execution_name(database, scheduled_time, request.mode)
         try:
-            document = drill_input(database, request, checks)
+            document = drill_input(database, request, settings.checks)
             if not request.dry_run:
-                stepfunctions.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(document))
+                stepfunctions.start_execution(
+                    stateMachineArn=settings.state_machine_arn, name=name, input=json.dumps(document)
+                )
             started.append(name)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from restorable.errors import ConfigurationError, PolicyError
-from restorable.settings import AWS_MANAGED_RDS_KEY, load_settings
+from restorable.settings import AWS_MANAGED_RDS_KEY, CoreSettings
 
 VALID = {
     "STACK_NAME": "restorable",
@@ -19,7 +19,7 @@ VALID = {
 
 
 def test_valid_environment_loads_with_the_built_in_policies() -> None:
-    settings = load_settings(VALID)
+    settings = CoreSettings.from_environ(VALID)
     assert settings.dr_kms_key_id == AWS_MANAGED_RDS_KEY
     assert settings.scheduled_kinds == {"weekly", "monthly"}
     assert set(settings.policies.policies) == {"standard", "compliance"}
@@ -39,14 +39,14 @@ def test_valid_environment_loads_with_the_built_in_policies() -> None:
 )
 def test_invalid_settings_name_the_variable(changes: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
-        load_settings({**VALID, **changes})
+        CoreSettings.from_environ({**VALID, **changes})
 
 
 def test_missing_policy_variable_is_not_silently_defaulted() -> None:
     env = dict(VALID)
     del env["POLICY_DOCUMENT"]
     with pytest.raises(ConfigurationError, match="POLICY_DOCUMENT is missing"):
-        load_settings(env)
+        CoreSettings.from_environ(env)
 
 
 def test_custom_policy_document_replaces_the_built_in_one() -> None:
@@ -59,10 +59,10 @@ def test_custom_policy_document_replaces_the_built_in_one() -> None:
             }
         },
     }
-    settings = load_settings({**VALID, "POLICY_DOCUMENT": json.dumps(custom)})
+    settings = CoreSettings.from_environ({**VALID, "POLICY_DOCUMENT": json.dumps(custom)})
     assert set(settings.policies.policies) == {"gold"}
 
 
 def test_unparsable_policy_document_is_a_policy_error() -> None:
     with pytest.raises(PolicyError, match="not valid JSON"):
-        load_settings({**VALID, "POLICY_DOCUMENT": "{"})
+        CoreSettings.from_environ({**VALID, "POLICY_DOCUMENT": "{"})
