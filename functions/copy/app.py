@@ -13,8 +13,10 @@ from restorable.adapters import clients
 from restorable.adapters.rds import RdsGateway
 from restorable.copy_job import parse_copy_event, run_copy_job
 from restorable.errors import RestorableError
-from restorable.observability import log_event_summary, record_result
-from restorable.settings import load_settings, positive_int
+from restorable.observability import log_event_summary, record_ignored_event, record_result
+from restorable.rds_events import IgnoredEvent
+from restorable.results import JobResult
+from restorable.settings import CopySettings
 
 logger = Logger()
 metrics = Metrics()
@@ -27,15 +29,20 @@ tracer = Tracer()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        settings = load_settings()
-        max_attempts = positive_int(None, "COPY_MAX_ATTEMPTS", maximum=100)
-        request, scope = parse_copy_event(event, settings)
+        settings = CopySettings.from_environ()
+        parsed = parse_copy_event(event, settings)
     except RestorableError as exc:
         logger.error("rejected copy request; nothing was copied", extra={"error": str(exc)})
         raise
+    if isinstance(parsed, IgnoredEvent):
+        record_ignored_event("copy", settings.region, parsed, logger)
+        return JobResult(job="copy", region=settings.region, details=parsed.to_dict()).to_dict()
+    request, scope = parsed
     source = RdsGateway(clients.client("rds", settings.region))
     dr = RdsGateway(clients.client("rds", settings.dr_region))
-    result = run_copy_job(request, scope, settings, source, dr, now=datetime.now(UTC), max_attempts=max_attempts)
+    result = run_copy_job(
+        request, scope, settings, source, dr, now=datetime.now(UTC), max_attempts=settings.copy_max_attempts
+    )
     record_result(result, logger, metrics)
     copies = result.details["copies"]
     metrics.add_metric(name="CopiesStarted", unit=MetricUnit.Count, value=copies["started"])

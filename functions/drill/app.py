@@ -20,11 +20,10 @@ from restorable.adapters.drill_records import DrillRecordStore
 from restorable.adapters.secrets import SecretsManagerStore
 from restorable.arns import account_of
 from restorable.drills import steps as drill_steps
-from restorable.drills.settings import load_drill_settings
+from restorable.drills.settings import DrillStepSettings
 from restorable.drills.state import DrillPlan, RecordState, parse_drill_start, parse_drill_state
 from restorable.errors import InvalidRequestError, RestorableError
 from restorable.observability import log_event_summary
-from restorable.settings import load_settings
 
 logger = Logger()
 metrics = Metrics()
@@ -46,8 +45,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     step = event.get("step") if isinstance(event, dict) else None
     if step not in STEPS:
         raise InvalidRequestError(f"unknown drill step {step!r}; known: {', '.join(STEPS)}")
-    settings = load_settings()
-    drill_settings = load_drill_settings()
+    settings = DrillStepSettings.from_environ()
     now = datetime.now(UTC)
     try:
         if step == "validate":
@@ -80,7 +78,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         gateway = DrillRdsGateway(clients.client("rds", plan.region))
         fields = {"step": step, "execution_id": plan.execution_id, "target": plan.target.identifier}
         if step == "restore":
-            network = drill_settings.network(in_dr_region=plan.region != settings.region)
+            network = settings.network(in_dr_region=plan.region != settings.region)
             state = drill_steps.restore(state, gateway, network, now)
             logger.info("restore started", extra={**fields, "region": plan.region})
         elif step == "poll":
@@ -94,8 +92,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             store = DrillRecordStore(
                 clients.client("s3", settings.region),
                 clients.client("dynamodb", settings.region),
-                bucket=drill_settings.require("DRILL_REPORT_BUCKET"),
-                table=drill_settings.require("DRILL_HISTORY_TABLE"),
+                bucket=settings.report_bucket,
+                table=settings.history_table,
             )
             state = drill_steps.record(state, store, now)
             assert state.record is not None

@@ -20,7 +20,7 @@ from restorable.drills import steps as drill_steps
 from restorable.drills.state import parse_drill_state
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary
-from restorable.settings import load_settings
+from restorable.settings import CoreSettings
 
 logger = Logger()
 metrics = Metrics()
@@ -33,7 +33,7 @@ tracer = Tracer()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = parse_drill_state(event.get("drill") if isinstance(event, dict) else None, "check")
-    load_settings()  # fails loudly on a broken configuration, like every function
+    CoreSettings.from_environ()  # fails loudly on a broken configuration, like every function
     execution_id = state.plan.execution_id
     secrets = SecretsManagerStore(lambda region: clients.client("secretsmanager", region))
     try:

@@ -14,7 +14,7 @@ from restorable.adapters.drill_rds import DrillRdsGateway
 from restorable.drills.janitor import run_janitor
 from restorable.errors import InvalidRequestError, RestorableError
 from restorable.observability import log_event_summary
-from restorable.settings import load_settings
+from restorable.settings import CoreSettings
 
 logger = Logger()
 metrics = Metrics()
@@ -27,7 +27,7 @@ tracer = Tracer()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        settings = load_settings()
+        settings = CoreSettings.from_environ()
         if not isinstance(event, dict) or set(event) - {"dry_run", "scheduled_time"}:
             raise InvalidRequestError("janitor event: only 'dry_run' (boolean) and 'scheduled_time' are allowed")
         dry_run = event.get("dry_run", False)

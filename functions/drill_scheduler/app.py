@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,14 +14,12 @@ from restorable.adapters.rds import RdsGateway
 from restorable.adapters.stepfunctions import StateMachineStarter
 from restorable.drills.schedule import (
     DrillScheduleResult,
-    parse_checks_document,
     parse_scheduled_request,
     run_drill_schedule,
 )
-from restorable.drills.settings import load_drill_settings
+from restorable.drills.settings import DrillSchedulerSettings
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary
-from restorable.settings import load_settings
 
 logger = Logger()
 metrics = Metrics()
@@ -36,10 +33,7 @@ tracer = Tracer()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
     try:
-        settings = load_settings()
-        drill_settings = load_drill_settings()
-        state_machine_arn = drill_settings.require("DRILL_STATE_MACHINE_ARN")
-        checks = parse_checks_document(os.environ.get("DRILL_CHECKS", ""))
+        settings = DrillSchedulerSettings.from_environ()
         request = parse_scheduled_request(event, now)
     except RestorableError as exc:
         logger.error("rejected drill schedule event; nothing was started", extra={"error": str(exc)})
@@ -47,10 +41,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     result = run_drill_schedule(
         request,
         inventory=RdsGateway(clients.client("rds", settings.region)),
-        starter=StateMachineStarter(clients.client("stepfunctions", settings.region), state_machine_arn),
+        starter=StateMachineStarter(clients.client("stepfunctions", settings.region), settings.state_machine_arn),
         policies=settings.policies,
-        checks=checks,
-        per_run=drill_settings.drills_per_run,
+        checks=settings.checks,
+        per_run=settings.drills_per_run,
         now=now,
     )
     _record(result)

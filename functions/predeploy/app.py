@@ -10,7 +10,6 @@ The CodePipeline event carries artifact credentials: it is never logged.
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +35,7 @@ from restorable.predeploy_plan import (
     parse_direct_request,
     parse_user_parameters,
 )
-from restorable.settings import load_settings
+from restorable.settings import PredeploySettings, RegionSettings
 
 logger = Logger()
 metrics = Metrics()
@@ -66,10 +65,11 @@ def _pipeline_job(event: dict[str, Any]) -> dict[str, Any]:
         logger.error("rejected CodePipeline event without a usable job id", extra={"error": str(exc)})
         raise
     logger.append_keys(**job.log_fields())
-    region = os.environ["AWS_REGION"]
+    # Read on its own: the pipeline must hear about a broken configuration too.
+    region = RegionSettings.from_environ().region
     pipeline = CodePipelineGateway(clients.client("codepipeline", region))
     try:
-        settings = load_settings()
+        settings = PredeploySettings.from_environ()
         rds = RdsGateway(clients.client("rds", settings.region))
         now = datetime.now(UTC)
         if job.continuation_token is None:
@@ -107,7 +107,7 @@ def _pipeline_job(event: dict[str, Any]) -> dict[str, Any]:
 
 def _direct(event: Any, context: LambdaContext) -> dict[str, Any]:
     try:
-        settings = load_settings()
+        settings = PredeploySettings.from_environ()
         request = parse_direct_request(event)
     except RestorableError as exc:
         logger.error("rejected pre-deploy request; nothing was changed", extra={"error": str(exc)})

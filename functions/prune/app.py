@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,11 +10,13 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable.adapters import clients
+from restorable.adapters.alerts import AlertPublisher
 from restorable.adapters.rds import RdsGateway
-from restorable.errors import RestorableError
+from restorable.errors import AwsError, RestorableError
 from restorable.observability import log_event_summary, record_result
-from restorable.prune_job import BreakerTrip, load_breaker_limits, parse_prune_request, run_prune_job
-from restorable.settings import Settings, load_settings
+from restorable.prune_job import BreakerTrip, parse_prune_request, run_prune_job
+from restorable.settings import PruneSettings
+from restorable.verification.checks import Severity
 
 logger = Logger()
 metrics = Metrics()
@@ -29,8 +30,7 @@ tracer = Tracer()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
     try:
-        settings = load_settings()
-        limits = load_breaker_limits()
+        settings = PruneSettings.from_environ()
         request = parse_prune_request(event, now)
     except RestorableError as exc:
         logger.error("rejected prune request; nothing was deleted", extra={"error": str(exc)})
@@ -39,7 +39,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.warning("circuit breaker override requested", extra={"override_reason": request.override_reason})
     source = RdsGateway(clients.client("rds", settings.region))
     dr = RdsGateway(clients.client("rds", settings.dr_region))
-    result, trips = run_prune_job(request, settings, {"source": source, "dr": dr}, source, now=now, limits=limits)
+    result, trips = run_prune_job(
+        request, settings, {"source": source, "dr": dr}, source, now=now, limits=settings.breaker_limits
+    )
     record_result(result, logger, metrics)
     for region, summary in result.details["regions"].items():
         for rule, count in summary.get("kept_by_rule", {}).items():
@@ -54,7 +56,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return result.to_dict()
 
 
-def _alert(trip: BreakerTrip, settings: Settings, dry_run: bool) -> None:
+def _alert(trip: BreakerTrip, settings: PruneSettings, dry_run: bool) -> None:
     """Always an ERROR log line; and an SNS message when a topic is configured (not for a dry run)."""
     fields = {"prune_region": trip.region, "reason": trip.reason, "dry_run": dry_run}
     if dry_run:
@@ -63,19 +65,9 @@ def _alert(trip: BreakerTrip, settings: Settings, dry_run: bool) -> None:
     logger.error("circuit breaker tripped; nothing was deleted in this Region", extra=fields)
     if not settings.alert_topic_arn:
         return
-    message = {
-        "alert": "restorable-prune-circuit-breaker",
-        "stack": settings.stack_name,
-        "region": trip.region,
-        "reason": trip.reason,
-        "what_to_do": 'Check the expiry tags (run the prune function with {"dry_run": true}); if the plan is right, '
-        'invoke it with {"override_breaker": true, "override_reason": "..."}.',
-    }
+    subject, message = trip.alert(settings.stack_name)
+    publisher = AlertPublisher(clients.client("sns", settings.region), settings.alert_topic_arn)
     try:
-        clients.client("sns", settings.region).publish(
-            TopicArn=settings.alert_topic_arn,
-            Subject=f"Restorable {settings.stack_name}: pruning stopped by the circuit breaker in {trip.region}"[:99],
-            Message=json.dumps(message, indent=2),
-        )
-    except Exception as exc:  # the ERROR line and the metric above still report the trip
-        logger.exception("could not publish the circuit-breaker alert", extra={"error": str(exc)})
+        publisher.publish(subject, message, Severity.CRITICAL.label)
+    except AwsError as exc:  # the ERROR line and the metric above still report the trip
+        logger.error("could not publish the circuit-breaker alert", extra={**fields, "error": str(exc)})

@@ -12,7 +12,7 @@ from restorable.adapters import clients
 from restorable.adapters.rds import RdsGateway
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary, record_result
-from restorable.settings import load_settings
+from restorable.settings import SnapshotSettings
 from restorable.snapshot_job import parse_snapshot_request, run_snapshot_job
 
 logger = Logger()
@@ -27,7 +27,7 @@ tracer = Tracer()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     now = datetime.now(UTC)
     try:
-        settings = load_settings()
+        settings = SnapshotSettings.from_environ()
         request = parse_snapshot_request(event, settings, now)
     except RestorableError as exc:
         logger.error("rejected snapshot request; nothing was changed", extra={"error": str(exc)})

@@ -292,7 +292,7 @@ def _event(mutate: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("event", "message"),
+    ("event", "reason"),
     [
         (_event(lambda e: e.pop("detail")), "detail is missing"),
         (_event(lambda e: e.update(detail="oops")), "detail is missing or not an object"),
@@ -313,12 +313,39 @@ def _event(mutate: Any) -> dict[str, Any]:
             "is not a snapshot ARN",
         ),
         (_event(lambda e: [e["detail"].pop(k) for k in ("SourceArn", "SourceIdentifier")]), "neither SourceArn"),
+        (_event(lambda e: e["detail"].update(SourceArn=None, SourceIdentifier="bad_name!")), "not a valid RDS"),
+    ],
+)
+def test_unhandled_or_malformed_rds_events_are_ignored_with_a_reason_and_copy_nothing(
+    functions: Functions, weekly: Fleet, dr_fleet: Fleet, event: Any, reason: str
+) -> None:
+    invocation = functions.invoke("CopyFunction", event)
+    assert invocation.error is None  # not raised: EventBridge would retry it and the error alarm would fire
+    payload = invocation.result()
+    assert reason in payload["ignored"]
+    assert payload["items"] == []
+    assert dr_fleet.manual_snapshots() == {}
+    assert any(
+        log["level"] == "WARNING" and log["message"] == "event ignored" and reason in log["reason"]
+        for log in invocation.logs
+    )
+    assert invocation.metric_values()["IgnoredEvents"] == 1
+
+
+def test_an_ignored_event_reports_its_event_id(functions: Functions, weekly: Fleet) -> None:
+    payload = copy(functions, _event(lambda e: e["detail"].update(EventID="RDS-EVENT-0041")))
+    assert payload["event_id"] == "RDS-EVENT-0041"
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
         ({"scheduled_time": "yesterday"}, "scheduled_time"),
         ({"surprise": True}, "Extra inputs are not permitted"),
         ([], "must be a JSON object"),
     ],
 )
-def test_malformed_events_fail_clearly_and_copy_nothing(
+def test_malformed_requests_fail_clearly_and_copy_nothing(
     functions: Functions, weekly: Fleet, dr_fleet: Fleet, event: Any, message: str
 ) -> None:
     invocation = functions.invoke("CopyFunction", event)

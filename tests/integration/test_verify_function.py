@@ -322,6 +322,8 @@ def test_unhandled_rds_events_are_ignored_with_a_log_line(
     assert env.messages() == []
     assert env.state() == {}
     assert any(log["message"] == "event ignored" and log["level"] == "WARNING" for log in invocation.logs)
+    assert invocation.error is None  # not raised: EventBridge would retry it and the error alarm would fire
+    assert invocation.metric_values()["IgnoredEvents"] == 1
 
 
 @pytest.mark.parametrize(

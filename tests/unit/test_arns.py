@@ -19,7 +19,8 @@ from restorable.arns import (
     partition_of,
 )
 from restorable.errors import InvalidRequestError
-from restorable.verification.request import IgnoredEvent, InstanceEvent, parse_rds_event
+from restorable.rds_events import IgnoredEvent
+from restorable.verification.request import InstanceEvent, parse_rds_event
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -28,7 +28,7 @@ from restorable.models import Database, DatabaseType, RecoveryPoint
 from restorable.policy import default_policy_text, parse_policy_document
 from restorable.prune_job import PruneRequest, run_prune_job
 from restorable.prune_plan import BreakerLimits
-from restorable.settings import Settings
+from restorable.settings import CoreSettings
 
 STACK = "restorable"
 SOURCE_REGION, DR_REGION = "us-east-1", "us-west-2"
@@ -279,7 +279,7 @@ class Databases:
         ]
 
 
-SETTINGS = Settings(
+SETTINGS = CoreSettings(
     stack_name=STACK,
     region=SOURCE_REGION,
     dr_region=DR_REGION,

@@ -17,6 +17,7 @@ from restorable.adapters.backup_inventory import BackupInventory
 from restorable.errors import PermissionDeniedError
 from restorable.models import Database, DatabaseType, RecoveryPoint
 from restorable.policy import default_policy_text, parse_policy_document
+from restorable.rds_events import IgnoredEvent
 from restorable.verification.checks import (
     BackupFacts,
     DrillHistory,
@@ -29,7 +30,7 @@ from restorable.verification.checks import (
     VerificationContext,
     verify,
 )
-from restorable.verification.request import IgnoredEvent, InstanceEvent, parse_rds_event
+from restorable.verification.request import InstanceEvent, parse_rds_event
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ARN = "arn:aws:rds:us-east-1:123456789012:db:orders"

@@ -2,7 +2,8 @@
 
 Triggered by the periodic reconcile schedule and by RDS "manual snapshot created" events
 (RDS-EVENT-0042 / RDS-EVENT-0075). An event only narrows the reconcile to one snapshot;
-the quota accounting always looks at every copy in flight into the DR Region.
+the quota accounting always looks at every copy in flight into the DR Region. Any other
+RDS event is ignored with a reason (``rds_events``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from . import tags as tag_keys
 from .copy_plan import CopyAction, CopyDecision, CopyPlan, plan_copies
 from .errors import AlreadyExistsError, AwsError, InvalidRequestError, QuotaExceededError, is_transient
 from .models import DatabaseType, RecoveryPoint
+from .rds_events import RDS_SOURCE, IgnoredEvent, is_eventbridge_event, text_field
 from .request_fields import EventTime, StrictBool
 from .results import ItemResult, JobResult, Outcome
-from .settings import Settings
+from .settings import CoreSettings
 from .validation import describe_problems
 
 # detail-type -> (snapshot type, the EventID that means "manual snapshot created", ARN resource type)
@@ -68,12 +70,18 @@ class CopyScope:
         return point.type is self.type and point.identifier.lower() == self.identifier.lower()
 
 
-def parse_copy_event(event: object, settings: Settings) -> tuple[CopyRequest, CopyScope | None]:
-    """A schedule input or an RDS EventBridge event; anything else is an ``InvalidRequestError``."""
+def parse_copy_event(event: object, settings: CoreSettings) -> tuple[CopyRequest, CopyScope | None] | IgnoredEvent:
+    """A schedule input (bad input is an ``InvalidRequestError``) or an RDS EventBridge event.
+
+    An RDS event this function does not handle is returned as an ``IgnoredEvent`` with the
+    reason, never raised (see ``rds_events``).
+    """
+    if is_eventbridge_event(event):
+        assert isinstance(event, dict)
+        scope = _parse_rds_event(event, settings.region)
+        return scope if isinstance(scope, IgnoredEvent) else (CopyRequest(), scope)
     if not isinstance(event, dict):
         raise InvalidRequestError(f"copy event must be a JSON object, got {type(event).__name__}")
-    if "detail-type" in event or "source" in event or "detail" in event:
-        return CopyRequest(), _parse_rds_event(event, settings)
     try:
         return CopyRequest.model_validate(event), None
     except ValidationError as exc:
@@ -81,50 +89,54 @@ def parse_copy_event(event: object, settings: Settings) -> tuple[CopyRequest, Co
         raise InvalidRequestError(f"invalid copy request: {problems}") from exc
 
 
-def _parse_rds_event(event: Mapping[str, Any], settings: Settings) -> CopyScope:
-    if event.get("source") != "aws.rds":
-        raise InvalidRequestError(f"event source {event.get('source')!r} is not aws.rds")
-    detail_type = str(event.get("detail-type"))
-    if detail_type not in SNAPSHOT_CREATED_EVENTS:
+def _parse_rds_event(event: Mapping[str, Any], region: str) -> CopyScope | IgnoredEvent:
+    detail_type = text_field(event.get("detail-type"))
+    if event.get("source") != RDS_SOURCE:
+        return IgnoredEvent(f"event source {event.get('source')!r} is not {RDS_SOURCE}", detail_type=detail_type)
+    if detail_type is None or detail_type not in SNAPSHOT_CREATED_EVENTS:
         known = ", ".join(repr(k) for k in SNAPSHOT_CREATED_EVENTS)
-        raise InvalidRequestError(f"detail-type {event.get('detail-type')!r} is not one of {known}")
+        return IgnoredEvent(f"detail-type {event.get('detail-type')!r} is not one of {known}", detail_type=detail_type)
     snapshot_type, created_event_id, arn_resource = SNAPSHOT_CREATED_EVENTS[detail_type]
     detail = event.get("detail")
     if not isinstance(detail, dict):
-        raise InvalidRequestError("event detail is missing or not an object")
+        return IgnoredEvent("event detail is missing or not an object", detail_type=detail_type)
     # EventID is absent from some older events: match on it when present, never crash without it.
     event_id = detail.get("EventID")
     if event_id is not None and event_id != created_event_id:
-        raise InvalidRequestError(
-            f"{detail_type} {event_id!r} is not {created_event_id} (manual snapshot created); nothing to copy"
+        return IgnoredEvent(
+            f"{detail_type} {event_id!r} is not {created_event_id} (manual snapshot created); nothing to copy",
+            event_id=text_field(event_id),
+            detail_type=detail_type,
         )
+
+    def ignored(reason: str) -> IgnoredEvent:
+        return IgnoredEvent(reason, event_id=text_field(event_id), detail_type=detail_type)
+
     source_arn = detail.get("SourceArn")
     if source_arn is not None:
         if not isinstance(source_arn, str) or not (match := _SNAPSHOT_ARN.match(source_arn)):
-            raise InvalidRequestError(f"detail.SourceArn {source_arn!r} is not an RDS snapshot ARN")
+            return ignored(f"detail.SourceArn {source_arn!r} is not an RDS snapshot ARN")
         if match["resource"] != arn_resource:
-            raise InvalidRequestError(f"detail.SourceArn {source_arn!r} is not a {arn_resource} ARN ({detail_type})")
-        if match["region"] != settings.region:
-            raise InvalidRequestError(
-                f"detail.SourceArn {source_arn!r} is in {match['region']}; this stack copies from {settings.region}"
-            )
+            return ignored(f"detail.SourceArn {source_arn!r} is not a {arn_resource} ARN ({detail_type})")
+        if match["region"] != region:
+            return ignored(f"detail.SourceArn {source_arn!r} is in {match['region']}; this stack copies from {region}")
         identifier = match["name"]
     else:
         raw = detail.get("SourceIdentifier")
         if not isinstance(raw, str) or not raw.strip():
-            raise InvalidRequestError("event detail has neither SourceArn nor SourceIdentifier")
+            return ignored("event detail has neither SourceArn nor SourceIdentifier")
         identifier = raw.strip()
     # "rds:" marks an automated snapshot; it is reported as not ours, not guessed at.
     bare = identifier.removeprefix("rds:")
     if not _IDENTIFIER.match(bare):
-        raise InvalidRequestError(f"snapshot identifier {identifier!r} in the event is not a valid RDS identifier")
-    return CopyScope(snapshot_type, identifier, source_arn, event_id)
+        return ignored(f"snapshot identifier {identifier!r} in the event is not a valid RDS identifier")
+    return CopyScope(snapshot_type, identifier, source_arn, text_field(event_id))
 
 
 def run_copy_job(
     request: CopyRequest,
     scope: CopyScope | None,
-    settings: Settings,
+    settings: CoreSettings,
     source: CopyGateway,
     dr: CopyGateway,
     *,
@@ -195,7 +207,7 @@ def _apply(
     decision: CopyDecision,
     source: CopyGateway,
     dr: CopyGateway,
-    settings: Settings,
+    settings: CoreSettings,
     dry_run: bool,
     max_attempts: int,
 ) -> tuple[ItemResult, bool]:

@@ -16,9 +16,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
+from .rds_events import IgnoredEvent
 from .results import JobResult, Outcome
 
 MASK = "***"
@@ -72,6 +73,16 @@ def record_result(result: JobResult, logger: Logger, metrics: Metrics) -> None:
     logger.info(
         "job finished", extra={"job": result.job, "region": result.region, "counts": result.counts(), "ok": result.ok}
     )
+
+
+IGNORED_EVENTS = "IgnoredEvents"
+
+
+def record_ignored_event(job: str, region: str, ignored: IgnoredEvent, logger: Logger) -> None:
+    """An event the function does not handle: a WARNING line with the reason and one ``IgnoredEvents`` count."""
+    logger.warning("event ignored", extra={"job": job, "region": region, **ignored.log_fields()})
+    with single_metric(name=IGNORED_EVENTS, unit=MetricUnit.Count, value=1) as metric:
+        metric.add_dimension(name="Job", value=job)
 
 
 def _looks_secret(key: object) -> bool:

@@ -41,7 +41,7 @@ from .predeploy_plan import (
     select_targets,
 )
 from .results import ItemResult, JobResult, Outcome
-from .settings import Settings
+from .settings import CoreSettings
 
 
 class PredeployGateway(Protocol):
@@ -63,7 +63,7 @@ class PredeployGateway(Protocol):
 def start_predeploy(
     parameters: PredeployParameters,
     job_id: str,
-    settings: Settings,
+    settings: CoreSettings,
     gateway: PredeployGateway,
     now: datetime,
     account: str | None = None,
@@ -80,7 +80,7 @@ def start_predeploy(
 
 
 def continue_predeploy(
-    progress: Progress, settings: Settings, gateway: PredeployGateway, now: datetime
+    progress: Progress, settings: CoreSettings, gateway: PredeployGateway, now: datetime
 ) -> PredeployStatus:
     """A continued call: one look at the token's snapshots (one request per snapshot type)."""
     try:
@@ -102,7 +102,7 @@ def continue_predeploy(
 def _start(
     parameters: PredeployParameters,
     job_id: str,
-    settings: Settings,
+    settings: CoreSettings,
     gateway: PredeployGateway,
     now: datetime,
     account: str | None,
@@ -167,7 +167,7 @@ def _start(
     )
 
 
-def _create(target: Target, job_id: str, settings: Settings, gateway: PredeployGateway) -> RecoveryPoint:
+def _create(target: Target, job_id: str, settings: CoreSettings, gateway: PredeployGateway) -> RecoveryPoint:
     database = target.database
     try:
         return gateway.create_snapshot(database, target.snapshot_id, dict(target.tags))

@@ -9,6 +9,7 @@ anywhere. One failed deletion never stops the others.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,12 +18,13 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import tags as tag_keys
-from .errors import AwsError, ConfigurationError, InvalidRequestError, PermissionDeniedError, ResourceNotFoundError
+from .errors import AwsError, InvalidRequestError, PermissionDeniedError, ResourceNotFoundError
 from .models import Database, RecoveryPoint
+from .notifications import MAX_SUBJECT_LENGTH
 from .prune_plan import BreakerLimits, KeepRule, Kept, PrunePlan, held_links, plan_prune
 from .request_fields import EventTime, StrictBool
 from .results import ItemResult, JobResult, Outcome
-from .settings import Settings, positive_int
+from .settings import CoreSettings
 from .validation import describe_problems
 
 RegionRole = Literal["source", "dr"]
@@ -77,20 +79,23 @@ def parse_prune_request(event: object, now: datetime | None = None) -> PruneRequ
         raise InvalidRequestError(f"invalid prune request: {problems}") from exc
 
 
-def load_breaker_limits(environ: Mapping[str, str] | None = None) -> BreakerLimits:
-    """``PRUNE_MAX_SHARE_PERCENT`` (1-100) and ``PRUNE_MAX_COUNT`` (0 = no count limit) from the environment."""
-    share = positive_int(environ, "PRUNE_MAX_SHARE_PERCENT", maximum=100)
-    count = positive_int(environ, "PRUNE_MAX_COUNT", minimum=0)
-    try:
-        return BreakerLimits(max_share=share / 100, max_count=count)
-    except ValueError as exc:  # pragma: no cover - positive_int already bounds both
-        raise ConfigurationError(str(exc)) from exc
-
-
 @dataclass(frozen=True)
 class BreakerTrip:
     region: str
     reason: str
+
+    def alert(self, stack_name: str) -> tuple[str, str]:
+        """The subject and message of the alert a real run's trip sends, saying what to do."""
+        message = {
+            "alert": "restorable-prune-circuit-breaker",
+            "stack": stack_name,
+            "region": self.region,
+            "reason": self.reason,
+            "what_to_do": 'Check the expiry tags (run the prune function with {"dry_run": true}); if the plan is '
+            'right, invoke it with {"override_breaker": true, "override_reason": "..."}.',
+        }
+        subject = f"Restorable {stack_name}: pruning stopped by the circuit breaker in {self.region}"
+        return subject[:MAX_SUBJECT_LENGTH], json.dumps(message, indent=2)
 
 
 # Kept points listed one by one in a real run's result (a dry run lists every kept point):
@@ -108,7 +113,7 @@ NOTEWORTHY_KEEP_RULES = frozenset(
 
 def run_prune_job(
     request: PruneRequest,
-    settings: Settings,
+    settings: CoreSettings,
     gateways: Mapping[RegionRole, PruneGateway],
     inventory: InventoryGateway,
     *,
@@ -169,7 +174,7 @@ def _unlisted(region: str, points: list[RecoveryPoint] | Exception, unreadable: 
 
 def _prune_region(
     request: PruneRequest,
-    settings: Settings,
+    settings: CoreSettings,
     gateway: PruneGateway,
     points: list[RecoveryPoint],
     held_elsewhere: frozenset[tuple[str, ...]],

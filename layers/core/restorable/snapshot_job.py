@@ -11,7 +11,7 @@ from .errors import AlreadyExistsError, AwsError, InvalidRequestError, ResourceB
 from .models import Database, RecoveryPoint
 from .request_fields import EventTime, StrictBool
 from .results import ItemResult, JobResult, Outcome
-from .settings import Settings
+from .settings import CoreSettings
 from .snapshot_plan import Action, Period, SnapshotDecision, plan_scheduled_snapshots
 from .validation import describe_problems
 
@@ -51,7 +51,7 @@ class SnapshotRequest(BaseModel):
         return [self.kind] if self.kind is not None else list(self.kinds or [])
 
 
-def parse_snapshot_request(event: object, settings: Settings, now: datetime | None = None) -> SnapshotRequest:
+def parse_snapshot_request(event: object, settings: CoreSettings, now: datetime | None = None) -> SnapshotRequest:
     """Validate the event; unknown kinds are an ``InvalidRequestError`` naming the known ones.
 
     ``scheduled_time`` is judged against ``now`` (the injected clock; default: the current time).
@@ -71,7 +71,7 @@ def parse_snapshot_request(event: object, settings: Settings, now: datetime | No
 
 
 def run_snapshot_job(
-    request: SnapshotRequest, settings: Settings, gateway: SnapshotGateway, now: datetime
+    request: SnapshotRequest, settings: CoreSettings, gateway: SnapshotGateway, now: datetime
 ) -> JobResult:
     """Reconcile: make sure each protected database has the current period's snapshot."""
     reference = request.scheduled_time or now

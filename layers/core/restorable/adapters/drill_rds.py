@@ -422,6 +422,3 @@ class DrillRdsGateway(RdsGateway):
                     DrillResource(DatabaseType.CLUSTER, item["DBClusterIdentifier"], item.get("Status", ""), tags)
                 )
         return found
-
-
-__all__ = ["DrillRdsGateway", "Network"]  # Network: read by the drill settings

@@ -1,4 +1,4 @@
-"""DynamoDB and SNS for verification: notification state, drill history, the alert topic."""
+"""DynamoDB for verification: notification state and drill history."""
 
 from __future__ import annotations
 
@@ -16,10 +16,8 @@ from .errors import BOTO_ERRORS, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_sns import SNSClient
 else:
     DynamoDBClient = Any
-    SNSClient = Any
 
 BATCH_SIZE = 25  # BatchWriteItem limit
 MAX_BATCH_ATTEMPTS = 5
@@ -155,21 +153,3 @@ class DrillHistoryReader:
         except BOTO_ERRORS as exc:
             raise translate(exc, f"scan {self.table_name}") from exc
         return newest
-
-
-class AlertPublisher:
-    def __init__(self, client: SNSClient, topic_arn: str) -> None:
-        self._client = client
-        self.topic_arn = topic_arn
-
-    def publish(self, subject: str, message: str, severity: str) -> str:
-        try:
-            response = self._client.publish(
-                TopicArn=self.topic_arn,
-                Subject=subject,
-                Message=message,
-                MessageAttributes={"severity": {"DataType": "String", "StringValue": severity}},
-            )
-        except BOTO_ERRORS as exc:
-            raise translate(exc, f"publish to {self.topic_arn}") from exc
-        return str(response.get("MessageId", ""))

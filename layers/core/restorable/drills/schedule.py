@@ -65,7 +65,7 @@ def parse_checks_document(text: str) -> dict[str, Checks]:
     try:
         return {str(k): Checks.model_validate(v) for k, v in raw.items()}
     except ValidationError as exc:
-        raise ConfigurationError(f"environment variable DRILL_CHECKS: {exc.errors()[0]['msg']}") from exc
+        raise ConfigurationError(f"environment variable DRILL_CHECKS: {describe_problems(exc)}") from exc
 
 
 def drill_candidates(databases: Sequence[Database]) -> list[Database]:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from ..errors import AwsError
 from ..models import RecoveryPoint
 from ..notifications import NotificationPlan, NotificationState, format_notification, plan_notifications
-from ..settings import Settings
+from ..rds_events import IgnoredEvent
 from .checks import (
     DrillHistory,
     MonitoredDatabase,
@@ -29,8 +29,8 @@ from .checks import (
     region_key,
     verify,
 )
-from .request import IgnoredEvent, InstanceEvent, VerifyRequest
-from .settings import VerificationSettings
+from .request import InstanceEvent, VerifyRequest
+from .settings import VerifySettings
 
 JOB = "verify"
 
@@ -155,14 +155,13 @@ def _drill_history(gateways: Gateways) -> DrillHistory:
 
 def run_verification(
     target: VerifyRequest | InstanceEvent,
-    settings: Settings,
-    verification_settings: VerificationSettings,
+    settings: VerifySettings,
     gateways: Gateways,
     now: datetime,
 ) -> VerificationRun:
     context = VerificationContext(
         policies=settings.policies,
-        thresholds=verification_settings.thresholds,
+        thresholds=settings.thresholds,
         stack_name=settings.stack_name,
         dr_region=settings.dr_region,
         scheduled_kinds=settings.scheduled_kinds,
@@ -200,7 +199,7 @@ def run_verification(
         )
         # Region-level problems are findings of the hourly pass; here they are noted in the result only.
         run.notes.extend(error for error in (source.snapshot_error, dr.snapshot_error) if error)
-        _notify(run, gateways, verification_settings, settings, now, notify=True)
+        _notify(run, gateways, settings, now, notify=True)
         return run
 
     run = VerificationRun(region=gateways.source.region, scope="all protected databases", full_run=True)
@@ -214,15 +213,14 @@ def run_verification(
     source = _region_inventory(gateways.source, None, with_quotas=True, database_error=database_error)
     dr = _region_inventory(gateways.dr, None, with_quotas=True)
     run.verification = verify(databases, source, dr, _drill_history(gateways), context)
-    _notify(run, gateways, verification_settings, settings, now, notify=target.notify, region_checks=True)
+    _notify(run, gateways, settings, now, notify=target.notify, region_checks=True)
     return run
 
 
 def _notify(
     run: VerificationRun,
     gateways: Gateways,
-    verification_settings: VerificationSettings,
-    settings: Settings,
+    settings: VerifySettings,
     now: datetime,
     *,
     notify: bool,
@@ -245,7 +243,7 @@ def _notify(
         run.verification.results,
         states,
         now=now,
-        repeat_after=verification_settings.repeat_after,
+        repeat_after=settings.repeat_after,
         verified_keys=verified,
         full_run=run.full_run and run.databases_listed and save_state,
     )

@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
+from ..observability import record_ignored_event
 from .checks import (
     MEASURE_DR_LAG_HOURS,
     MEASURE_RECOVERY_POINT_AGE_MINUTES,
@@ -76,7 +77,7 @@ def record_verification(run: VerificationRun, logger: Logger) -> None:
     """Log each finding and the summary; emit per-database figures and summary metrics."""
     base: dict[str, Any] = {"job": "verify", "region": run.region, "scope": run.scope}
     if run.ignored is not None:
-        logger.warning("event ignored", extra={**base, "reason": run.ignored.reason, "event_id": run.ignored.event_id})
+        record_ignored_event("verify", run.region, run.ignored, logger)
         return
     verification = run.verification
     for finding in verification.findings:

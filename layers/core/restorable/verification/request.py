@@ -3,7 +3,7 @@
 RDS events are best effort and say "reconcile this instance now"; they are never the
 evidence itself. An event this function does not handle (another source, no EventID, an
 unknown ID, a malformed detail, another Region) is ignored with a reason, never raised:
-a raise would make EventBridge retry it and page nobody usefully.
+the one policy of ``rds_events``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..arns import RDS_INSTANCE, check_local, parse_rds_arn
 from ..errors import InvalidRequestError
+from ..rds_events import RDS_SOURCE, IgnoredEvent, is_eventbridge_event, text_field
 from ..request_fields import EventTime, StrictBool
 from ..validation import describe_problems
 
-RDS_SOURCE = "aws.rds"
 INSTANCE_EVENT = "RDS DB Instance Event"
 EVENT_BACKUP_FINISHED = "RDS-EVENT-0002"
 EVENT_SHUTDOWN = "RDS-EVENT-0004"
@@ -51,25 +51,14 @@ class InstanceEvent:
     message: str
 
 
-@dataclass(frozen=True)
-class IgnoredEvent:
-    reason: str
-    event_id: str | None = None
-    detail_type: str | None = None
-
-
-def is_eventbridge_event(event: object) -> bool:
-    return isinstance(event, dict) and ("detail-type" in event or "source" in event)
-
-
 def parse_rds_event(event: dict[str, Any], region: str) -> InstanceEvent | IgnoredEvent:
     """Classify an EventBridge event; never raises."""
     source = event.get("source")
     detail_type = event.get("detail-type")
     if source != RDS_SOURCE:
-        return IgnoredEvent(f"event from source {source!r}, not {RDS_SOURCE}", detail_type=_text(detail_type))
+        return IgnoredEvent(f"event from source {source!r}, not {RDS_SOURCE}", detail_type=text_field(detail_type))
     if detail_type != INSTANCE_EVENT:
-        return IgnoredEvent(f"detail-type {detail_type!r} is not handled", detail_type=_text(detail_type))
+        return IgnoredEvent(f"detail-type {detail_type!r} is not handled", detail_type=text_field(detail_type))
     detail = event.get("detail")
     if not isinstance(detail, dict):
         return IgnoredEvent("malformed event: 'detail' is not an object", detail_type=INSTANCE_EVENT)
@@ -111,10 +100,6 @@ def parse_rds_event(event: dict[str, Any], region: str) -> InstanceEvent | Ignor
     )
 
 
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def parse_verify_request(event: object) -> VerifyRequest:
     """Validate a schedule or manual request; raise ``InvalidRequestError`` naming the problem."""
     if not isinstance(event, dict):
@@ -124,3 +109,11 @@ def parse_verify_request(event: object) -> VerifyRequest:
     except ValidationError as exc:
         problems = describe_problems(exc)
         raise InvalidRequestError(f"invalid verify request: {problems}") from exc
+
+
+def parse_verify_event(event: object, region: str) -> VerifyRequest | InstanceEvent | IgnoredEvent:
+    """An RDS EventBridge event (never raises) or a request (raises ``InvalidRequestError``)."""
+    if is_eventbridge_event(event):
+        assert isinstance(event, dict)
+        return parse_rds_event(event, region)
+    return parse_verify_request(event)
