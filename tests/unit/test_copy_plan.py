@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from restorable.copy_plan import CONCURRENT_COPY_QUOTA, CopyAction, CopyPlan, is_in_flight_copy, plan_copies
-from restorable.models import DatabaseType, RecoveryPoint
+from restorable.models import RDS_TYPES, DatabaseType, RecoveryPoint
 from restorable.naming import format_timestamp
 from restorable.policy import parse_policy_document
 
@@ -235,7 +235,7 @@ def inventories(draw: st.DrawFn) -> tuple[list[RecoveryPoint], list[RecoveryPoin
         point = snapshot(
             f"p{index}",
             created=NOW - timedelta(minutes=draw(st.integers(0, 60 * 24 * 120))),
-            type_=draw(st.sampled_from(list(DatabaseType))),
+            type_=draw(st.sampled_from(RDS_TYPES)),
             status=draw(statuses),
             managed_by=draw(st.sampled_from([STACK, STACK, STACK, "other", None])),
             kind=draw(st.sampled_from(["weekly", "monthly", "predeploy", None])),
@@ -255,7 +255,7 @@ def inventories(draw: st.DrawFn) -> tuple[list[RecoveryPoint], list[RecoveryPoin
             snapshot(
                 f"foreign{index}",
                 region="us-west-2",
-                type_=draw(st.sampled_from(list(DatabaseType))),
+                type_=draw(st.sampled_from(RDS_TYPES)),
                 managed_by=None,
                 status=draw(statuses),
                 source_snapshot_arn="arn:aws:rds:eu-west-1:123456789012:snapshot:x",
@@ -289,7 +289,7 @@ def test_starts_respect_quota_duplicates_ownership_and_age(
     dr_ids = {(p.type, p.identifier.lower()) for p in dr}
     started = result.with_action(CopyAction.START)
 
-    for kind in DatabaseType:
+    for kind in RDS_TYPES:
         in_flight = sum(1 for p in dr if p.type is kind and is_in_flight_copy(p, STACK))
         free = max(0, CONCURRENT_COPY_QUOTA[kind] - in_flight)
         of_kind = [d.point for d in started if d.point.type is kind]

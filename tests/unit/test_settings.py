@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from restorable.drills.model import Network
 from restorable.drills.settings import DrillSchedulerSettings, DrillStepSettings
 from restorable.errors import ConfigurationError, PolicyError
 from restorable.settings import AWS_MANAGED_RDS_KEY, CopySettings, CoreSettings, PruneSettings, RegionSettings
@@ -170,8 +171,10 @@ def test_drill_networks_default_to_the_account_default_when_unset() -> None:
     settings = DrillStepSettings.from_environ(
         {**DRILL_STEP, "DR_DRILL_SUBNET_GROUP": "dr-drills", "DR_DRILL_SECURITY_GROUP_IDS": "sg-0123456789abcdef0, "}
     )
-    assert settings.network(in_dr_region=False).restore_arguments() == {}
-    assert settings.network(in_dr_region=True).security_group_ids == ("sg-0123456789abcdef0",)
+    assert settings.network(in_dr_region=False) == Network(subnet_group="", security_group_ids=())
+    assert settings.network(in_dr_region=True) == Network(
+        subnet_group="dr-drills", security_group_ids=("sg-0123456789abcdef0",)
+    )
     with pytest.raises(ConfigurationError, match="DRILL_SECURITY_GROUP_IDS: default is not a security group id"):
         DrillStepSettings.from_environ({**DRILL_STEP, "DRILL_SECURITY_GROUP_IDS": "default"})
     with pytest.raises(ConfigurationError, match="DRILL_REPORT_BUCKET is missing"):

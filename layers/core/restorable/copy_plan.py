@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from . import tags as tag_keys
-from .models import DatabaseType, RecoveryPoint
+from .models import RDS_TYPES, DatabaseType, RecoveryPoint
 from .policy import PolicyDocument
 
 # Concurrent cross-Region copies into one destination Region per account (RDS quotas).
@@ -116,7 +116,7 @@ def plan_copies(
     eligible: list[RecoveryPoint] = []
     lagging: list[RecoveryPoint] = []
     for point in source_points:
-        if point.managed_by != stack_name or point.is_automated:
+        if point.managed_by != stack_name or point.is_automated or point.type not in RDS_TYPES:
             continue
         existing = dr_by_key.get(_key(point))
         decision = _decide(point, existing, policies, now, max_attempts)

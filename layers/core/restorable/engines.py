@@ -18,16 +18,13 @@ Adding a fourth engine:
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from .models import Engine
 
-class Engine(enum.Enum):
-    RDS = "rds"
-    DYNAMODB = "dynamodb"
-    ELASTICACHE = "elasticache"
+__all__ = ["ENGINES", "ContinuousBackup", "Engine", "EngineProfile", "engines_supporting", "profile"]
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,43 @@ from . import tags as tag_keys
 from .naming import parse_timestamp
 
 
+class Engine(enum.Enum):
+    """The AWS service a protected resource lives in; each has one adapter behind the same ports."""
+
+    RDS = "rds"
+    DYNAMODB = "dynamodb"
+    ELASTICACHE = "elasticache"
+
+
 class DatabaseType(enum.Enum):
+    """What a protected resource is; a recovery point carries its source's type."""
+
     INSTANCE = "instance"
     CLUSTER = "cluster"
+    TABLE = "table"
+    CACHE_REPLICATION_GROUP = "replication-group"
+    CACHE_CLUSTER = "cache-cluster"
+    SERVERLESS_CACHE = "serverless-cache"
+
+    @property
+    def engine(self) -> Engine:
+        return _ENGINE_OF_TYPE[self]
+
+    @classmethod
+    def of_engine(cls, engine: Engine) -> tuple[DatabaseType, ...]:
+        return tuple(t for t in cls if t.engine is engine)
+
+
+_ENGINE_OF_TYPE = {
+    DatabaseType.INSTANCE: Engine.RDS,
+    DatabaseType.CLUSTER: Engine.RDS,
+    DatabaseType.TABLE: Engine.DYNAMODB,
+    DatabaseType.CACHE_REPLICATION_GROUP: Engine.ELASTICACHE,
+    DatabaseType.CACHE_CLUSTER: Engine.ELASTICACHE,
+    DatabaseType.SERVERLESS_CACHE: Engine.ELASTICACHE,
+}
+# DB snapshots and DB cluster snapshots: the types RDS copies across Regions with CopyDB*Snapshot.
+RDS_TYPES = DatabaseType.of_engine(Engine.RDS)
 
 
 @dataclass(frozen=True)

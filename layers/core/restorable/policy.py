@@ -40,9 +40,21 @@ class AutomatedBackupRule(_Strict):
     dr_replication: bool = False
 
 
+class PointInTimeRecoveryRule(_Strict):
+    """What verification expects of a DynamoDB table's point-in-time recovery."""
+
+    recovery_period_days: int = Field(ge=1, le=35)
+
+
 class Policy(_Strict):
+    """One policy for every engine: each engine uses the kinds it supports (``engines.ENGINES``)."""
+
     description: str = ""
     automated_backups: AutomatedBackupRule
+    # DynamoDB tables; absent: a table under this policy is held to the service's maximum, 35 days.
+    point_in_time_recovery: PointInTimeRecoveryRule = PointInTimeRecoveryRule(recovery_period_days=35)
+    # Opt-in: turn on the backup settings the policy asks for (never loosening a stricter one).
+    remediate: bool = False
     snapshots: dict[KindName, SnapshotRule]
 
     def rule_for(self, kind: str) -> SnapshotRule | None:

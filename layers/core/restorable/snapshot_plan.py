@@ -21,6 +21,10 @@ from .schedule import CronSchedule
 SNAPSHOTTABLE_STATES = {
     DatabaseType.INSTANCE: frozenset({"available", "storage-optimization"}),
     DatabaseType.CLUSTER: frozenset({"available"}),
+    DatabaseType.TABLE: frozenset({"ACTIVE"}),
+    DatabaseType.CACHE_REPLICATION_GROUP: frozenset({"available"}),
+    DatabaseType.CACHE_CLUSTER: frozenset({"available"}),
+    DatabaseType.SERVERLESS_CACHE: frozenset({"available"}),
 }
 
 
