@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +141,7 @@ def test_before_never_picks_a_point_taken_at_or_after_the_time(deployed: Deploye
 
 
 def test_before_refuses_undrilled_points_unless_allowed(deployed: Deployed) -> None:
-    older, newer = _orders(deployed)
+    _older, newer = _orders(deployed)
     before = inventory()
 
     refused = deployed.run("recover", "snapshot", "orders-mysql", "--before", "2026-12-07T00:00:00Z", *FAST)
@@ -149,7 +149,8 @@ def test_before_refuses_undrilled_points_unless_allowed(deployed: Deployed) -> N
 
     assert refused.exit_code == 2
     line = one_line(refused.stderr)
-    assert "passed a drill" in line and "--allow-undrilled" in line
+    assert "passed a drill" in line
+    assert "--allow-undrilled" in line
     assert "orders-mysql-weekly-2026-11-29: created before 2026-12-07T00:00:00Z; never drilled (refused)" in line
     assert allowed["recovery_point"]["arn"] == newer
     assert len(inventory()[SOURCE_REGION]) == len(before[SOURCE_REGION]) + 1
@@ -380,17 +381,13 @@ def test_a_failed_restore_is_one_line_and_exit_1(deployed: Deployed) -> None:
 def test_bad_input_is_one_line_exit_2_and_creates_nothing(
     deployed: Deployed, args: tuple[str, ...], message: str
 ) -> None:
-    _orders(deployed)
+    _, newer = _orders(deployed)
     deployed.fleet.instance("scratch", policy=None)
     deployed.fleet.instance("billing-pg", engine="postgres")
     deployed.world.managed_snapshot("billing-pg", "weekly", "2026-12-06")
-    deployed.world.dr_copy(
-        deployed.world.source_arn("orders-mysql").replace(
-            ":db:orders-mysql", ":snapshot:orders-mysql-weekly-2026-12-06"
-        )
-    )
-    Fleet_dr = boto3.client("rds", region_name=DR_REGION)
-    Fleet_dr.create_db_instance(
+    deployed.world.dr_copy(newer)
+    dr_rds = boto3.client("rds", region_name=DR_REGION)
+    dr_rds.create_db_instance(
         DBInstanceIdentifier="taken-in-dr", DBInstanceClass="db.t3.micro", Engine="mysql",
         MasterUsername="admin", MasterUserPassword="not-a-secret-1", AllocatedStorage=20,
     )  # fmt: skip
