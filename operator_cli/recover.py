@@ -31,7 +31,7 @@ from .recovery import (
     result_document,
 )
 from .session import F, Operator, common_options, connect, load_checks
-from .stack import BAD_INPUT, DRILL_HISTORY_TABLE
+from .stack import BAD_INPUT, DRILL_HISTORY_TABLE, Stack
 
 Planner = Callable[[Recovery, Options], RecoveryPlan]
 
@@ -74,12 +74,12 @@ def _run(operator: Operator, planner: Planner, flags: dict[str, Any]) -> None:
         security_groups=tuple(flags["security_groups"]),
         checks=checks,
     )
-    stack = operator.stack
+    stack = _stack(operator, flags.get("dr_region"))
     recovery = Recovery(
         stack_name=stack.name,
         rds=operator.client("rds"),
         dr_rds=operator.client("rds", stack.dr_region),
-        history=DrillHistoryTable(operator.client("dynamodb"), stack.output(DRILL_HISTORY_TABLE)),
+        history=lambda: DrillHistoryTable(operator.client("dynamodb"), stack.output(DRILL_HISTORY_TABLE)),
         secrets=lambda region: operator.client("secretsmanager", region),
         now=operator.now,
     )
@@ -109,6 +109,19 @@ def _run(operator: Operator, planner: Planner, flags: dict[str, Any]) -> None:
             f"{plan.target.identifier} is available but its checks failed ({'; '.join(failed)}); "
             "it is left running for inspection"
         )
+
+
+def _stack(operator: Operator, dr_region: str | None) -> Stack:
+    """The stack; for a region recovery with ``--dr-region``, also when its Region does not answer."""
+    try:
+        stack = operator.stack
+    except CliError as exc:
+        if dr_region is None or exc.exit_code == BAD_INPUT:
+            raise
+        return Stack(name=operator.stack_name, region=operator.region, dr_region=dr_region)
+    if dr_region is not None and dr_region != stack.dr_region:
+        raise CliError(f"--dr-region {dr_region}: stack {stack.name} copies to {stack.dr_region}", BAD_INPUT)
+    return stack
 
 
 class _progress:  # noqa: N801 - used as a context manager, like rich's own
@@ -263,6 +276,7 @@ def recover_snapshot(
 
 @recover.command("region")
 @click.argument("source")
+@click.option("--dr-region", help="The DR Region, to go on when the stack's Region does not answer.")
 @recovery_options
 def recover_region(
     source: str, stack_name: str | None, region: str | None, profile: str | None, output: str, **flags: Any

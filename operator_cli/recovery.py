@@ -221,7 +221,7 @@ class Recovery:
         stack_name: str,
         rds: Any,
         dr_rds: Any,
-        history: DrillHistoryTable,
+        history: Callable[[], DrillHistoryTable],
         secrets: SecretsFactory,
         now: Callable[[], datetime],
     ) -> None:
@@ -306,7 +306,7 @@ class Recovery:
             candidates = self.source_rds.list_snapshots(source.type)
             mine = [s for s in candidates if s.source_arn == source.arn or s.source_identifier == source.identifier]
             if before is not None:
-                drills = [rp.DrillOutcome.from_item(item) for item in self.history.drills_of(source.arn)]
+                drills = [rp.DrillOutcome.from_item(item) for item in self.history().drills_of(source.arn)]
                 picked = rp.choose_before(
                     mine,
                     drills,

@@ -254,6 +254,23 @@ def test_recover_region_works_when_the_source_region_does_not_answer(deployed: D
     assert result["recovery_point"]["arn"] == dr_newer
 
 
+def test_recover_region_goes_on_with_dr_region_when_the_stack_cannot_be_read(deployed: Deployed) -> None:
+    _, newer = _orders(deployed)
+    dr_newer = deployed.world.dr_copy(newer)
+    deployed.world.failures["DescribeStacks"] = lambda params: "InternalFailure"
+    deployed.world.failures["DescribeDBInstances"] = lambda params: (
+        "InternalFailure" if params.get("body", {}).get("DBInstanceIdentifier") == "orders-mysql" else None
+    )
+
+    without = deployed.run("recover", "region", "orders-mysql", *FAST)
+    result = _recover(deployed, "region", "orders-mysql", "--dr-region", DR_REGION, "--target", "orders-dr")
+
+    assert without.exit_code == 1
+    assert "cannot read stack 'restorable'" in one_line(without.stderr)
+    assert result["recovery_point"]["arn"] == dr_newer
+    assert instance("orders-dr", DR_REGION)["DBInstanceStatus"] == "available"
+
+
 def test_recover_region_without_a_dr_copy_is_refused(deployed: Deployed) -> None:
     _orders(deployed)
     before = inventory()
