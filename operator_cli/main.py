@@ -383,9 +383,15 @@ def drill_list(
     if source is not None:
         database = RdsGateway(operator.client("rds")).find_database(drills.source_identifier(source))
         arn = database.arn if database is not None else source if source.startswith("arn:") else None
-        if arn is None:
-            raise CliError(f"unknown source {source!r}: no DB instance or DB cluster by that name", BAD_INPUT)
-        items = history.drills_of(arn)
+        if arn is not None:
+            items = history.drills_of(arn)
+        else:  # a database deleted since: its drills are still recorded under its name
+            items = [i for i in history.all_drills() if i.get("source_identifier") == source]
+            if not items:
+                raise CliError(
+                    f"unknown source {source!r}: no DB instance or DB cluster by that name, and no drill of it",
+                    BAD_INPUT,
+                )
     else:
         items = history.all_drills()
     items = items[:limit]
