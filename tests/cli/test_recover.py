@@ -223,6 +223,33 @@ def test_recover_pitr_latest(deployed: Deployed) -> None:
     assert result["status"] == "available"
 
 
+def test_recover_pitr_of_a_cluster_restores_the_cluster_and_its_instance(deployed: Deployed) -> None:
+    deployed.fleet.cluster("ledger-aurora")
+    client = boto3.client("rds", region_name=SOURCE_REGION)
+    [cluster] = client.describe_db_clusters(DBClusterIdentifier="ledger-aurora")["DBClusters"]
+    wanted = cluster["EarliestRestorableTime"].astimezone(UTC).isoformat().replace("+00:00", "Z")
+    before = inventory()
+
+    late = deployed.run("recover", "pitr", "ledger-aurora", "--to", "2031-01-01T00:00:00Z", *FAST)
+    result = _recover(deployed, "pitr", "ledger-aurora", "--to", wanted, "--target", "ledger-pitr")
+
+    assert late.exit_code == 2
+    assert "outside the restorable window of ledger-aurora" in one_line(late.stderr)
+    assert result["target"] == {
+        "type": "cluster",
+        "identifier": "ledger-pitr",
+        "instance_identifier": "ledger-pitr-i1",
+        "region": SOURCE_REGION,
+        "instance_class": "db.r6g.large",
+        "subnet_group": result["target"]["subnet_group"],
+        "security_groups": result["target"]["security_groups"],
+    }
+    assert result["checks"]["passed"] is True
+    after = inventory()[SOURCE_REGION]
+    assert sorted(set(after) - set(before[SOURCE_REGION])) == ["cluster:ledger-pitr", "db:ledger-pitr-i1"]
+    assert instance("ledger-pitr-i1")["Tags"]["restorable:recovered-from"].endswith(":cluster:ledger-aurora")
+
+
 # ---------------------------------------------------------------- recover region
 
 
