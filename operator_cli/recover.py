@@ -87,7 +87,10 @@ def _run(operator: Operator, planner: Planner, flags: dict[str, Any]) -> None:
     if flags["dry_run"]:
         _show_plan(operator, plan)
         return
-    outcome = recovery.restore(plan)
+    try:
+        outcome = recovery.restore(plan)
+    except RecoveryError as exc:
+        raise CliError(str(exc)) from exc
     if not flags["wait"]:
         _show_result(operator, outcome)
         return

@@ -603,13 +603,19 @@ class Recovery:
                     tags=plan.tags,
                     placement=target.placement,
                 )
-            restorer.create_cluster_instance(
-                target.identifier,
-                str(target.instance_identifier),
-                engine=plan.source.engine,
-                instance_class=str(target.instance_class),
-                tags=plan.tags,
-            )
+            try:
+                restorer.create_cluster_instance(
+                    target.identifier,
+                    str(target.instance_identifier),
+                    engine=plan.source.engine,
+                    instance_class=str(target.instance_class),
+                    tags=plan.tags,
+                )
+            except AwsError as exc:
+                raise RecoveryError(
+                    f"cluster {target.identifier} is restoring in {target.region}, but its instance could not be "
+                    f"created ({exc}): create it, or delete the cluster"
+                ) from exc
         return Outcome(plan=plan, started_at=started_at)
 
     def wait(

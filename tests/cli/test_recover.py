@@ -380,6 +380,20 @@ def test_a_failed_restore_is_one_line_and_exit_1(deployed: Deployed) -> None:
     assert inventory() == before
 
 
+def test_a_cluster_whose_instance_cannot_be_created_says_what_is_left(deployed: Deployed) -> None:
+    deployed.fleet.cluster("ledger-aurora")
+    deployed.world.managed_cluster_snapshot("ledger-aurora", "weekly", "2026-12-06")
+    deployed.world.failures["CreateDBInstance"] = lambda params: "InsufficientDBInstanceCapacity"
+
+    result = deployed.run("recover", "snapshot", "ledger-aurora", "--target", "ledger-new", *FAST)
+
+    assert result.exit_code == 1
+    line = one_line(result.stderr)
+    assert line.startswith("restorable: cluster ledger-new is restoring in us-east-1, but its instance could not be")
+    assert "InsufficientDBInstanceCapacity" in line
+    assert "cluster:ledger-new" in inventory()[SOURCE_REGION]
+
+
 # ---------------------------------------------------------------- bad input: one line, exit 2, nothing created
 
 
