@@ -18,15 +18,13 @@ from restorable.errors import InvalidRequestError
 from . import render
 from .errors import CliError
 from .gateways import DrillHistoryTable
-from .recovery import (
-    Options,
+from .recovery import Options, Recovery, parse_checks
+from .recovery_model import (
     Outcome,
-    Recovery,
     RecoveryError,
     RecoveryPlan,
     considered_rows,
     dry_run_document,
-    parse_checks,
     poll_command,
     result_document,
 )

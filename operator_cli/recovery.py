@@ -9,8 +9,8 @@ restore calls go through ``adapters.recovery_rds``. Nothing existing is modified
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError
 from restorable import recovery_plan as rp
 from restorable import tags as tag_keys
 from restorable.adapters.drill_rds import DrillRdsGateway, SnapshotInfo, SourceDatabase
-from restorable.adapters.recovery_rds import FAILED_STATES, Placement, Recovered, RecoveryRdsGateway
+from restorable.adapters.recovery_rds import FAILED_STATES, Placement, RecoveryRdsGateway
 from restorable.arns import (
     RDS_CLUSTER,
     RDS_CLUSTER_SNAPSHOT,
@@ -37,131 +37,10 @@ from restorable.errors import AwsError, InvalidRequestError, ResourceNotFoundErr
 from restorable.models import DatabaseType
 
 from .gateways import DrillHistoryTable
+from .recovery_model import Outcome, Point, RecoveryError, RecoveryPlan, Source, Target, poll_command
 
 SecretsFactory = Callable[[str], Any]
 _FLOOR = datetime.min.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Source:
-    """The database to recover. ``live``: it exists now; otherwise it is known from its recovery points."""
-
-    type: DatabaseType
-    identifier: str
-    arn: str
-    region: str
-    engine: str
-    engine_version: str
-    encrypted: bool
-    allocated_storage: int
-    instance_class: str | None
-    live: bool
-    earliest_restorable_time: datetime | None = None
-    latest_restorable_time: datetime | None = None
-    backup_retention_days: int = 0
-    note: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type.value,
-            "identifier": self.identifier,
-            "arn": self.arn,
-            "region": self.region,
-            "engine": self.engine,
-            "engine_version": self.engine_version,
-            "live": self.live,
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True)
-class Point:
-    """What is restored: a snapshot, or a point in time of the source (``time`` None: the latest)."""
-
-    type: Literal["snapshot", "point-in-time"]
-    region: str
-    time: datetime | None
-    engine_version: str
-    encrypted: bool
-    allocated_storage: int
-    identifier: str | None = None
-    arn: str | None = None
-    kind: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type,
-            "identifier": self.identifier,
-            "arn": self.arn,
-            "region": self.region,
-            "time": rp.iso(self.time) if self.time else None,
-            "kind": self.kind,
-            "encrypted": self.encrypted,
-        }
-
-
-@dataclass(frozen=True)
-class Target:
-    type: DatabaseType
-    identifier: str
-    region: str
-    instance_class: str | None
-    placement: Placement
-    instance_identifier: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type.value,
-            "identifier": self.identifier,
-            "instance_identifier": self.instance_identifier,
-            "region": self.region,
-            "instance_class": self.instance_class,
-            "subnet_group": self.placement.subnet_group or None,
-            "security_groups": list(self.placement.security_group_ids),
-        }
-
-
-@dataclass(frozen=True)
-class RecoveryPlan:
-    mode: rp.RecoveryMode
-    source: Source
-    point: Point
-    target: Target
-    tags: Mapping[str, str]
-    reason: str
-    rpo_reference: datetime  # the time the RPO is measured against: the chosen time, else now
-    restore_time: datetime | None = None  # pitr only; None means the latest restorable time
-    choice: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode.value,
-            "source": self.source.to_dict(),
-            "recovery_point": self.point.to_dict(),
-            "target": self.target.to_dict(),
-            "tags": dict(self.tags),
-            "reason": self.reason,
-            "choice": self.choice,
-        }
-
-    def drill_shape(self) -> dict[str, Any]:
-        """The plan as the drill's checks read it."""
-        targeted = self.point.time or self.rpo_reference
-        return {
-            "source": {
-                "type": self.source.type.value,
-                "identifier": self.source.identifier,
-                "engine": self.source.engine,
-                "engine_version": self.source.engine_version,
-                "encrypted": self.source.encrypted,
-            },
-            "recovery_point": {
-                "engine_version": self.point.engine_version,
-                "encrypted": self.point.encrypted,
-                "allocated_storage": self.point.allocated_storage,
-            },
-            "targeted_time": rp.iso(targeted),
-        }
 
 
 @dataclass
@@ -173,28 +52,6 @@ class Options:
     subnet_group: str | None = None
     security_groups: tuple[str, ...] = ()
     checks: DrillRequest | None = None
-
-
-@dataclass
-class Outcome:
-    plan: RecoveryPlan
-    started_at: datetime
-    available_at: datetime | None = None
-    recovered: Recovered | None = None
-    checks: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def rto_seconds(self) -> float | None:
-        return rp.seconds_between(self.started_at, self.available_at) if self.available_at else None
-
-    @property
-    def rpo_seconds(self) -> float | None:
-        point_time = self.plan.point.time
-        return rp.seconds_between(point_time, self.plan.rpo_reference) if point_time else None
-
-    @property
-    def checks_passed(self) -> bool:
-        return all(c.get("status") == "passed" for c in self.checks)
 
 
 def parse_checks(document: Mapping[str, Any] | None) -> DrillRequest | None:
@@ -652,7 +509,7 @@ class Recovery:
     def check(self, outcome: Outcome, checks: DrillRequest | None) -> Outcome:
         """The drill's API checks (status, engine, version, encryption, storage) and its SQL checks."""
         assert outcome.recovered is not None
-        plan = outcome.plan.drill_shape()
+        plan = drill_shape(outcome.plan)
         restored = outcome.recovered.to_dict()
         results = [r for r in api_checks(plan, restored) if r["name"] in API_CHECKS]
         if checks is not None and checks.checks.sql is not None:
@@ -662,46 +519,26 @@ class Recovery:
         return outcome
 
 
-class RecoveryError(Exception):
-    """The restore started but did not finish well: the new database stays for inspection."""
-
-
 def _names_type(source_arn: str, database_type: DatabaseType) -> bool:
     marker = ":cluster:" if database_type is DatabaseType.CLUSTER else ":db:"
     return marker in source_arn
 
 
-def poll_command(plan: RecoveryPlan) -> str:
-    target = plan.target
-    if target.type is DatabaseType.CLUSTER:
-        return (
-            f"aws rds wait db-instance-available --db-instance-identifier {target.instance_identifier} "
-            f"--region {target.region}"
-        )
-    return f"aws rds wait db-instance-available --db-instance-identifier {target.identifier} --region {target.region}"
-
-
-def result_document(outcome: Outcome) -> dict[str, Any]:
-    recovered = outcome.recovered
+def drill_shape(plan: RecoveryPlan) -> dict[str, Any]:
+    """The plan as the drill's checks read it."""
+    targeted = plan.point.time or plan.rpo_reference
     return {
-        **outcome.plan.to_dict(),
-        "dry_run": False,
-        "status": recovered.status if recovered else "restoring",
-        "started_at": rp.iso(outcome.started_at),
-        "available_at": rp.iso(outcome.available_at) if outcome.available_at else None,
-        "endpoint": {"address": recovered.address, "port": recovered.port} if recovered else None,
-        "rto_seconds": outcome.rto_seconds,
-        "rpo_seconds": outcome.rpo_seconds,
-        "rpo_reference": rp.iso(outcome.plan.rpo_reference),
-        "checks": {"results": outcome.checks, "passed": outcome.checks_passed} if recovered else None,
-        "poll": None if recovered else poll_command(outcome.plan),
+        "source": {
+            "type": plan.source.type.value,
+            "identifier": plan.source.identifier,
+            "engine": plan.source.engine,
+            "engine_version": plan.source.engine_version,
+            "encrypted": plan.source.encrypted,
+        },
+        "recovery_point": {
+            "engine_version": plan.point.engine_version,
+            "encrypted": plan.point.encrypted,
+            "allocated_storage": plan.point.allocated_storage,
+        },
+        "targeted_time": rp.iso(targeted),
     }
-
-
-def dry_run_document(plan: RecoveryPlan) -> dict[str, Any]:
-    return {**plan.to_dict(), "dry_run": True, "status": "planned"}
-
-
-def considered_rows(plan: RecoveryPlan) -> Sequence[Sequence[Any]]:
-    rows = (plan.choice or {}).get("considered") or []
-    return [[c["identifier"], c["created_at"], "yes" if c["eligible"] else "no", c["reason"]] for c in rows]
