@@ -11,14 +11,10 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import boto3
 import click
-from botocore.exceptions import BotoCoreError, ProfileNotFound
+from botocore.exceptions import BotoCoreError
 
 from restorable.adapters.backup_inventory import BackupInventory
 from restorable.adapters.rds import RdsGateway
@@ -28,6 +24,8 @@ from restorable.models import Database, RecoveryPoint
 from . import drills, holds, render
 from .errors import CliError
 from .gateways import DrillHistoryTable, Executions, FunctionInvoker, ReportStore, TagRemover, caller_identity
+from .recover import recover
+from .session import Operator, common_options, connect, load_checks
 from .stack import (
     BAD_INPUT,
     COPY_FUNCTION,
@@ -35,78 +33,12 @@ from .stack import (
     DRILL_STATE_MACHINE,
     PRUNE_FUNCTION,
     SNAPSHOT_FUNCTION,
-    STACK_ENV,
     VERIFY_FUNCTION,
-    Stack,
-    default_region,
-    default_stack_name,
-    load_stack,
 )
 from .status import VERDICTS, Filters, fleet_status
 
 DEFAULT_KINDS = ("weekly", "monthly")
 JOBS = ("snapshot", "copy", "prune")
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-# ---------------------------------------------------------------- the stack and its clients
-
-
-@dataclass
-class Operator:
-    session: boto3.Session
-    stack_name: str
-    output: str
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
-    _stack: Stack | None = None
-
-    @property
-    def region(self) -> str:
-        return str(self.session.region_name)
-
-    def client(self, service: str, region: str | None = None) -> Any:
-        return self.session.client(service, region_name=region or self.region)  # type: ignore[call-overload]
-
-    @property
-    def stack(self) -> Stack:
-        if self._stack is None:
-            self._stack = load_stack(self.client("cloudformation"), self.stack_name)
-        return self._stack
-
-    @property
-    def json(self) -> bool:
-        return self.output == render.JSON
-
-
-def connect(stack_name: str | None, region: str | None, profile: str | None, output: str) -> Operator:
-    name = stack_name or default_stack_name()
-    if not name:
-        raise CliError(f"no stack: give --stack, set {STACK_ENV}, or run where samconfig.toml names one", BAD_INPUT)
-    try:
-        session = boto3.Session(profile_name=profile, region_name=region)
-    except ProfileNotFound as exc:
-        raise CliError(str(exc), BAD_INPUT) from exc
-    if session.region_name is None:
-        fallback = default_region(Path.cwd())
-        if fallback is None:
-            raise CliError("no Region: give --region (or configure a default Region)", BAD_INPUT)
-        session = boto3.Session(profile_name=profile, region_name=fallback)
-    return Operator(session=session, stack_name=name, output=output)
-
-
-def common_options(command: F) -> F:
-    """``--stack``, ``--region``, ``--profile``, ``--output`` on every command."""
-    options = [
-        click.option("--stack", "stack_name", help=f"Stack name (default: ${STACK_ENV}, else samconfig.toml)."),
-        click.option("--region", help="Region of the stack (default: the AWS configuration's)."),
-        click.option("--profile", help="AWS named profile."),
-        click.option(
-            "--output", type=click.Choice([render.TABLE, render.JSON]), default=render.TABLE, show_default=True
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
 
 
 class _Cli(click.Group):
@@ -129,7 +61,10 @@ class _Cli(click.Group):
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
-    """Operate a deployed Restorable stack: status, plans, restore drills, legal holds."""
+    """Operate a deployed Restorable stack: status, plans, restore drills, legal holds, recovery."""
+
+
+cli.add_command(recover)
 
 
 # ---------------------------------------------------------------- status
@@ -313,18 +248,6 @@ def _protected_source(operator: Operator, source: str) -> Database:
     return database
 
 
-def _load_checks(path: str | None) -> dict[str, Any] | None:
-    if path is None:
-        return None
-    try:
-        checks = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise CliError(f"--checks {path}: {exc}", BAD_INPUT) from exc
-    if not isinstance(checks, dict):
-        raise CliError(f'--checks {path}: expected a JSON object like {{"sql": {{...}}}}', BAD_INPUT)
-    return checks
-
-
 @drill.command("start")
 @click.argument("source")
 @click.option("--mode", required=True, type=click.Choice(["snapshot", "pitr", "cross-region"]))
@@ -366,7 +289,7 @@ def drill_start(
             snapshot=snapshot_id,
             restore_time=restore_time,
             instance_class=instance_class,
-            checks=_load_checks(checks_file),
+            checks=load_checks(checks_file),
             rto_seconds=rto_target,
             rpo_seconds=rpo_target,
         )
@@ -460,9 +383,15 @@ def drill_list(
     if source is not None:
         database = RdsGateway(operator.client("rds")).find_database(drills.source_identifier(source))
         arn = database.arn if database is not None else source if source.startswith("arn:") else None
-        if arn is None:
-            raise CliError(f"unknown source {source!r}: no DB instance or DB cluster by that name", BAD_INPUT)
-        items = history.drills_of(arn)
+        if arn is not None:
+            items = history.drills_of(arn)
+        else:  # a database deleted since: its drills are still recorded under its name
+            items = [i for i in history.all_drills() if i.get("source_identifier") == source]
+            if not items:
+                raise CliError(
+                    f"unknown source {source!r}: no DB instance or DB cluster by that name, and no drill of it",
+                    BAD_INPUT,
+                )
     else:
         items = history.all_drills()
     items = items[:limit]

@@ -31,6 +31,9 @@ def test_every_command_is_documented_with_an_example() -> None:
         "hold list",
         "hold remove",
         "plan",
+        "recover pitr",
+        "recover region",
+        "recover snapshot",
         "status",
     ]
     for command in commands:
