@@ -18,8 +18,9 @@ from botocore.exceptions import BotoCoreError
 
 from restorable import recovery_plan as rp
 from restorable import tags as tag_keys
-from restorable.adapters.drill_rds import DrillRdsGateway, SnapshotInfo, SourceDatabase
+from restorable.adapters.drill_rds import DrillRdsGateway
 from restorable.adapters.recovery_rds import FAILED_STATES, Placement, RecoveryRdsGateway
+from restorable.adapters.secrets import SecretsManagerStore
 from restorable.arns import (
     RDS_CLUSTER,
     RDS_CLUSTER_SNAPSHOT,
@@ -31,8 +32,10 @@ from restorable.arns import (
     parse_arn,
     parse_rds_arn,
 )
-from restorable.drills.plan import API_CHECKS, DrillRequest, parse_drill_request
-from restorable.drills.steps import api_checks, sql_checks
+from restorable.drills.model import RestoredDatabase, SnapshotInfo, SourceDatabase
+from restorable.drills.plan import DrillRequest, parse_drill_request
+from restorable.drills.state import PlanRecoveryPoint, PlanSource
+from restorable.drills.steps import compare_restored, sql_checks
 from restorable.errors import AwsError, InvalidRequestError, ResourceNotFoundError
 from restorable.models import DatabaseType
 
@@ -41,6 +44,8 @@ from .recovery_model import Outcome, Point, RecoveryError, RecoveryPlan, Source,
 
 SecretsFactory = Callable[[str], Any]
 _FLOOR = datetime.min.replace(tzinfo=UTC)
+# A drill also requires isolation (not public, no deletion protection); a recovered database is for cut-over.
+RECOVERY_CHECKS = ("status", "engine", "engine_version", "encryption", "storage")
 
 
 @dataclass
@@ -91,6 +96,7 @@ class Recovery:
         }
         self.history = history
         self.secrets = secrets
+        self.secret_store = SecretsManagerStore(secrets)
         self.now = now
 
     @property
@@ -411,12 +417,12 @@ class Recovery:
             region=regions,
             account=account_of(source.arn),
         )
-        secret_region = parse_arn(sql.secret_arn, field="checks.sql.secret_arn").region
         try:
-            self.secrets(secret_region).describe_secret(SecretId=sql.secret_arn)
-        except Exception as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
-            raise InvalidRequestError(f"checks.sql.secret_arn: secret {sql.secret_arn} cannot be read: {code}") from exc
+            self.secret_store.describe(sql.secret_arn)
+        except AwsError as exc:
+            raise InvalidRequestError(
+                f"checks.sql.secret_arn: secret {sql.secret_arn} cannot be read: {exc.code}"
+            ) from exc
 
     # ---------------------------------------------------------------- restore, wait, check
 
@@ -509,13 +515,14 @@ class Recovery:
     def check(self, outcome: Outcome, checks: DrillRequest | None) -> Outcome:
         """The drill's API checks (status, engine, version, encryption, storage) and its SQL checks."""
         assert outcome.recovered is not None
-        plan = drill_shape(outcome.plan)
-        restored = outcome.recovered.to_dict()
-        results = [r for r in api_checks(plan, restored) if r["name"] in API_CHECKS]
+        source, point = drill_shape(outcome.plan)
+        restored = RestoredDatabase(**outcome.recovered.to_dict())
+        results = [r for r in compare_restored(source, point, restored) if r.name in RECOVERY_CHECKS]
         if checks is not None and checks.checks.sql is not None:
-            sql_results, _ = sql_checks(plan, restored, checks, self.secrets)
+            targeted = outcome.plan.point.time or outcome.plan.rpo_reference
+            sql_results, _ = sql_checks(source.engine, targeted, restored, checks.checks.sql, self.secret_store)
             results.extend(sql_results)
-        outcome.checks = results
+        outcome.checks = [r.to_json() for r in results]
         return outcome
 
 
@@ -524,21 +531,23 @@ def _names_type(source_arn: str, database_type: DatabaseType) -> bool:
     return marker in source_arn
 
 
-def drill_shape(plan: RecoveryPlan) -> dict[str, Any]:
-    """The plan as the drill's checks read it."""
-    targeted = plan.point.time or plan.rpo_reference
-    return {
-        "source": {
-            "type": plan.source.type.value,
-            "identifier": plan.source.identifier,
-            "engine": plan.source.engine,
-            "engine_version": plan.source.engine_version,
-            "encrypted": plan.source.encrypted,
-        },
-        "recovery_point": {
-            "engine_version": plan.point.engine_version,
-            "encrypted": plan.point.encrypted,
-            "allocated_storage": plan.point.allocated_storage,
-        },
-        "targeted_time": rp.iso(targeted),
-    }
+def drill_shape(plan: RecoveryPlan) -> tuple[PlanSource, PlanRecoveryPoint]:
+    """The plan's source and recovery point as the drill's checks read them."""
+    source = PlanSource(
+        type="cluster" if plan.source.type is DatabaseType.CLUSTER else "instance",
+        identifier=plan.source.identifier,
+        arn=plan.source.arn,
+        engine=plan.source.engine,
+        engine_version=plan.source.engine_version,
+        encrypted=plan.source.encrypted,
+    )
+    point = PlanRecoveryPoint(
+        type=plan.point.type,
+        identifier=plan.point.identifier,
+        arn=plan.point.arn,
+        region=plan.point.region,
+        engine_version=plan.point.engine_version,
+        encrypted=plan.point.encrypted,
+        allocated_storage=plan.point.allocated_storage,
+    )
+    return source, point

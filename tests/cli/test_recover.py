@@ -100,7 +100,7 @@ def test_the_drill_janitor_leaves_a_recovered_database_alone(deployed: Deployed)
         [DrillRdsGateway(boto3.client("rds", region_name=SOURCE_REGION))], "restorable", far_future, False
     )
 
-    assert janitor["deleted"] == []
+    assert janitor.deleted == []
     assert instance("orders-new")["DBInstanceStatus"] == "available"
 
 

@@ -401,8 +401,11 @@ def check(state: DrillState, secrets: SecretStore, now_fn: Callable[[], datetime
 
 
 def api_checks(plan: DrillPlan, restored: RestoredDatabase) -> list[CheckResult]:
-    source = plan.source
-    point = plan.recovery_point
+    return compare_restored(plan.source, plan.recovery_point, restored)
+
+
+def compare_restored(source: PlanSource, point: PlanRecoveryPoint, restored: RestoredDatabase) -> list[CheckResult]:
+    """What RDS reports of the restored database against its source and recovery point."""
     is_cluster = source.type == "cluster"
 
     def result(name: str, ok: bool, detail: str) -> CheckResult:
