@@ -57,14 +57,14 @@ def count_api_calls() -> Iterator[ApiCalls]:
 
     def record(event_name: str, params: Any = None, context: Any = None, **_: Any) -> None:
         # before-call.<service>.<Operation>
-        _, service, operation = event_name.split(".", 2)
+        _prefix, service, operation = event_name.split(".", 2)
         calls[f"{service}:{operation}"] += 1
         body = params.get("body") if isinstance(params, dict) else None
         if isinstance(context, dict) and isinstance(body, dict) and body.get("MaxRecords"):
             context["bench_max_records"] = int(body["MaxRecords"])
 
     def pages(event_name: str, parsed: Any = None, context: Any = None, **_: Any) -> None:
-        _, service, operation = event_name.split(".", 2)
+        _prefix, service, operation = event_name.split(".", 2)
         name = f"{service}:{operation}"
         if name not in AWS_PAGES or not isinstance(parsed, dict):
             return
