@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
+import time_machine
 from moto import mock_aws
 
 import local_runtime  # noqa: F401 - puts the core layer on the path
@@ -30,7 +31,8 @@ def weekly_run_api_calls(fleet_size: int, existing_snapshots_per_db: int = 0) ->
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     os.environ["MOTO_RDS_SNAPSHOT_LIMIT"] = "1000000"  # moto enforces 1,000 by default
-    with mock_aws():
+    # The run is the one scheduled for SUNDAY, made then (a schedule more than 7 days late is not replayed).
+    with mock_aws(), time_machine.travel(SUNDAY, tick=False):
         rds = boto3.client("rds", region_name="us-east-1")
         for number in range(fleet_size):
             identifier = f"db{number:04d}"
