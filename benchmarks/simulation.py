@@ -1,6 +1,8 @@
 """Simulation speed: simulated days per second on the emulator, and the policy simulator at scale.
 
 ``python -m benchmarks.simulation`` prints JSON figures:
+- ``make demo`` itself (the sample fleet with its planted problems and the restore model), over a
+  shorter period: simulated days per second, measured (wall and CPU; on a shared machine compare CPU);
 - the local runtime with a 20-database synthetic fleet (warm handler modules, the default, and
   cold: the handler re-imported on every invocation);
 - the policy simulator with 1,000 databases over 3 years with the default circuit breaker
@@ -23,6 +25,8 @@ from moto import mock_aws
 import local_runtime  # noqa: F401 - puts the core layer on the path
 from local_runtime.demo import run_demo
 from local_runtime.fleet import synthetic_fleet
+from local_runtime.planted import DEMO_FLEET, demo_problems
+from local_runtime.restore_model import RestoreDurationModel
 from policy_simulator.config import build_input
 from policy_simulator.model import simulate
 from restorable.prune_plan import BreakerLimits
@@ -49,6 +53,33 @@ def emulator_days_per_second(databases: int, days: float, warm: bool) -> dict[st
     }
 
 
+def demo_days_per_second(days: float = 8) -> dict[str, object]:
+    """``make demo`` as ``python -m local_runtime --days N`` runs it (no report), timed."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    with mock_aws():
+        started, started_cpu = time.perf_counter(), time.process_time()
+        demo = run_demo(
+            days=days,
+            start=START,
+            fleet=DEMO_FLEET,
+            planted=demo_problems(START, days, region="us-east-1"),
+            restore_model=RestoreDurationModel(),
+        )
+        elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    result = demo.result
+    return {
+        "fleet": "sample (make demo)",
+        "simulated_days": days,
+        "invocations": result.invocations,
+        "wall_seconds": round(elapsed, 1),
+        "cpu_seconds": round(elapsed_cpu, 1),
+        "simulated_days_per_second": round(days / elapsed, 2),
+        "simulated_days_per_cpu_second": round(days / elapsed_cpu, 2),
+        "ms_per_invocation": round(1000 * elapsed / max(result.invocations, 1), 1),
+    }
+
+
 def simulator_seconds(
     databases: int, years: int, breaker: BreakerLimits, *, feed_only_what_can_change: bool = True
 ) -> dict[str, object]:
@@ -71,6 +102,7 @@ def simulator_seconds(
 
 def main() -> None:
     figures = {
+        "demo": demo_days_per_second(),
         "emulator": [
             emulator_days_per_second(20, 14, warm=True),
             emulator_days_per_second(20, 3, warm=False),

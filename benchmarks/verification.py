@@ -83,6 +83,7 @@ def verification_api_calls(fleet_size: int) -> dict[str, object]:
                 "status": run.payload["status"],
                 **run.figures(),
                 "event_run_api_calls": sum(event_run.calls.values()),
+                "event_run_api_calls_as_aws_pages": event_run.calls.as_aws_would_page(),
                 "event_run_by_operation": dict(sorted(event_run.calls.items())),
             }
     raise AssertionError("unreachable")

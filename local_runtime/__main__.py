@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-cache", action="store_true", help="answer every read call from the emulator afresh (slower, same summary)"
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress lines (nor the progress bar shown on a terminal)"
+    )
     parser.add_argument(
         "--no-planted", action="store_true", help="no planted problems in the sample fleet (they are on by default)"
     )
@@ -84,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             warm=not args.cold,
             cache=not args.no_cache,
             progress=None if args.quiet else sys.stderr,
+            progress_bar=not args.quiet,
             planted=planted,
             restore_model=RestoreDurationModel(),
         )

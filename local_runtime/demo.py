@@ -67,6 +67,7 @@ def run_demo(
     warm: bool = True,
     runner: StateMachineRunner | None = None,
     progress: TextIO | None = None,
+    progress_bar: bool = False,
     planted: Sequence[PlantedProblem] = (),
     restore_model: RestoreDurationModel | None = None,
     cache: bool | ReadCache = True,
@@ -99,6 +100,7 @@ def run_demo(
                 warm,
                 runner,
                 progress,
+                progress_bar,
                 planted,
                 restore_model,
                 read_cache,
@@ -116,6 +118,7 @@ def _run(
     warm: bool,
     runner: StateMachineRunner | None,
     progress: TextIO | None,
+    progress_bar: bool,
     planted: Sequence[PlantedProblem],
     restore_model: RestoreDurationModel | None,
     read_cache: ReadCache | None,
@@ -145,7 +148,7 @@ def _run(
         [region, dr_region],
         planted,
         engines={m.identifier: m.engine for m in created},
-        listeners=[read_cache.invalidate] if read_cache is not None else [],
+        listeners=[read_cache.world_changed] if read_cache is not None else [],
     )
     if restore_model is not None and isinstance(connected, SimulationRunner):
         model = restore_model
@@ -154,7 +157,7 @@ def _run(
             # The model changes drill databases' states in moto's memory, which no call shows.
             model.hold(world.regions)
             if read_cache is not None:
-                read_cache.invalidate("restore-model")
+                read_cache.world_changed("restore-model")
 
         connected.machines.clock.listeners.append(hold)
     simulation = Simulation(
@@ -163,6 +166,7 @@ def _run(
         unprotected=[(m.region, m.identifier) for m in created if not m.protected or m.region != region],
         runner=connected,
         progress=progress,
+        progress_bar=progress_bar,
     )
     result = simulation.run(start, days)
     world.sample_engines(result.end)

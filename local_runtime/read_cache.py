@@ -9,21 +9,28 @@ of ``make bench``); only the answer of a call identical to an earlier one is tak
     with cache.installed(boto3._get_default_session()):
         ...                       # clients built from that session from now on use it
         world_step()
-        cache.invalidate()        # RDS changed by itself (a backup, a restart): drop every answer
+        cache.world_changed("backup")  # RDS changed by itself: drop what a backup can change
 
-It is keyed by (service, Region, operation, the serialised request) and dropped, whole:
+It is keyed by (service, Region, operation, the serialised request) and dropped:
 
-- on every call that is not a read (any write anywhere may change any answer);
-- when the caller says the world changed (``invalidate()``): the simulation's own RDS lifecycle
-  steps (automated backups, restarts of long-stopped instances) change moto without an API call.
+- on every call that is not a read: whole, unless the write is to a service whose writes change
+  only its own answers (``WRITE_SCOPES``: a DynamoDB put, an S3 put, a CloudWatch metric, an SNS
+  publish), then only that service's answers. Whatever a write sets off elsewhere (a Lambda
+  function invoked in this process) makes its own calls through these hooks;
+- when the caller says the world changed (``world_changed(step)``): the simulation's own RDS
+  lifecycle steps (automated backups, restarts of long-stopped instances, restore durations)
+  change moto without an API call. They never touch a manual snapshot, so the listings of manual
+  snapshots (``SnapshotType=manual``, the largest answers) are kept; everything else is dropped.
+  ``invalidate()`` drops everything.
 
 An answer moto computes from the current time (an instance's or cluster's ``LatestRestorableTime``
 is "now": ``CLOCK_DEPENDENT``) is given at a later (simulated) instant with those fields set to
 the clock then, as moto would; only when the stored values were the clock at the instant they were
 given (to the precision moto renders), otherwise it holds at that instant only.
 
-Only ``Describe*``/``List*`` answers are kept (errors too: an error is an answer), never those of
-Step Functions, whose executions progress on their own thread between calls. With ``check=True``
+Only ``Describe*``/``List*`` answers and DynamoDB's ``Scan``/``Query``/``GetItem`` are kept (errors
+too: an error is an answer), never those of Step Functions, whose executions progress on their own
+thread between calls. With ``check=True``
 nothing is answered from the cache: every call goes to moto and an answer the cache would have
 given that differs from moto's is recorded in ``mismatches`` (the tests run the demo so).
 """
@@ -43,8 +50,21 @@ from typing import Any
 READ_PREFIXES = ("Describe", "List", "Get", "Head", "Query", "Scan", "BatchGet")
 # Operations whose answers are kept.
 CACHED_PREFIXES = ("Describe", "List")
+CACHED_OPERATIONS = frozenset({("dynamodb", "Scan"), ("dynamodb", "Query"), ("dynamodb", "GetItem")})
+# Services whose writes change no other service's answers in moto -> the services whose answers they drop.
+# (SNS delivers to SQS; DynamoDB feeds its streams; S3 notifies SQS and SNS.) Any other write drops all.
+WRITE_SCOPES: dict[str, frozenset[str]] = {
+    "dynamodb": frozenset({"dynamodb", "dynamodbstreams"}),
+    "s3": frozenset({"s3", "sqs", "sns"}),
+    "cloudwatch": frozenset({"cloudwatch"}),
+    "logs": frozenset({"logs"}),
+    "sns": frozenset({"sns", "sqs"}),
+}
 # Services whose answers change without a call (Step Functions executions run on a thread).
 UNCACHED_SERVICES = frozenset({"sfn", "stepfunctions"})
+# The group of the listings of manual snapshots: RDS's own lifecycle steps never change them.
+MANUAL_SNAPSHOTS = "rds:manual-snapshots"
+_MANUAL_SNAPSHOT_LISTINGS = frozenset({"DescribeDBSnapshots", "DescribeDBClusterSnapshots"})
 # Answers moto computes from the current time: valid at the instant they were given only.
 # (service, operation) -> (list of the answer, field of its items): moto sets the field to the current time.
 CLOCK_DEPENDENT = {
@@ -81,7 +101,9 @@ def is_read(operation: str) -> bool:
 
 
 def is_cached(service: str, operation: str) -> bool:
-    return operation.startswith(CACHED_PREFIXES) and service not in UNCACHED_SERVICES
+    if service in UNCACHED_SERVICES:
+        return False
+    return operation.startswith(CACHED_PREFIXES) or (service, operation) in CACHED_OPERATIONS
 
 
 class ReadCache:
@@ -91,7 +113,9 @@ class ReadCache:
         self._answers: dict[tuple[str, ...], _Entry] = {}
         self.check = check
         self.mismatches: list[tuple[tuple[str, ...], Any, Any]] = []
-        self._generation = 0  # bumped on every drop: an answer read before a drop is never stored after it
+        # Per group of answers (a service, or MANUAL_SNAPSHOTS), bumped on every drop that covers the
+        # group: an answer read before such a drop is never stored after it.
+        self._generation: dict[str, int] = {}
         self._lock = threading.RLock()
         self._active = False  # clients built while installed keep the hooks: they pass through once it is not
         self.stats = CacheStats()
@@ -120,14 +144,24 @@ class ReadCache:
 
     # ---- dropping
 
-    def invalidate(self, reason: str = "world") -> None:
-        """Drop every answer (the emulator's state changed in a way no call shows)."""
+    def invalidate(
+        self, reason: str = "world", groups: frozenset[str] | None = None, keep: frozenset[str] = frozenset()
+    ) -> None:
+        """Drop the answers of ``groups`` (default: every group) except those of ``keep``."""
         with self._lock:
-            self._generation += 1
-            if self._answers:
-                self._answers.clear()
+            covered = [g for g in self._generation if (groups is None or g in groups) and g not in keep]
+            for group in covered:
+                self._generation[group] += 1
+            dropped = [key for key, entry in self._answers.items() if entry.group in covered]
+            for key in dropped:
+                del self._answers[key]
+            if dropped:
                 assert self.stats.drops is not None
                 self.stats.drops[reason] += 1
+
+    def world_changed(self, step: str) -> None:
+        """RDS changed by itself (``step``: a backup, a restart...): drop all but the manual snapshot listings."""
+        self.invalidate(step, keep=frozenset({MANUAL_SNAPSHOTS}))
 
     # ---- the hooks
 
@@ -137,19 +171,22 @@ class ReadCache:
         service = model.service_model.service_name
         operation = model.name
         if not is_read(operation):
-            self.invalidate(f"write:{service}:{operation}")
-            context[_CONTEXT_KEY] = ("write",)
+            scope = WRITE_SCOPES.get(service)
+            self.invalidate(f"write:{service}:{operation}", scope)
+            context[_CONTEXT_KEY] = ("write", scope)
             return None
         if not is_cached(service, operation):
             return None
         key = (service, str(context.get("client_region")), operation, _request_key(params))
+        group = _group(service, operation, params)
         now = datetime.now(UTC)
         with self._lock:
             entry = self._answers.get(key)
             parsed = None if entry is None else entry.answer_at(now)
             if entry is None or parsed is None:
                 self.stats.misses += 1
-                context[_CONTEXT_KEY] = ("miss", key, self._generation, now)
+                generation = self._generation.setdefault(group, 0)
+                context[_CONTEXT_KEY] = ("miss", key, group, generation, now)
                 return None
             if self.check:
                 self.stats.checked += 1
@@ -163,7 +200,7 @@ class ReadCache:
         if mark is None:
             return
         if mark[0] == "write":  # a write may have run concurrently with a read: drop again once it is done
-            self.invalidate("write")
+            self.invalidate("write", mark[1])
             return
         status = int(getattr(http_response, "status_code", 0) or 0)
         if mark[0] == "check":
@@ -172,14 +209,14 @@ class ReadCache:
                 with self._lock:
                     self.mismatches.append((key, cached, parsed))
             return
-        _, key, generation, given_at = mark
+        _, key, group, generation, given_at = mark
         if not 200 <= status < 500:
             return  # a throttle or server error is not an answer to keep
         with self._lock:
-            if generation != self._generation or datetime.now(UTC) != given_at:
+            if generation != self._generation[group] or datetime.now(UTC) != given_at:
                 return  # something changed since the call was sent: its answer may already be stale
             headers = dict(getattr(http_response, "headers", {}) or {})
-            self._answers[key] = _Entry.of(key[0], key[2], given_at, status, headers, parsed)
+            self._answers[key] = _Entry.of(key[0], key[2], group, given_at, status, headers, parsed)
             self.stats.stores += 1
 
 
@@ -193,6 +230,7 @@ class _Entry:
     were not the clock (or the operation's fields are unknown), the answer holds at ``given_at`` only.
     """
 
+    group: str
     given_at: datetime
     status: int
     headers: dict[str, str]
@@ -203,17 +241,24 @@ class _Entry:
 
     @classmethod
     def of(
-        cls, service: str, operation: str, given_at: datetime, status: int, headers: dict[str, str], parsed: Any
+        cls,
+        service: str,
+        operation: str,
+        group: str,
+        given_at: datetime,
+        status: int,
+        headers: dict[str, str],
+        parsed: Any,
     ) -> _Entry:
         stored = _copy(parsed)
         fields = CLOCK_DEPENDENT.get((service, operation))
         if fields is None:
-            return cls(given_at, status, headers, stored)
-        values = [item[fields[1]] for item in stored.get(fields[0], []) if fields[1] in item]
+            return cls(group, given_at, status, headers, stored)
+        values = [item[fields[1]] for item in parsed.get(fields[0], []) if fields[1] in item]
         for precision in _PRECISIONS:
             if all(isinstance(v, datetime) and v == _truncate(given_at, precision) for v in values):
-                return cls(given_at, status, headers, stored, True, fields, precision)
-        return cls(given_at, status, headers, stored, True)  # not the clock as we know it: this instant only
+                return cls(group, given_at, status, headers, stored, True, fields, precision)
+        return cls(group, given_at, status, headers, stored, True)  # not the clock as we know it: this instant only
 
     def answer_at(self, now: datetime) -> Any:
         """A copy of the answer as moto would give it at ``now``; None when that cannot be known."""
@@ -239,6 +284,11 @@ def _truncate(moment: datetime, precision: timedelta) -> datetime:
 
 def _copy(value: Any) -> Any:
     """A copy of a parsed answer (dicts and lists of immutable leaves: str, numbers, datetimes, bytes)."""
+    kind = type(value)
+    if kind is dict:
+        return {k: v if type(v) not in _CONTAINERS else _copy(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) not in _CONTAINERS else _copy(v) for v in value]
     if isinstance(value, dict):
         return {k: _copy(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -246,9 +296,23 @@ def _copy(value: Any) -> Any:
     return value
 
 
+_CONTAINERS = (dict, list)
+
+
 def _answer_only(parsed: Any) -> Any:
     """An answer without what differs between two identical calls (request ids, HTTP headers)."""
     return {k: v for k, v in parsed.items() if k != "ResponseMetadata"} if isinstance(parsed, dict) else parsed
+
+
+def _group(service: str, operation: str, params: dict[str, Any]) -> str:
+    body = params.get("body")
+    manual = (
+        isinstance(body, dict)
+        and body.get("SnapshotType") == "manual"
+        and not body.get("IncludeShared")
+        and not body.get("IncludePublic")
+    )
+    return MANUAL_SNAPSHOTS if service == "rds" and operation in _MANUAL_SNAPSHOT_LISTINGS and manual else service
 
 
 def _request_key(params: dict[str, Any]) -> str:

@@ -27,6 +27,7 @@ from moto.sns.models import sns_backends
 from restorable.schedule import CronSchedule
 
 from .functions import Functions, Invocation, RuleSpec, ScheduleSpec
+from .progress import ProgressBar
 from .statemachine_hook import StateMachineRunner, drill_figures, state_machine_schedules
 from .template import ACCOUNT_ID
 from .world import Inventory, RdsWorld, SnapshotRecord
@@ -166,7 +167,10 @@ class Simulation:
         runner: StateMachineRunner | None = None,
         progress: TextIO | None = sys.stderr,
         progress_every: timedelta = timedelta(days=7),
+        progress_bar: bool = False,
     ) -> None:
+        """``progress``: where the weekly progress lines go; ``progress_bar``: also draw a one-line bar
+        there while running, when it and stdout are terminals."""
         self.functions = functions
         self.template = functions.template
         self.world = world
@@ -174,6 +178,8 @@ class Simulation:
         self.runner = runner
         self.progress = progress
         self.progress_every = progress_every
+        self.progress_bar = progress_bar
+        self._bar: ProgressBar | None = None
         self.function_schedules = [s for s in functions.schedules() if s.enabled]
         self.machine_schedules = [s for s in state_machine_schedules(self.template) if s.enabled]
         self.rules = functions.rules()
@@ -210,6 +216,8 @@ class Simulation:
         )
         started = time.perf_counter()
         next_progress = start + self.progress_every
+        if self.progress_bar and self.progress is not None:
+            self._bar = ProgressBar.for_terminal(days, self.progress)
         with (
             self.world.serve_account_quotas(),
             time_machine.travel(start, tick=False) as traveller,
@@ -231,6 +239,11 @@ class Simulation:
                     self._dispatch(events, firing.at, result, depth=1)
                 elif firing.schedule is not None:
                     self._fire(firing.schedule, firing.at, result)
+                if self._bar is not None:
+                    self._bar.update((firing.at - start) / timedelta(days=1))
+            if self._bar is not None:
+                self._bar.clear()
+                self._bar = None
             traveller.move_to(max(end, datetime.now(UTC)))
             self._sample(end, result)
             self._finish(initial_state, result)
@@ -359,6 +372,8 @@ class Simulation:
     def _report_progress(self, result: SimulationResult, now: datetime, started: float) -> None:
         if self.progress is None:
             return
+        if self._bar is not None:
+            self._bar.clear()
         elapsed = max(time.perf_counter() - started, 1e-9)
         done = (now - result.start) / timedelta(days=1)
         counts = self._inventory

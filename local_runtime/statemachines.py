@@ -32,6 +32,7 @@ import contextlib
 import copy
 import io
 import json
+import threading
 import time
 import types
 import uuid
@@ -125,6 +126,7 @@ class StateMachines:
         self._queue_executions = False
         self._queued: list[Any] = []  # moto executions started by handlers, not yet run
         self._start_thread: Callable[[Any], None] = lambda execution: execution.start()
+        self._threads: dict[str, list[threading.Thread]] = {}  # execution ARN -> the threads running it
 
     # ---- the definition, as the template wires it
 
@@ -202,20 +204,28 @@ class StateMachines:
     def start(self, logical_id: str, execution_input: Any, name: str | None = None) -> str:
         arn = self._arns.get(logical_id) or self.deploy(logical_id)
         text = execution_input if isinstance(execution_input, str) else json.dumps(execution_input)
-        return boto3.client("stepfunctions", region_name=self.region).start_execution(
-            stateMachineArn=arn, name=name or f"local-{uuid.uuid4().hex[:12]}", input=text
-        )["executionArn"]
+        with _threads_started() as started:
+            execution_arn = boto3.client("stepfunctions", region_name=self.region).start_execution(
+                stateMachineArn=arn, name=name or f"local-{uuid.uuid4().hex[:12]}", input=text
+            )["executionArn"]
+        self._threads[execution_arn] = started
+        return str(execution_arn)
 
     def wait(self, execution_arn: str, timeout_seconds: float = 60.0) -> ExecutionResult:
         client = boto3.client("stepfunctions", region_name=self.region)
         deadline = time.monotonic() + timeout_seconds
+        threads = self._threads.pop(execution_arn, [])
         while True:
+            # The execution runs on moto's thread: wait for that thread to end rather than poll on a timer.
+            for thread in threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
             described = client.describe_execution(executionArn=execution_arn)
             if described["status"] != "RUNNING":
                 break
             if time.monotonic() > deadline:
                 client.stop_execution(executionArn=execution_arn, error="LocalTimeout")
                 raise TimeoutError(f"{execution_arn} still running after {timeout_seconds}s")
+            threads = []
             time.sleep(0.01)
         history: list[dict[str, Any]] = []
         for page in client.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
@@ -255,7 +265,9 @@ class StateMachines:
 
     def _launch(self, execution: Any) -> None:
         execution.start_date = datetime.now(UTC)
-        self._start_thread(execution)
+        with _threads_started() as started:
+            self._start_thread(execution)
+        self._threads[execution.exec_arn] = started
 
     # ---- the patches that make moto run the real handlers without Docker and without sleeping
 
@@ -335,6 +347,19 @@ class StateMachines:
             finally:
                 self.clock._traveller = None
                 self._queued.clear()
+
+
+@contextlib.contextmanager
+def _threads_started() -> Iterator[list[threading.Thread]]:
+    """The threads moto's Step Functions started inside the block (an execution runs on its own)."""
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    before = {id(thread) for thread in TMP_THREADS}
+    started: list[threading.Thread] = []
+    try:
+        yield started
+    finally:
+        started.extend(thread for thread in TMP_THREADS if id(thread) not in before)
 
 
 def _copy_without_executions(machine: Any, memo: dict[int, Any]) -> Any:

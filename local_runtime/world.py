@@ -101,6 +101,8 @@ class RdsWorld:
         self.listeners = list(listeners)  # called with the step's name after every change RDS makes by itself
         self._stopped_since: dict[tuple[str, str], datetime] = {}
         self._last_backup: dict[tuple[str, str], datetime] = {}
+        # The inventory runs after every invocation: a snapshot's record is rebuilt only when its tags changed.
+        self._records: dict[int, tuple[Any, list[dict[str, str]], SnapshotRecord]] = {}
 
     def backend(self, region: str) -> Any:
         return rds_backends[self.account_id][region]
@@ -138,37 +140,55 @@ class RdsWorld:
 
     def inventory(self) -> Inventory:
         snapshots: dict[tuple[str, str], SnapshotRecord] = {}
+        records: dict[int, tuple[Any, list[dict[str, str]], SnapshotRecord]] = {}
         for region in self.regions:
             backend = self.backend(region)
             for snapshot in list(backend.database_snapshots.values()):
                 if snapshot.snapshot_type != "manual":
                     continue
-                record = SnapshotRecord(
-                    region=region,
-                    identifier=snapshot.db_snapshot_identifier,
-                    arn=snapshot.arn,
-                    cluster=False,
-                    source_identifier=snapshot.db_instance_identifier,
-                    source_region=_region_of(snapshot.database.db_instance_arn),
-                    size_gb=int(snapshot.allocated_storage or 0),
-                    tags=_tags(snapshot),
-                )
+                record = self._known(snapshot, records)
+                if record is None:
+                    record = SnapshotRecord(
+                        region=region,
+                        identifier=snapshot.db_snapshot_identifier,
+                        arn=snapshot.arn,
+                        cluster=False,
+                        source_identifier=snapshot.db_instance_identifier,
+                        source_region=_region_of(snapshot.database.db_instance_arn),
+                        size_gb=int(snapshot.allocated_storage or 0),
+                        tags=_tags(snapshot),
+                    )
+                    records[id(snapshot)] = (snapshot, [dict(t) for t in snapshot.tags or []], record)
                 snapshots[(region, record.arn)] = record
             for snapshot in list(backend.cluster_snapshots.values()):
                 if snapshot.snapshot_type != "manual":
                     continue
-                record = SnapshotRecord(
-                    region=region,
-                    identifier=snapshot.db_cluster_snapshot_identifier,
-                    arn=snapshot.arn,
-                    cluster=True,
-                    source_identifier=snapshot.db_cluster_identifier,
-                    source_region=_region_of(snapshot.cluster.arn),
-                    size_gb=int(snapshot.allocated_storage or 0),
-                    tags=_tags(snapshot),
-                )
+                record = self._known(snapshot, records)
+                if record is None:
+                    record = SnapshotRecord(
+                        region=region,
+                        identifier=snapshot.db_cluster_snapshot_identifier,
+                        arn=snapshot.arn,
+                        cluster=True,
+                        source_identifier=snapshot.db_cluster_identifier,
+                        source_region=_region_of(snapshot.cluster.arn),
+                        size_gb=int(snapshot.allocated_storage or 0),
+                        tags=_tags(snapshot),
+                    )
+                    records[id(snapshot)] = (snapshot, [dict(t) for t in snapshot.tags or []], record)
                 snapshots[(region, record.arn)] = record
+        self._records = records
         return Inventory(snapshots)
+
+    def _known(
+        self, snapshot: Any, records: dict[int, tuple[Any, list[dict[str, str]], SnapshotRecord]]
+    ) -> SnapshotRecord | None:
+        """The record made for this very snapshot object last time, if its tags are still the same."""
+        known = self._records.get(id(snapshot))
+        if known is None or known[0] is not snapshot or known[1] != (snapshot.tags or []):
+            return None
+        records[id(snapshot)] = known
+        return known[2]
 
     def database_state(self) -> dict[tuple[str, str], tuple[str, tuple[tuple[str, str], ...]]]:
         """(Region, identifier) to (status, tags) of every instance and cluster."""

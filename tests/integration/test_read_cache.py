@@ -83,13 +83,59 @@ def test_any_write_drops_every_answer(cached: Any) -> None:
     assert cache.stats.hits == 0
 
 
-def test_a_write_in_another_service_or_region_drops_the_answers_too(cached: Any) -> None:
+def test_a_write_in_another_region_drops_the_answers_too(cached: Any) -> None:
     cache, rds = cached
     rds.describe_db_instances()
-    boto3.client("sns", region_name="us-west-2").create_topic(Name="elsewhere")
+    _instance(boto3.client("rds", region_name="us-west-2"), "elsewhere-db")
     rds.describe_db_instances()
     assert cache.stats.hits == 0
     assert cache.stats.misses == 2
+
+
+def test_a_write_to_a_service_that_changes_only_itself_keeps_the_other_services_answers(cached: Any) -> None:
+    cache, rds = cached
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName="history",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    rds.describe_db_instances()
+    assert dynamodb.scan(TableName="history")["Items"] == []
+    dynamodb.put_item(TableName="history", Item={"pk": {"S": "drill-1"}})
+    sns = boto3.client("sns", region_name="us-west-2")
+    sns.publish(TopicArn=sns.create_topic(Name="alerts")["TopicArn"], Message="hello")
+    assert [d["DBInstanceIdentifier"] for d in rds.describe_db_instances()["DBInstances"]] == ["orders-db"]
+    assert cache.stats.hits == 1  # RDS's answer survived the DynamoDB and SNS writes
+    assert dynamodb.scan(TableName="history")["Items"] == [{"pk": {"S": "drill-1"}}]  # the put is visible
+
+
+def test_a_dynamodb_read_is_answered_from_the_cache_until_a_dynamodb_write(cached: Any) -> None:
+    cache, _ = cached
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName="state",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName="state", Item={"pk": {"S": "a"}, "n": {"N": "1"}})
+    first = dynamodb.get_item(TableName="state", Key={"pk": {"S": "a"}})["Item"]
+    assert dynamodb.get_item(TableName="state", Key={"pk": {"S": "a"}})["Item"] == first
+    assert cache.stats.hits == 1
+    dynamodb.update_item(
+        TableName="state",
+        Key={"pk": {"S": "a"}},
+        UpdateExpression="SET n = :n",
+        ExpressionAttributeValues={":n": {"N": "2"}},
+    )
+    assert dynamodb.get_item(TableName="state", Key={"pk": {"S": "a"}})["Item"]["n"] == {"N": "2"}
+    assert dynamodb.query(
+        TableName="state",
+        KeyConditionExpression="pk = :a",
+        ExpressionAttributeValues={":a": {"S": "a"}},
+    )["Items"] == [{"pk": {"S": "a"}, "n": {"N": "2"}}]
 
 
 def test_a_failed_write_drops_the_answers(cached: Any) -> None:
@@ -114,7 +160,7 @@ def test_an_error_answer_is_repeated_as_the_same_error(cached: Any) -> None:
 
 def test_a_world_step_drops_the_answers(cached: Any) -> None:
     cache, rds = cached
-    world = RdsWorld([REGION], listeners=[cache.invalidate])
+    world = RdsWorld([REGION], listeners=[cache.world_changed])
     rds.modify_db_instance(DBInstanceIdentifier="orders-db", BackupRetentionPeriod=7, ApplyImmediately=True)
     with time_machine.travel(NOW + timedelta(days=1), tick=False):
         before = rds.describe_db_snapshots(SnapshotType="automated")["DBSnapshots"]
@@ -125,9 +171,25 @@ def test_a_world_step_drops_the_answers(cached: Any) -> None:
     assert cache.stats.drops["backup"] == 1
 
 
+def test_a_world_step_keeps_the_manual_snapshot_listings_only(cached: Any) -> None:
+    cache, rds = cached
+    world = RdsWorld([REGION], listeners=[cache.world_changed])
+    rds.modify_db_instance(DBInstanceIdentifier="orders-db", BackupRetentionPeriod=7, ApplyImmediately=True)
+    rds.create_db_snapshot(DBSnapshotIdentifier="orders-db-1", DBInstanceIdentifier="orders-db")
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        manual = rds.describe_db_snapshots(SnapshotType="manual")
+        every = rds.describe_db_snapshots()
+        world.run_backup(REGION, "orders-db", NOW + timedelta(days=1))
+        assert rds.describe_db_snapshots(SnapshotType="manual") == manual
+        assert cache.stats.hits == 1
+        assert len(rds.describe_db_snapshots()["DBSnapshots"]) == len(every["DBSnapshots"]) + 1
+        uncached = boto3.Session().client("rds", region_name=REGION).describe_db_snapshots(SnapshotType="manual")
+    assert _without_request_ids(manual) == _without_request_ids(uncached)
+
+
 def test_a_restart_by_the_world_drops_the_answers(cached: Any) -> None:
     cache, rds = cached
-    world = RdsWorld([REGION], listeners=[cache.invalidate])
+    world = RdsWorld([REGION], listeners=[cache.world_changed])
     rds.stop_db_instance(DBInstanceIdentifier="orders-db")
     world.restart_long_stopped(NOW)
     assert rds.describe_db_instances()["DBInstances"][0]["DBInstanceStatus"] == "stopped"
