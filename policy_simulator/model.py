@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 from restorable.models import Database, DatabaseType, RecoveryPoint
 from restorable.policy import PolicyDocument
@@ -78,7 +79,16 @@ class SimulatorInput:
 
 # The planner reads these properties of every point many times per run; the simulator's points
 # carry them as plain values computed once from the tags (same values, read the same way).
-_PRECOMPUTED = ("managed_by", "kind", "source_arn", "legal_hold", "is_automated", "is_available", "expires_at")
+_PRECOMPUTED = (
+    "managed_by",
+    "kind",
+    "source_arn",
+    "legal_hold",
+    "unrecognised_legal_holds",
+    "is_automated",
+    "is_available",
+    "expires_at",
+)
 _RECOVERY_POINT_FIELDS = tuple(f.name for f in fields(RecoveryPoint))
 
 
@@ -93,6 +103,7 @@ class _Point(RecoveryPoint):
     kind = None
     source_arn = None
     legal_hold = False
+    unrecognised_legal_holds = MappingProxyType({})
     is_automated = False
     is_available = True
     expires_at = None

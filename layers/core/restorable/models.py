@@ -113,6 +113,11 @@ class RecoveryPoint:
         return tag_keys.is_held(self.tags)
 
     @property
+    def unrecognised_legal_holds(self) -> Mapping[str, str]:
+        """Legal-hold tags not spelled as the contract documents (they hold anyway; the plan reports them)."""
+        return tag_keys.unrecognised_legal_holds(self.tags)
+
+    @property
     def is_automated(self) -> bool:
         return self.snapshot_type != "manual"
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 import enum
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from . import tags as tag_keys
 from .models import RecoveryPoint
 
 # One way a recovery point is known across Regions: ("id", type, identifier) or ("arn", ARN), lower case.
@@ -88,7 +87,7 @@ class PrunePlan:
     breaker_reason: str = ""
     orphaned_sources: list[str] = field(default_factory=list)
     # Points whose legal-hold tags are not exactly as documented: kept, and reported for a person to fix.
-    unrecognised_holds: list[tuple[RecoveryPoint, dict[str, str]]] = field(default_factory=list)
+    unrecognised_holds: list[tuple[RecoveryPoint, Mapping[str, str]]] = field(default_factory=list)
 
     def kept_by_rule(self) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)
@@ -147,7 +146,7 @@ def plan_prune(
             kept.append(Kept(point, rule))
 
     orphaned = sorted({p.source_arn for p in managed if p.source_arn and p.source_arn not in sources})
-    unrecognised = [(p, found) for p in all_points if (found := tag_keys.unrecognised_legal_holds(p.tags))]
+    unrecognised = [(p, found) for p in all_points if (found := p.unrecognised_legal_holds)]
 
     allowed = limits.allowed(len(complete))
     if len(candidates) > allowed and not override_breaker:
