@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .. import tags as tag_keys
+from ..engines import profile
 from ..models import Database, DatabaseType, Engine, RecoveryPoint
 from ..policy import ON_DEMAND_KINDS, Policy, PolicyDocument
 
@@ -597,6 +598,8 @@ def _check_snapshots(
     now, limits = context.now, context.thresholds
     dr_lags: list[timedelta] = []
     for kind, rule in sorted(policy.snapshots.items()):
+        if not profile(Engine.RDS).supports(kind):
+            continue  # another engine's kind (a cache's daily): it means nothing for a database
         check = f"{CHECK_DR_COPY}:{kind}"
         max_age = limits.snapshot_max_age.get(kind)
         checks_age = kind in context.scheduled_kinds and kind not in ON_DEMAND_KINDS and max_age is not None
