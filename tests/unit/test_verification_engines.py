@@ -399,3 +399,15 @@ def test_an_unlistable_cache_region_is_one_unknown_inventory_finding() -> None:
     )
     [found] = verification.results
     assert (found.key, found.check, found.severity) == ("elasticache:us-east-1", "inventory", Severity.UNKNOWN)
+
+
+def test_one_tables_odd_data_is_unknown_and_the_others_are_verified() -> None:
+    naive = replace(pitr(), latest_restorable=datetime(2026, 11, 22, 11, 55))  # naive: the odd data
+    other = Table(name="carts", arn=TABLE_ARN.replace("orders", "carts"), status="ACTIVE", tags=table().tags)
+    verification = Verification()
+    inventory = DynamoDbInventory(REGION, [MonitoredTable(table(), naive), MonitoredTable(other, pitr())], [])
+    verify_tables(inventory, CONTEXT, verification)
+    by_table = {(r.resource, r.check): r.severity for r in verification.results}
+    assert by_table[("orders", "verification")] is Severity.UNKNOWN
+    assert by_table[("carts", "point-in-time-recovery")] is Severity.OK
+    assert verification.databases == [TABLE_ARN, other.arn]

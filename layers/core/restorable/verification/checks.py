@@ -283,16 +283,7 @@ def verify(
         try:
             _check_database(monitored, policy, source, source_index, dr, dr_by_id, drills, context, checked)
         except Exception as exc:  # one database's odd data never hides the others' results
-            checked.results.append(
-                _result(
-                    database,
-                    CHECK_VERIFICATION,
-                    Severity.UNKNOWN,
-                    observed=f"checks could not run: {type(exc).__name__}: {exc}",
-                    expected="every check evaluated",
-                    fix="read the verify function's logs; the other databases were verified",
-                )
-            )
+            checked.results.append(checks_failed(database.arn, database.identifier, exc))
         verification.results.extend(checked.results)
         verification.measurements.extend(checked.measurements)
     if include_region_checks:
@@ -328,6 +319,19 @@ def unknown_policy_result(key: str, resource: str, policy_name: str, policies: P
         observed=f"tag {tag_keys.POLICY}={policy_name!r} names no policy",
         expected=f"one of: {known}",
         fix=f"set {tag_keys.POLICY} to a known policy, or add '{policy_name}' to POLICY_DOCUMENT",
+    )
+
+
+def checks_failed(key: str, resource: str, error: Exception) -> CheckResult:
+    """A resource's checks raised (odd data from the service): one UNKNOWN, the other resources are verified."""
+    return CheckResult(
+        key=key,
+        resource=resource,
+        check=CHECK_VERIFICATION,
+        severity=Severity.UNKNOWN,
+        observed=f"checks could not run: {type(error).__name__}: {error}",
+        expected="every check evaluated",
+        fix="read the verify function's logs; the other resources were verified",
     )
 
 

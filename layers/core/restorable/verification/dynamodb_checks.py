@@ -29,6 +29,7 @@ from .checks import (
     VerificationContext,
     age_severity,
     age_text,
+    checks_failed,
     limit_text,
     region_key,
     unknown_policy_result,
@@ -81,10 +82,16 @@ def verify_tables(inventory: DynamoDbInventory, context: VerificationContext, ve
             )
             continue
         verification.results.append(_result(table, CHECK_POLICY, Severity.OK, observed=table.policy_name))
-        _check_pitr(monitored, policy, context, verification)
-        _check_recovery_point_age(monitored, context, verification)
-        _check_backups(monitored, policy, inventory, context, verification)
-        _check_global_replica(monitored, context, verification)
+        checked = Verification()
+        try:
+            _check_pitr(monitored, policy, context, checked)
+            _check_recovery_point_age(monitored, context, checked)
+            _check_backups(monitored, policy, inventory, context, checked)
+            _check_global_replica(monitored, context, checked)
+        except Exception as exc:  # one table's odd data never hides the others' results
+            checked.results.append(checks_failed(table.arn, table.name, exc))
+        verification.results.extend(checked.results)
+        verification.measurements.extend(checked.measurements)
 
 
 def _result(

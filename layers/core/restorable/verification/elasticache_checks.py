@@ -28,6 +28,7 @@ from .checks import (
     VerificationContext,
     age_severity,
     age_text,
+    checks_failed,
     limit_text,
     region_key,
     unknown_policy_result,
@@ -101,11 +102,17 @@ def verify_caches(inventory: ElastiCacheInventory, context: VerificationContext,
             )
             continue
         verification.results.append(_result(cache, CHECK_SNAPSHOT_SUPPORT, Severity.OK, observed=cache.engine))
-        ours = _our_snapshots(inventory.snapshots, cache, context.stack_name)
-        _check_daily(monitored, policy, inventory, ours, context, verification)
-        _check_automatic_backups(monitored, policy, verification)
-        _check_snapshot_status(cache, inventory, ours, verification)
-        _check_quota(cache, inventory, ours, context, verification)
+        checked = Verification()
+        try:
+            ours = _our_snapshots(inventory.snapshots, cache, context.stack_name)
+            _check_daily(monitored, policy, inventory, ours, context, checked)
+            _check_automatic_backups(monitored, policy, checked)
+            _check_snapshot_status(cache, inventory, ours, checked)
+            _check_quota(cache, inventory, ours, context, checked)
+        except Exception as exc:  # one cache's odd data never hides the others' results
+            checked.results.append(checks_failed(cache.arn, cache.identifier, exc))
+        verification.results.extend(checked.results)
+        verification.measurements.extend(checked.measurements)
 
 
 def _result(
