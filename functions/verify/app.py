@@ -1,4 +1,4 @@
-"""Backup verification: hourly for every protected database, and for one instance on RDS events."""
+"""Backup verification: hourly for every protected database, table and cache; for one instance on RDS events."""
 
 from __future__ import annotations
 
