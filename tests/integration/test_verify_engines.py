@@ -22,12 +22,13 @@ import time_machine
 from botocore.stub import Stubber
 
 from local_runtime.functions import Functions
+from local_runtime.template import Template
 from restorable import tags as tag_keys
 from restorable.adapters.dynamodb import DynamoDbGateway
 from restorable.adapters.elasticache import ElastiCacheGateway
 from restorable.dynamodb_backup_names import scheduled_backup_name
 from restorable.policy import default_policy_text
-from tests.aws_faults import failing_operation
+from tests.aws_faults import failing_operation, recorded_calls
 from tests.conftest import SOURCE_REGION
 from tests.fleet import Fleet
 from tests.integration.test_verify_function import (  # noqa: F401 - fixtures
@@ -241,6 +242,23 @@ def test_a_failing_elasticache_listing_is_unknown_and_rds_and_dynamodb_still_com
     assert findings(payload)[("ElastiCache us-east-1", "inventory")] == "UNKNOWN"
     assert results_of(payload, "audit-table")["point-in-time-recovery"] == "CRITICAL"
     assert payload["databases_verified"] == 7
+
+
+def test_every_call_of_a_pass_is_allowed_by_the_verify_role(
+    functions: Functions, engines: dict[str, str], template: Template
+) -> None:
+    allowed = {
+        action
+        for policy in template.resources["VerifyFunction"]["Properties"]["Policies"]
+        for statement in policy["Statement"]
+        if statement["Effect"] == "Allow"
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    }
+    with recorded_calls() as calls:
+        verify(functions).result()
+    made = {f"{call.service}:{call.operation}" for call in calls}
+    assert {"dynamodb:DescribeContinuousBackups", "elasticache:DescribeSnapshots"} <= made
+    assert made - allowed == set()
 
 
 def test_the_table_creation_time_is_read(engines: dict[str, str]) -> None:
