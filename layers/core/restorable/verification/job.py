@@ -4,8 +4,8 @@ An hourly pass verifies every protected database, DynamoDB table and ElastiCache
 the Region plus the Region-level checks (inventory, snapshot quotas) of each engine. An RDS
 event verifies the one instance it names. Any lookup may fail (denied, throttled,
 unsupported, unreachable): the checks that needed it report ``UNKNOWN`` with the reason, and
-everything else is still verified, measured and announced. An unknown never replaces what was announced
-before, so nothing "recovers" because it could not be read.
+everything else is still verified, measured and announced. An unknown never replaces what
+was announced before, so nothing "recovers" because it could not be read.
 """
 
 from __future__ import annotations
