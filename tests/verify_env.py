@@ -1,9 +1,10 @@
 """What the verification function needs on moto, built from template.yaml: topic, state table, quotas.
 
-moto lacks ``DescribeAccountAttributes`` and cross-Region automated-backup replication, and
-reports ``LatestRestorableTime`` as "now". ``VerifyEnvironment`` fills those gaps: quotas are
-served by a botocore ``before-call`` hook, replication and the restorable time are set on
-moto's model (which it serializes as RDS would).
+moto lacks ``DescribeAccountAttributes``, cross-Region automated-backup replication and serverless
+caches, and reports ``LatestRestorableTime`` as "now". ``VerifyEnvironment`` fills those gaps: quotas
+are served by a botocore ``before-call`` hook, the serverless cache listings are answered empty by
+another, replication and the restorable time are set on moto's model (which it serializes as RDS
+would).
 """
 
 from __future__ import annotations
@@ -27,6 +28,20 @@ _RESTORABLE_OVERRIDES: dict[str, datetime] = {}  # ARN -> LatestRestorableTime
 
 def _latest_restorable_time(self: Any) -> datetime:
     return _RESTORABLE_OVERRIDES.get(self.arn, utcnow())
+
+
+# moto raises NotImplementedError for these; AWS answers an empty listing where there are none.
+_SERVERLESS_LISTINGS = {
+    "DescribeServerlessCaches": "ServerlessCaches",
+    "DescribeServerlessCacheSnapshots": "ServerlessCacheSnapshots",
+}
+
+
+def _no_serverless_caches(model: Any, **_: Any) -> Any:
+    return (
+        type("Response", (), {"status_code": 200, "headers": {}})(),
+        {_SERVERLESS_LISTINGS[model.name]: [], "ResponseMetadata": {"HTTPStatusCode": 200}},
+    )
 
 
 class VerifyEnvironment:
@@ -89,6 +104,10 @@ class VerifyEnvironment:
         session.events.register(
             "before-call.rds.DescribeAccountAttributes", self._serve_quotas, unique_id="verify-env-quotas"
         )
+        for operation in _SERVERLESS_LISTINGS:
+            session.events.register(
+                f"before-call.elasticache.{operation}", _no_serverless_caches, unique_id=f"verify-env-{operation}"
+            )
         saved = (DBInstance.latest_restorable_time, DBCluster.latest_restorable_time)
         DBInstance.latest_restorable_time = property(_latest_restorable_time)
         DBCluster.latest_restorable_time = property(_latest_restorable_time)
@@ -98,3 +117,5 @@ class VerifyEnvironment:
             DBInstance.latest_restorable_time, DBCluster.latest_restorable_time = saved
             _RESTORABLE_OVERRIDES.clear()
             session.events.unregister("before-call.rds.DescribeAccountAttributes", unique_id="verify-env-quotas")
+            for operation in _SERVERLESS_LISTINGS:
+                session.events.unregister(f"before-call.elasticache.{operation}", unique_id=f"verify-env-{operation}")

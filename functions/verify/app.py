@@ -1,4 +1,4 @@
-"""Backup verification: hourly for every protected database, and for one instance on RDS events."""
+"""Backup verification: hourly for every protected database, table and cache; for one instance on RDS events."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from restorable.adapters import clients
 from restorable.adapters.alerts import AlertPublisher
 from restorable.adapters.backup_inventory import BackupInventory
+from restorable.adapters.dynamodb import DynamoDbGateway
+from restorable.adapters.elasticache import ElastiCacheGateway
 from restorable.adapters.notification_store import DrillHistoryReader, NotificationStateStore
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary
@@ -49,6 +51,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         state=NotificationStateStore(dynamodb, settings.notification_state_table),
         publisher=AlertPublisher(clients.client("sns", settings.region), settings.alert_topic_arn),
         drills=DrillHistoryReader(dynamodb, settings.drill_history_table) if settings.drill_history_table else None,
+        tables=DynamoDbGateway(dynamodb),
+        caches=ElastiCacheGateway(clients.client("elasticache", settings.region)),
     )
     run = run_verification(target, settings, gateways, now=datetime.now(UTC))
     record_verification(run, logger)

@@ -256,6 +256,16 @@ class DynamoDbGateway:
             size_bytes=item.get("BackupSizeBytes"),
         )
 
+    # ---- verification reads
+
+    def table_created_at(self, name: str) -> datetime | None:
+        """When the table was created (``DescribeTable`` ``CreationDateTime``), or None when not reported."""
+        try:
+            created = self._client.describe_table(TableName=name)["Table"].get("CreationDateTime")
+        except BOTO_ERRORS as exc:
+            raise translate_dynamodb(exc, f"describe table {name}") from exc
+        return created if isinstance(created, datetime) and created.tzinfo is not None else None
+
 
 def _export(item: Mapping[str, Any]) -> TableExport:
     failure = " ".join(str(item.get(k, "")) for k in ("FailureCode", "FailureMessage")).strip()

@@ -347,6 +347,38 @@ class ElastiCacheGateway:
             kms_key_id=item.get("KmsKeyId"),
         )
 
+    # ---- verification reads
+
+    def list_caches_with_backup_settings(self) -> list[CacheBackupSettings]:
+        """As ``list_caches``, with each cache's ``SnapshotRetentionLimit`` and creation time."""
+        found: list[tuple[Cache, Mapping[str, Any], str]] = [
+            (cache_from_group(item), item, "ReplicationGroupCreateTime")
+            for item in self._pages("describe_replication_groups", CACHE_PAGE_SIZE)
+        ]
+        found.extend(
+            (cache_from_cluster(item), item, "CacheClusterCreateTime")
+            for item in self._pages(
+                "describe_cache_clusters", CACHE_PAGE_SIZE, ShowCacheClustersNotInReplicationGroups=True
+            )
+            if not item.get("ReplicationGroupId")
+        )
+        found.extend(
+            (cache_from_serverless(item), item, "CreateTime")
+            for item in self._pages("describe_serverless_caches", SERVERLESS_PAGE_SIZE)
+        )
+        settings = []
+        for cache, item, created_key in found:
+            limit = item.get("SnapshotRetentionLimit")
+            created = item.get(created_key)
+            settings.append(
+                CacheBackupSettings(
+                    cache=_with_tags(cache, self.tags_of(cache.arn)),
+                    snapshot_retention_limit=int(limit) if isinstance(limit, int) else None,
+                    created_at=created if isinstance(created, datetime) and created.tzinfo is not None else None,
+                )
+            )
+        return settings
+
 
 def _with_tags(cache: Cache, tags: Mapping[str, str]) -> Cache:
     return Cache(**{**cache.__dict__, "tags": dict(tags)})
@@ -398,3 +430,12 @@ def cache_from_serverless(item: Mapping[str, Any]) -> Cache:
         engine=item.get("Engine", ""),
         engine_version=item.get("FullEngineVersion") or item.get("MajorEngineVersion", ""),
     )
+
+
+@dataclass(frozen=True)
+class CacheBackupSettings:
+    """A cache with its own automatic backups (``SnapshotRetentionLimit``; None when not reported)."""
+
+    cache: Cache
+    snapshot_retention_limit: int | None
+    created_at: datetime | None = None

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .. import tags as tag_keys
-from ..models import Database, DatabaseType, RecoveryPoint
+from ..engines import profile
+from ..models import Database, DatabaseType, Engine, RecoveryPoint
 from ..policy import ON_DEMAND_KINDS, Policy, PolicyDocument
 
 
@@ -219,7 +220,7 @@ class Verification:
         return {severity.label: sum(1 for r in self.results if r.severity is severity) for severity in Severity}
 
 
-def _age_text(age: timedelta) -> str:
+def age_text(age: timedelta) -> str:
     seconds = int(age.total_seconds())
     if seconds < 0:
         return "in the future"
@@ -230,7 +231,7 @@ def _age_text(age: timedelta) -> str:
     return f"{seconds / 86400:.1f} days"
 
 
-def _limit_text(limit: timedelta) -> str:
+def limit_text(limit: timedelta) -> str:
     minutes = limit.total_seconds() / 60
     if minutes < 120 and minutes == int(minutes):
         return f"{int(minutes)} min"
@@ -240,7 +241,7 @@ def _limit_text(limit: timedelta) -> str:
     days = hours / 24
     if days == int(days):
         return f"{int(days)} days"
-    return _age_text(limit)
+    return age_text(limit)
 
 
 @dataclass(frozen=True)
@@ -273,16 +274,8 @@ def verify(
         verification.databases.append(database.arn)
         policy = context.policies.get(database.policy_name)
         if policy is None:
-            known = ", ".join(sorted(context.policies.policies))
             verification.results.append(
-                _result(
-                    database,
-                    CHECK_POLICY,
-                    Severity.WARNING,
-                    observed=f"tag {tag_keys.POLICY}={database.policy_name!r} names no policy",
-                    expected=f"one of: {known}",
-                    fix=f"set {tag_keys.POLICY} to a known policy, or add '{database.policy_name}' to POLICY_DOCUMENT",
-                )
+                unknown_policy_result(database.arn, database.identifier, database.policy_name, context.policies)
             )
             continue
         verification.results.append(_result(database, CHECK_POLICY, Severity.OK, observed=database.policy_name))
@@ -290,16 +283,7 @@ def verify(
         try:
             _check_database(monitored, policy, source, source_index, dr, dr_by_id, drills, context, checked)
         except Exception as exc:  # one database's odd data never hides the others' results
-            checked.results.append(
-                _result(
-                    database,
-                    CHECK_VERIFICATION,
-                    Severity.UNKNOWN,
-                    observed=f"checks could not run: {type(exc).__name__}: {exc}",
-                    expected="every check evaluated",
-                    fix="read the verify function's logs; the other databases were verified",
-                )
-            )
+            checked.results.append(checks_failed(database.arn, database.identifier, exc))
         verification.results.extend(checked.results)
         verification.measurements.extend(checked.measurements)
     if include_region_checks:
@@ -322,6 +306,42 @@ def verify(
                 )
             )
     return verification
+
+
+def unknown_policy_result(key: str, resource: str, policy_name: str, policies: PolicyDocument) -> CheckResult:
+    """The one finding for a resource of any engine whose ``restorable:policy`` names no policy."""
+    known = ", ".join(sorted(policies.policies))
+    return CheckResult(
+        key=key,
+        resource=resource,
+        check=CHECK_POLICY,
+        severity=Severity.WARNING,
+        observed=f"tag {tag_keys.POLICY}={policy_name!r} names no policy",
+        expected=f"one of: {known}",
+        fix=f"set {tag_keys.POLICY} to a known policy, or add '{policy_name}' to POLICY_DOCUMENT",
+    )
+
+
+def checks_failed(key: str, resource: str, error: Exception) -> CheckResult:
+    """A resource's checks raised (odd data from the service): one UNKNOWN, the other resources are verified."""
+    return CheckResult(
+        key=key,
+        resource=resource,
+        check=CHECK_VERIFICATION,
+        severity=Severity.UNKNOWN,
+        observed=f"checks could not run: {type(error).__name__}: {error}",
+        expected="every check evaluated",
+        fix="read the verify function's logs; the other resources were verified",
+    )
+
+
+def age_severity(age: timedelta, max_age: timedelta) -> Severity:
+    """A recovery point older than ``max_age`` is a warning, older than twice that critical."""
+    if age > 2 * max_age:
+        return Severity.CRITICAL
+    if age > max_age:
+        return Severity.WARNING
+    return Severity.OK
 
 
 def _result(
@@ -531,7 +551,7 @@ def _check_recovery_point_age(
     database: Database, facts: BackupFacts, context: VerificationContext, verification: Verification
 ) -> None:
     limits = context.thresholds
-    expected = f"<= {_limit_text(limits.rpo_warning)} (RPO {_limit_text(limits.rpo_critical)})"
+    expected = f"<= {limit_text(limits.rpo_warning)} (RPO {limit_text(limits.rpo_critical)})"
     if facts.latest_restorable_time is None:
         verification.results.append(
             _result(
@@ -559,7 +579,7 @@ def _check_recovery_point_age(
             database,
             CHECK_RECOVERY_POINT_AGE,
             severity,
-            observed=f"latest restorable time {facts.latest_restorable_time.isoformat()} is {_age_text(age)} old",
+            observed=f"latest restorable time {facts.latest_restorable_time.isoformat()} is {age_text(age)} old",
             expected=expected,
             fix=""
             if severity is Severity.OK
@@ -582,6 +602,8 @@ def _check_snapshots(
     now, limits = context.now, context.thresholds
     dr_lags: list[timedelta] = []
     for kind, rule in sorted(policy.snapshots.items()):
+        if not profile(Engine.RDS).supports(kind):
+            continue  # another engine's kind (a cache's daily): it means nothing for a database
         check = f"{CHECK_DR_COPY}:{kind}"
         max_age = limits.snapshot_max_age.get(kind)
         checks_age = kind in context.scheduled_kinds and kind not in ON_DEMAND_KINDS and max_age is not None
@@ -629,8 +651,8 @@ def _check_snapshots(
                 database,
                 check,
                 severity,
-                observed=f"DR copy of {newest.identifier} {state} ({_age_text(lag)} since the snapshot)",
-                expected=f"an available copy within {_limit_text(limits.dr_lag_warning)}",
+                observed=f"DR copy of {newest.identifier} {state} ({age_text(lag)} since the snapshot)",
+                expected=f"an available copy within {limit_text(limits.dr_lag_warning)}",
                 fix=""
                 if severity is Severity.OK
                 else "check the DR copy function's results and logs (concurrent copy quota, KMS key in the DR Region)",
@@ -652,13 +674,13 @@ def _check_snapshot_age(
     verification: Verification,
 ) -> None:
     check = f"{CHECK_SNAPSHOT_AGE}:{kind}"
-    expected = f"a {kind} snapshot no older than {_limit_text(max_age)}"
+    expected = f"a {kind} snapshot no older than {limit_text(max_age)}"
     fix = f'check the snapshot function\'s results for {database.identifier}; invoke it with {{"kind": "{kind}"}}'
     if newest is None or newest.created_at is None:
         existed = now - facts.created_at if facts.created_at else None
         if existed is not None and existed <= max_age:
             verification.results.append(
-                _result(database, check, Severity.OK, observed=f"none yet; database is {_age_text(existed)} old")
+                _result(database, check, Severity.OK, observed=f"none yet; database is {age_text(existed)} old")
             )
             return
         verification.results.append(
@@ -671,18 +693,13 @@ def _check_snapshot_age(
     verification.measurements.append(
         Measurement(database.identifier, MEASURE_SNAPSHOT_AGE_DAYS, round(age.total_seconds() / 86400, 3), kind=kind)
     )
-    if age > 2 * max_age:
-        severity = Severity.CRITICAL
-    elif age > max_age:
-        severity = Severity.WARNING
-    else:
-        severity = Severity.OK
+    severity = age_severity(age, max_age)
     verification.results.append(
         _result(
             database,
             check,
             severity,
-            observed=f"newest {kind} snapshot {newest.identifier} is {_age_text(age)} old",
+            observed=f"newest {kind} snapshot {newest.identifier} is {age_text(age)} old",
             expected=expected,
             fix="" if severity is Severity.OK else fix,
         )
@@ -698,13 +715,13 @@ def _check_drill(
     verification: Verification,
 ) -> None:
     last = drills.last_success.get(database.arn)
-    expected = f"a successful restore drill within {_limit_text(limits.drill_max_age)}"
+    expected = f"a successful restore drill within {limit_text(limits.drill_max_age)}"
     fix = f"run a restore drill for {database.identifier} and read its report"
     if last is None:
         existed = now - facts.created_at if facts.created_at else None
         if existed is not None and existed <= limits.drill_max_age:
             verification.results.append(
-                _result(database, CHECK_DRILL, Severity.OK, observed=f"none yet; database is {_age_text(existed)} old")
+                _result(database, CHECK_DRILL, Severity.OK, observed=f"none yet; database is {age_text(existed)} old")
             )
         else:
             verification.results.append(
@@ -725,16 +742,16 @@ def _check_drill(
             database,
             CHECK_DRILL,
             severity,
-            observed=f"last successful drill {_age_text(age)} ago ({last.isoformat()})",
+            observed=f"last successful drill {age_text(age)} ago ({last.isoformat()})",
             expected=expected,
             fix="" if severity is Severity.OK else fix,
         )
     )
 
 
-def region_key(region: str) -> str:
-    """The notification-state key of Region-level checks (quotas, inventory)."""
-    return f"rds:{region}"
+def region_key(region: str, engine: Engine = Engine.RDS) -> str:
+    """The notification-state key of an engine's Region-level checks (quotas, inventory): ``rds:us-east-1``."""
+    return f"{engine.value}:{region}"
 
 
 def _check_region(inventory: RegionInventory, context: VerificationContext, verification: Verification) -> None:

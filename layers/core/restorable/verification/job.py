@@ -1,21 +1,23 @@
 """The verification job: gather the inventory, run the checks, announce what changed.
 
-An hourly pass verifies every protected database in the Region plus the Region-level
-checks (inventory, snapshot quotas) in both Regions. An RDS event verifies the one
-instance it names. Any lookup may fail (denied, throttled, unsupported, unreachable):
-the checks that needed it report ``UNKNOWN`` with the reason, and everything else is
-still verified, measured and announced. An unknown never replaces what was announced
-before, so nothing "recovers" because it could not be read.
+An hourly pass verifies every protected database, DynamoDB table and ElastiCache cache in
+the Region plus the Region-level checks (inventory, snapshot quotas) of each engine. An RDS
+event verifies the one instance it names. Any lookup may fail (denied, throttled,
+unsupported, unreachable): the checks that needed it report ``UNKNOWN`` with the reason, and
+everything else is still verified, measured and announced. An unknown never replaces what
+was announced before, so nothing "recovers" because it could not be read.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from ..dynamodb_models import ContinuousBackups, Table, TableBackup
 from ..errors import AwsError
-from ..models import RecoveryPoint
+from ..models import Engine, RecoveryPoint
 from ..notifications import NotificationPlan, NotificationState, format_notification, plan_notifications
 from ..rds_events import IgnoredEvent
 from .checks import (
@@ -29,8 +31,13 @@ from .checks import (
     region_key,
     verify,
 )
+from .dynamodb_checks import DynamoDbInventory, MonitoredTable, verify_tables
+from .elasticache_checks import ElastiCacheInventory, MonitoredCache, verify_caches
 from .request import InstanceEvent, VerifyRequest
 from .settings import VerifySettings
+
+if TYPE_CHECKING:
+    from ..adapters.elasticache import Cache, CacheSnapshot
 
 JOB = "verify"
 
@@ -45,6 +52,41 @@ class InventoryGateway(Protocol):
     def list_manual_snapshots(self, instance_identifier: str | None = None) -> list[RecoveryPoint]: ...
 
     def snapshot_quotas(self) -> list[QuotaUsage]: ...
+
+
+class TableGateway(Protocol):
+    """One Region's DynamoDB (``adapters.dynamodb.DynamoDbGateway``)."""
+
+    region: str
+
+    def list_tables(self) -> list[Table]: ...
+
+    def describe_continuous_backups(self, table_name: str) -> ContinuousBackups: ...
+
+    def table_created_at(self, name: str) -> datetime | None: ...
+
+    def list_backups(self, table_name: str | None = None) -> list[TableBackup]: ...
+
+
+class CacheSettings(Protocol):
+    @property
+    def cache(self) -> Cache: ...
+
+    @property
+    def snapshot_retention_limit(self) -> int | None: ...
+
+    @property
+    def created_at(self) -> datetime | None: ...
+
+
+class CacheGateway(Protocol):
+    """One Region's ElastiCache (``adapters.elasticache.ElastiCacheGateway``)."""
+
+    region: str
+
+    def list_caches_with_backup_settings(self) -> Sequence[CacheSettings]: ...
+
+    def list_manual_snapshots(self, *, with_tags: bool = True) -> Sequence[CacheSnapshot]: ...
 
 
 class StateGateway(Protocol):
@@ -70,6 +112,9 @@ class Gateways:
     state: StateGateway
     publisher: Publisher
     drills: DrillGateway | None = None
+    # The other engines of the source Region; None: not verified by this function.
+    tables: TableGateway | None = None
+    caches: CacheGateway | None = None
 
 
 @dataclass
@@ -153,6 +198,74 @@ def _drill_history(gateways: Gateways) -> DrillHistory:
         return DrillHistory(enabled=True, error=f"drill history unreadable: {_reason(exc)}")
 
 
+def _table_inventory(gateway: TableGateway) -> DynamoDbInventory:
+    """The Region's tables, PITR facts of the protected ones, and USER backups; each lookup fails alone."""
+    try:
+        tables = gateway.list_tables()
+    except Exception as exc:
+        reason = f"tables in {gateway.region} unreadable: {_reason(exc)}"
+        return DynamoDbInventory(region=gateway.region, tables=None, backups=None, table_error=reason)
+    monitored = []
+    for table in tables:
+        if table.policy_name is None:
+            monitored.append(MonitoredTable(table=table, continuous_backups=None))
+            continue
+        facts: ContinuousBackups | None = None
+        pitr_error = created_at = None
+        try:
+            facts = gateway.describe_continuous_backups(table.name)
+        except Exception as exc:
+            pitr_error = f"continuous backups of {table.name} unreadable: {_reason(exc)}"
+        try:
+            created_at = gateway.table_created_at(table.name)
+        except Exception:  # only exempts a young table from the backup-age check; without it, none is
+            created_at = None
+        monitored.append(
+            MonitoredTable(table=table, continuous_backups=facts, created_at=created_at, pitr_error=pitr_error or "")
+        )
+    backups: list[TableBackup] | None
+    backup_error = ""
+    try:
+        backups = gateway.list_backups()
+    except Exception as exc:
+        backups, backup_error = None, f"backups in {gateway.region} unreadable: {_reason(exc)}"
+    return DynamoDbInventory(region=gateway.region, tables=monitored, backups=backups, backup_error=backup_error)
+
+
+def _cache_inventory(gateway: CacheGateway) -> ElastiCacheInventory:
+    """The Region's caches with their automatic-backup settings, and manual snapshots; each listing fails alone."""
+    caches: list[MonitoredCache] | None
+    cache_error = snapshot_error = ""
+    try:
+        caches = [
+            MonitoredCache(item.cache, item.snapshot_retention_limit, item.created_at)
+            for item in gateway.list_caches_with_backup_settings()
+        ]
+    except Exception as exc:
+        caches, cache_error = None, f"caches in {gateway.region} unreadable: {_reason(exc)}"
+    snapshots: Sequence[CacheSnapshot] | None
+    try:
+        snapshots = gateway.list_manual_snapshots()
+    except Exception as exc:
+        snapshots, snapshot_error = None, f"cache snapshots in {gateway.region} unreadable: {_reason(exc)}"
+    return ElastiCacheInventory(
+        region=gateway.region,
+        caches=caches,
+        snapshots=snapshots,
+        cache_error=cache_error,
+        snapshot_error=snapshot_error,
+    )
+
+
+def _guarded(check: Callable[[], None], engine: str, run: VerificationRun) -> None:
+    """An engine's checks that raise (odd data) leave a note; RDS and the other engines are still announced."""
+    try:
+        check()
+    except Exception as exc:
+        run.notes.append(f"{engine} checks could not run: {type(exc).__name__}: {exc}")
+        run.databases_listed = False
+
+
 def run_verification(
     target: VerifyRequest | InstanceEvent,
     settings: VerifySettings,
@@ -213,6 +326,14 @@ def run_verification(
     source = _region_inventory(gateways.source, None, with_quotas=True, database_error=database_error)
     dr = _region_inventory(gateways.dr, None, with_quotas=True)
     run.verification = verify(databases, source, dr, _drill_history(gateways), context)
+    if gateways.tables is not None:
+        tables = _table_inventory(gateways.tables)
+        run.databases_listed = run.databases_listed and tables.tables is not None
+        _guarded(lambda: verify_tables(tables, context, run.verification), "DynamoDB", run)
+    if gateways.caches is not None:
+        caches = _cache_inventory(gateways.caches)
+        run.databases_listed = run.databases_listed and caches.caches is not None
+        _guarded(lambda: verify_caches(caches, context, run.verification), "ElastiCache", run)
     _notify(run, gateways, settings, now, notify=target.notify, region_checks=True)
     return run
 
@@ -231,6 +352,10 @@ def _notify(
     verified = list(run.verification.databases)
     if region_checks:
         verified += [region_key(settings.region), region_key(settings.dr_region)]
+        if gateways.tables is not None:
+            verified.append(region_key(gateways.tables.region, Engine.DYNAMODB))
+        if gateways.caches is not None:
+            verified.append(region_key(gateways.caches.region, Engine.ELASTICACHE))
     keys = sorted({result.key for result in run.verification.results} | set(verified))
     save_state = True
     try:
