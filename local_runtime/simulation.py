@@ -220,6 +220,7 @@ class Simulation:
             self._bar = ProgressBar.for_terminal(days, self.progress)
         with (
             self.world.serve_account_quotas(),
+            self.world.serve_empty_serverless_caches(),
             time_machine.travel(start, tick=False) as traveller,
             self.runner.active(traveller) if self.runner is not None else contextlib.nullcontext(),
         ):

@@ -138,6 +138,27 @@ class RdsWorld:
         finally:
             events.unregister("before-call.rds.DescribeAccountAttributes", unique_id="local-runtime-quotas")
 
+    @contextlib.contextmanager
+    def serve_empty_serverless_caches(self) -> Iterator[None]:
+        """Answer the serverless ElastiCache listings (not in moto) empty, as AWS does when there are none."""
+        keys = {
+            "DescribeServerlessCaches": "ServerlessCaches",
+            "DescribeServerlessCacheSnapshots": "ServerlessCacheSnapshots",
+        }
+
+        def serve(model: Any, **_: Any) -> Any:
+            response = type("Response", (), {"status_code": 200, "headers": {}})()
+            return response, {keys[model.name]: [], "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+        events = boto3._get_default_session().events
+        for operation in keys:
+            events.register(f"before-call.elasticache.{operation}", serve, unique_id=f"local-runtime-{operation}")
+        try:
+            yield
+        finally:
+            for operation in keys:
+                events.unregister(f"before-call.elasticache.{operation}", unique_id=f"local-runtime-{operation}")
+
     def inventory(self) -> Inventory:
         snapshots: dict[tuple[str, str], SnapshotRecord] = {}
         records: dict[int, tuple[Any, list[dict[str, str]], SnapshotRecord]] = {}
