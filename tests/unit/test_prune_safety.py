@@ -24,9 +24,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from restorable.errors import PermissionDeniedError
-from restorable.models import Database, DatabaseType, RecoveryPoint
+from restorable.models import Database, DatabaseType, Engine, RecoveryPoint
 from restorable.policy import default_policy_text, parse_policy_document
-from restorable.prune_job import PruneRequest, run_prune_job
+from restorable.prune_job import EngineGateways, PruneRequest, run_prune_job
 from restorable.prune_plan import BreakerLimits
 from restorable.settings import CoreSettings
 
@@ -323,8 +323,7 @@ def check(all_groups: list[Group], now: datetime, limits: BreakerLimits, only: l
     result, _ = run_prune_job(
         request,
         SETTINGS,
-        {"source": regions[SOURCE_REGION], "dr": regions[DR_REGION]},
-        Databases(),
+        [EngineGateways(Engine.RDS, {"source": regions[SOURCE_REGION], "dr": regions[DR_REGION]}, Databases())],
         now=now,
         limits=limits,
     )
@@ -386,8 +385,7 @@ def test_with_the_iam_deny_in_force_nothing_held_is_deleted_and_nothing_fails(
     result, _ = run_prune_job(
         PruneRequest.model_validate({}, context={"now": now}),
         SETTINGS,
-        {"source": regions[SOURCE_REGION], "dr": regions[DR_REGION]},
-        Databases(),
+        [EngineGateways(Engine.RDS, {"source": regions[SOURCE_REGION], "dr": regions[DR_REGION]}, Databases())],
         now=now,
         limits=BreakerLimits(max_share=1.0),
     )

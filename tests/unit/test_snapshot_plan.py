@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from restorable.engines import ENGINES
 from restorable.models import Database, DatabaseType, RecoveryPoint
 from restorable.naming import parse_timestamp
 from restorable.policy import default_policy_text, parse_policy_document
@@ -112,7 +113,7 @@ STATES = sorted(
 )
 databases = st.builds(
     db,
-    identifier=st.from_regex(r"\A[a-z][a-z0-9]{0,8}\Z"),
+    identifier=st.from_regex(r"\A[a-z][a-z0-9]{2,8}\Z"),  # a table name has at least 3 characters
     policy=st.sampled_from([None, "none", "standard", "compliance", "gold"]),
     status=st.sampled_from(STATES),
     type=st.sampled_from(list(DatabaseType)),
@@ -133,13 +134,17 @@ def test_planner_safety_rules(fleet: list[Database], existing_owner: str | None,
     decisions = plan_scheduled_snapshots(fleet, existing, POLICIES, [WEEKLY, MONTHLY], STACK)
     planned = {(d.database.identifier, d.kind) for d in decisions if d.action is Action.CREATE}
     for database in fleet:
+        engine = ENGINES[database.type.engine]
         for period in (WEEKLY, MONTHLY):
             snapshot_id = f"{database.identifier}-{period.kind}-{period.local_date.isoformat()}"
+            # A table's backup name carries the contract: the RDS-form identifiers never name one.
+            taken = snapshot_id in existing and engine.points_take_tags
             should_create = (
                 database.policy_name in POLICIES.policies
+                and engine.plans(period.kind)
                 and not (database.type is DatabaseType.INSTANCE and database.cluster_identifier)
                 and database.status in SNAPSHOTTABLE_STATES[database.type]
-                and snapshot_id not in existing
+                and not taken
             )
             assert ((database.identifier, period.kind) in planned) == should_create
     for decision in decisions:
