@@ -290,3 +290,21 @@ def test_backups_not_named_by_this_stack_for_their_table_are_never_touched(
     backups.ours("orders", age_days=3, expires_in_days=87)
     prune(functions)
     assert foreign in tables.backups().values()
+
+
+# ---- template ----
+
+
+def test_the_holds_store_is_encrypted_recoverable_and_outlives_the_stack(functions: Functions) -> None:
+    template = functions.template
+    holds = template.resources["HoldsTable"]
+    assert (holds["DeletionPolicy"], holds["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    properties = holds["Properties"]
+    assert properties["SSESpecification"] == {
+        "SSEEnabled": True,
+        "SSEType": "KMS",
+        "KMSMasterKeyId": {"Ref": "StackKey"},
+    }
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["KeySchema"] == [{"AttributeName": "backup_arn", "KeyType": "HASH"}]
+    assert functions.environment("PruneFunction")["DYNAMODB_HOLDS_TABLE"] == HOLDS_TABLE
