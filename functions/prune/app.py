@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from restorable.adapters import clients
 from restorable.adapters.alerts import AlertPublisher
 from restorable.adapters.dynamodb import DynamoDbGateway
-from restorable.adapters.dynamodb_backups import DynamoDbBackupGateway
+from restorable.adapters.dynamodb_backups import DynamoDbBackupGateway, ExistingTables
 from restorable.adapters.dynamodb_holds import HoldStore
 from restorable.adapters.rds import RdsGateway
 from restorable.errors import AwsError, RestorableError
@@ -61,14 +61,15 @@ def _engines(settings: PruneSettings) -> list[EngineGateways]:
     rds_source = RdsGateway(clients.client("rds", settings.region))
     rds_dr = RdsGateway(clients.client("rds", settings.dr_region))
     dynamodb_client = clients.client("dynamodb", settings.region)
+    tables = DynamoDbGateway(dynamodb_client)
     dynamodb = DynamoDbBackupGateway(
-        DynamoDbGateway(dynamodb_client),
-        stack_name=settings.stack_name,
-        holds=HoldStore(dynamodb_client, settings.dynamodb_holds_table),
+        tables, stack_name=settings.stack_name, holds=HoldStore(dynamodb_client, settings.dynamodb_holds_table)
     )
     return [
         EngineGateways(Engine.RDS, {"source": rds_source, "dr": rds_dr}, rds_source),
-        EngineGateways(Engine.DYNAMODB, {"source": dynamodb}, dynamodb),
+        EngineGateways(
+            Engine.DYNAMODB, {"source": dynamodb}, ExistingTables(tables, clients.client("sts", settings.region))
+        ),
     ]
 
 

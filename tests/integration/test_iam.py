@@ -376,15 +376,21 @@ def test_table_backups_are_deleted_only_by_the_prune_and_only_in_this_region(sta
 
 
 @pytest.mark.parametrize("role", ["SnapshotFunction", "PruneFunction"])
-def test_tables_are_read_in_this_region_and_only_listing_takes_every_resource(
-    statements: list[Statement], role: str
-) -> None:
+def test_only_listing_tables_and_backups_takes_every_resource(statements: list[Statement], role: str) -> None:
     listing = _find(statements, role, "ListTablesAndBackups")
     assert set(listing.actions) == {"dynamodb:ListTables", "dynamodb:ListBackups"}  # no resource-level permissions
     assert listing.resources == ("*",)
-    reading = _find(statements, role, "ReadTables")
-    assert set(reading.actions) == {"dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"}
-    assert reading.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*",)
+
+
+def test_only_the_snapshot_function_reads_tables_and_only_in_this_region(statements: list[Statement]) -> None:
+    """The prune needs only which tables exist (ListTables); the snapshot function reads their policy tags."""
+    reading = [s for s in statements if {"dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"} & set(s.actions)]
+    assert [(s.role, s.sid) for s in reading if s.role in ("SnapshotFunction", "PruneFunction")] == [
+        ("SnapshotFunction", "ReadTables")
+    ]
+    [statement] = [s for s in reading if s.role == "SnapshotFunction"]
+    assert set(statement.actions) == {"dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"}
+    assert statement.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*",)
 
 
 def test_the_prune_reads_the_holds_store_and_never_writes_it(statements: list[Statement]) -> None:

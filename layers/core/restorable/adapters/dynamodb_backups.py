@@ -8,11 +8,19 @@ that cannot be read holds every backup (fail safe).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ..dynamodb_holds import HoldBook
 from ..dynamodb_models import Table, TableBackup, backup_recovery_point
 from ..models import Database, DatabaseType, Engine, RecoveryPoint
 from .dynamodb import DynamoDbGateway
 from .dynamodb_holds import HoldStore
+from .errors import BOTO_ERRORS, translate
+
+if TYPE_CHECKING:
+    from mypy_boto3_sts import STSClient
+else:
+    STSClient = Any
 
 NO_HOLDS_STORE = "no holds store was given: every backup is read as held"
 
@@ -79,6 +87,35 @@ class DynamoDbBackupGateway:
 
     def _read_holds(self) -> HoldBook:
         return self._holds.read() if self._holds is not None else HoldBook.unreadable(NO_HOLDS_STORE)
+
+
+class ExistingTables:
+    """The prune's inventory of DynamoDB: which tables exist, by ARN, from ListTables pages alone.
+
+    The prune needs no policy tag and no status, only the ARNs its backups' sources are checked
+    against; they are made from the caller's partition and account (one STS call), not read with a
+    DescribeTable per table. A wrong ARN could only make a table look deleted: that reports it and
+    keeps its newest backups, it never deletes more.
+    """
+
+    def __init__(self, gateway: DynamoDbGateway, sts_client: STSClient) -> None:
+        self._gateway = gateway
+        self._sts = sts_client
+
+    def list_databases(self) -> list[Database]:
+        prefix = self._table_arn_prefix()
+        return [
+            Database(DatabaseType.TABLE, name, f"{prefix}{name}", "unknown", Engine.DYNAMODB.value)
+            for name in self._gateway.list_table_names()
+        ]
+
+    def _table_arn_prefix(self) -> str:
+        try:
+            caller = self._sts.get_caller_identity()
+        except BOTO_ERRORS as exc:
+            raise translate(exc, "get caller identity") from exc
+        partition = caller["Arn"].split(":", 2)[1]
+        return f"arn:{partition}:dynamodb:{self._gateway.region}:{caller['Account']}:table/"
 
 
 def table_database(table: Table) -> Database:
