@@ -4,7 +4,8 @@ Counted with a botocore ``before-call`` hook (``api_calls.count_api_calls``). mo
 for ListBackups (and the fleet is made so that every table is protected), so list calls are
 reported as the pages AWS would serve: ListTables and ListBackups return at most 100 per page.
 The floor is what no implementation can go below: the list pages, the holds store read (prune),
-and one call per action (a CreateBackup per table, a DeleteBackup per expired backup).
+and one call per action (a CreateBackup per table, a DeleteBackup per expired backup). RDS calls
+(the other engine of the same run, with no databases here) are left out.
 
     PYTHONPATH=layers/core:. .venv/bin/python -m benchmarks.dynamodb
 """
@@ -52,8 +53,8 @@ def _tables(client: Any, count: int) -> list[str]:
 
 
 def _dynamodb_calls(calls: Counter[str], listed: dict[str, int]) -> dict[str, int]:
-    """The DynamoDB calls, with each list operation counted as the pages AWS would serve."""
-    found = {op: n for op, n in calls.items() if op.startswith("dynamodb:")}
+    """The DynamoDB (and STS) calls, with each list operation counted as the pages AWS would serve."""
+    found = {op: n for op, n in calls.items() if op.startswith(("dynamodb:", "sts:"))}
     for operation, what in LIST_OPERATIONS.items():
         if operation in found:
             found[operation] = max(1, math.ceil(listed[what] / AWS_PAGE))
