@@ -308,3 +308,37 @@ def test_the_holds_store_is_encrypted_recoverable_and_outlives_the_stack(functio
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert properties["KeySchema"] == [{"AttributeName": "backup_arn", "KeyType": "HASH"}]
     assert functions.environment("PruneFunction")["DYNAMODB_HOLDS_TABLE"] == HOLDS_TABLE
+
+
+def test_a_malformed_hold_record_still_holds_and_is_reported(
+    functions: Functions, backups: Backups, tables: Tables
+) -> None:
+    held = backups.ours("orders", age_days=100, expires_in_days=-10)
+    backups.ours("orders", age_days=3, expires_in_days=87)
+    tables.client.put_item(TableName=HOLDS_TABLE, Item={"backup_arn": {"S": held}, "state": {"S": "held"}})
+    payload = prune(functions)
+    assert held in tables.backups().values()
+    [finding] = [item for item in payload["items"] if item["resource"] == "dynamodb"]
+    assert finding["outcome"] == "finding"
+    assert "malformed" in finding["reason"]
+
+
+def test_the_circuit_breaker_guards_the_tables_on_their_own(
+    functions: Functions, backups: Backups, tables: Tables
+) -> None:
+    """Half of the managed backups expired at once: beyond the default 20 %, nothing of DynamoDB is deleted."""
+    for name in ("billing", "events"):
+        tables.table(name)
+    for name in ("orders", "billing", "events"):
+        backups.ours(name, age_days=100, expires_in_days=-10)
+        backups.ours(name, age_days=3, expires_in_days=87)
+    before = tables.backups()
+    invocation = functions.invoke("PruneFunction", sample("prune-daily.json"), {"ALERT_TOPIC_ARN": ""})
+    payload = invocation.result()
+    assert tables.backups() == before
+    region = payload["regions"][SOURCE_REGION]
+    assert region["engines"]["dynamodb"]["breaker_tripped"] is True
+    assert region["engines"]["rds"]["breaker_tripped"] is False
+    assert region["breaker_tripped"] is True
+    tripped = [line for line in invocation.logs if str(line.get("message", "")).startswith("circuit breaker tripped")]
+    assert [line["engine"] for line in tripped] == ["dynamodb"]
