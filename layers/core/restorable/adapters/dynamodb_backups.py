@@ -46,6 +46,7 @@ class DynamoDbBackupGateway:
 
     def list_manual_snapshots(self) -> list[RecoveryPoint]:
         """Every USER backup of the Region; held ones carry the legal-hold tag the prune reads."""
+        self._hold_problems = []
         backups = self._gateway.list_backups()
         ours = any(backup.parsed_name(self._stack_name) is not None for backup in backups)
         book = self._read_holds() if ours else HoldBook(readable=True)
