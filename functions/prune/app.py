@@ -11,10 +11,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable.adapters import clients
 from restorable.adapters.alerts import AlertPublisher
+from restorable.adapters.dynamodb import DynamoDbGateway
+from restorable.adapters.dynamodb_backups import DynamoDbBackupGateway, ExistingTables
+from restorable.adapters.dynamodb_holds import HoldStore
 from restorable.adapters.rds import RdsGateway
 from restorable.errors import AwsError, RestorableError
+from restorable.models import Engine
 from restorable.observability import log_event_summary, record_result
-from restorable.prune_job import BreakerTrip, parse_prune_request, run_prune_job
+from restorable.prune_job import BreakerTrip, EngineGateways, parse_prune_request, run_prune_job
 from restorable.settings import PruneSettings
 from restorable.verification.checks import Severity
 
@@ -37,11 +41,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         raise
     if request.override_breaker:
         logger.warning("circuit breaker override requested", extra={"override_reason": request.override_reason})
-    source = RdsGateway(clients.client("rds", settings.region))
-    dr = RdsGateway(clients.client("rds", settings.dr_region))
-    result, trips = run_prune_job(
-        request, settings, {"source": source, "dr": dr}, source, now=now, limits=settings.breaker_limits
-    )
+    result, trips = run_prune_job(request, settings, _engines(settings), now=now, limits=settings.breaker_limits)
     record_result(result, logger, metrics)
     for region, summary in result.details["regions"].items():
         for rule, count in summary.get("kept_by_rule", {}).items():
@@ -56,9 +56,26 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return result.to_dict()
 
 
+def _engines(settings: PruneSettings) -> list[EngineGateways]:
+    """RDS in the source and DR Regions; DynamoDB in the source Region (its backups stay there)."""
+    rds_source = RdsGateway(clients.client("rds", settings.region))
+    rds_dr = RdsGateway(clients.client("rds", settings.dr_region))
+    dynamodb_client = clients.client("dynamodb", settings.region)
+    tables = DynamoDbGateway(dynamodb_client)
+    dynamodb = DynamoDbBackupGateway(
+        tables, stack_name=settings.stack_name, holds=HoldStore(dynamodb_client, settings.dynamodb_holds_table)
+    )
+    return [
+        EngineGateways(Engine.RDS, {"source": rds_source, "dr": rds_dr}, rds_source),
+        EngineGateways(
+            Engine.DYNAMODB, {"source": dynamodb}, ExistingTables(tables, clients.client("sts", settings.region))
+        ),
+    ]
+
+
 def _alert(trip: BreakerTrip, settings: PruneSettings, dry_run: bool) -> None:
     """Always an ERROR log line; and an SNS message when a topic is configured (not for a dry run)."""
-    fields = {"prune_region": trip.region, "reason": trip.reason, "dry_run": dry_run}
+    fields = {"prune_region": trip.region, "engine": trip.engine, "reason": trip.reason, "dry_run": dry_run}
     if dry_run:
         logger.warning("circuit breaker would trip; dry run, no alert sent", extra=fields)
         return

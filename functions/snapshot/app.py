@@ -1,4 +1,4 @@
-"""Scheduled snapshots: weekly, monthly and the hourly catch-up, for RDS instances and Aurora clusters."""
+"""Scheduled snapshots (weekly, monthly, the hourly catch-up) of RDS instances, Aurora clusters, DynamoDB tables."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable.adapters import clients
+from restorable.adapters.dynamodb import DynamoDbGateway
+from restorable.adapters.dynamodb_backups import DynamoDbBackupGateway
 from restorable.adapters.rds import RdsGateway
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary, record_result
 from restorable.settings import SnapshotSettings
-from restorable.snapshot_job import parse_snapshot_request, run_snapshot_job
+from restorable.snapshot_job import SnapshotGateway, parse_snapshot_request, run_snapshot_job
 
 logger = Logger()
 metrics = Metrics()
@@ -32,7 +34,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except RestorableError as exc:
         logger.error("rejected snapshot request; nothing was changed", extra={"error": str(exc)})
         raise
-    gateway = RdsGateway(clients.client("rds", settings.region))
-    result = run_snapshot_job(request, settings, gateway, now=now)
+    gateways: list[SnapshotGateway] = [
+        RdsGateway(clients.client("rds", settings.region)),
+        DynamoDbBackupGateway(
+            DynamoDbGateway(clients.client("dynamodb", settings.region)), stack_name=settings.stack_name
+        ),
+    ]
+    result = run_snapshot_job(request, settings, gateways, now=now)
     record_result(result, logger, metrics)
     return result.to_dict()

@@ -19,7 +19,8 @@ from local_runtime.template import Template
 STACK_REF = {"Ref": "AWS::StackName"}
 READ_ACTION = re.compile(r"^[a-z0-9-]+:(Describe|List|Get|BatchGet|Query|Scan|Head)[A-Za-z]*$")
 # A Resource that names every resource of a type (or everything): "*", "...:db:*", "...:secret:*", "key/*".
-_WILDCARD_TAIL = re.compile(r"(^\*$|:\*$|:[a-z-]+:\*$|:[a-z-]+/\*$)")
+# "table/*/backup/*": every backup of every table.
+_WILDCARD_TAIL = re.compile(r"(^\*$|:\*$|:[a-z-]+:\*$|:[a-z-]+/\*$|:[a-z-]+/\*/[a-z-]+/\*$)")
 TAG_KEYS = "aws:TagKeys"
 SNAPSHOT_KEYS = {
     "restorable:managed-by",
@@ -85,6 +86,10 @@ UNCONDITIONED_WILDCARD_EXCEPTIONS = {
         "CloudWatch Logs log delivery actions (CreateLogDelivery, PutResourcePolicy...) support only Resource '*'"
     ),
     ("DrillStateMachine", "Traces"): "X-Ray PutTraceSegments/PutTelemetryRecords support only Resource '*'",
+    ("PruneFunction", "DeleteTableBackupsOfThisRegion"): (
+        "dynamodb:DeleteBackup's backup resource has no condition keys (backups cannot be tagged) and its ARN "
+        "carries an id, not the name: the name contract, the holds store and the planner prove ownership"
+    ),
 }
 
 
@@ -346,3 +351,53 @@ def test_the_check_role_reads_only_secrets_of_drill_instances_or_shared_with_dri
     shared = by_sid.pop("ReadSecretsSharedWithDrills")
     assert shared.operator("StringEquals") == {"secretsmanager:ResourceTag/restorable:drill-access": "true"}
     assert by_sid == {}
+
+
+# ---- DynamoDB ----
+
+DYNAMODB_WRITES = {"dynamodb:CreateBackup", "dynamodb:DeleteBackup", "dynamodb:PutItem", "dynamodb:UpdateItem"}
+
+
+def test_table_backups_are_created_only_of_protected_tables_of_this_region(statements: list[Statement]) -> None:
+    creating = [s for s in statements if "dynamodb:CreateBackup" in s.actions]
+    assert [(s.role, s.sid) for s in creating] == [("SnapshotFunction", "BackUpOnlyProtectedTables")]
+    [statement] = creating
+    assert statement.actions == ("dynamodb:CreateBackup",)
+    assert statement.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*",)
+    assert statement.operator("Null") == {"aws:ResourceTag/restorable:policy": "false"}
+
+
+def test_table_backups_are_deleted_only_by_the_prune_and_only_in_this_region(statements: list[Statement]) -> None:
+    deleting = [s for s in statements if "dynamodb:DeleteBackup" in s.actions]
+    assert [(s.role, s.sid) for s in deleting] == [("PruneFunction", "DeleteTableBackupsOfThisRegion")]
+    [statement] = deleting
+    assert statement.actions == ("dynamodb:DeleteBackup",)
+    assert statement.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*/backup/*",)
+
+
+@pytest.mark.parametrize("role", ["SnapshotFunction", "PruneFunction"])
+def test_only_listing_tables_and_backups_takes_every_resource(statements: list[Statement], role: str) -> None:
+    listing = _find(statements, role, "ListTablesAndBackups")
+    assert set(listing.actions) == {"dynamodb:ListTables", "dynamodb:ListBackups"}  # no resource-level permissions
+    assert listing.resources == ("*",)
+
+
+def test_only_the_snapshot_function_reads_tables_and_only_in_this_region(statements: list[Statement]) -> None:
+    """The prune needs only which tables exist (ListTables); the snapshot function reads their policy tags."""
+    reading = [s for s in statements if {"dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"} & set(s.actions)]
+    assert [(s.role, s.sid) for s in reading if s.role in ("SnapshotFunction", "PruneFunction")] == [
+        ("SnapshotFunction", "ReadTables")
+    ]
+    [statement] = [s for s in reading if s.role == "SnapshotFunction"]
+    assert set(statement.actions) == {"dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"}
+    assert statement.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*",)
+
+
+def test_the_prune_reads_the_holds_store_and_never_writes_it(statements: list[Statement]) -> None:
+    holds = _find(statements, "PruneFunction", "ReadLegalHolds")
+    assert holds.actions == ("dynamodb:Scan",)
+    assert holds.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/restorable-HoldsTable",)
+    prune_dynamodb = {
+        a for s in statements if s.role == "PruneFunction" for a in s.actions if a.startswith("dynamodb:")
+    }
+    assert prune_dynamodb & DYNAMODB_WRITES == {"dynamodb:DeleteBackup"}

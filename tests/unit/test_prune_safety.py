@@ -23,10 +23,13 @@ from typing import Any, Protocol
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from restorable.dynamodb_backup_names import scheduled_backup_name
+from restorable.dynamodb_holds import HoldBook
+from restorable.dynamodb_models import TableBackup, backup_recovery_point
 from restorable.errors import PermissionDeniedError
-from restorable.models import Database, DatabaseType, RecoveryPoint
+from restorable.models import Database, DatabaseType, Engine, RecoveryPoint
 from restorable.policy import default_policy_text, parse_policy_document
-from restorable.prune_job import PruneRequest, run_prune_job
+from restorable.prune_job import EngineGateways, PruneRequest, run_prune_job
 from restorable.prune_plan import BreakerLimits
 from restorable.settings import CoreSettings
 
@@ -323,8 +326,7 @@ def check(all_groups: list[Group], now: datetime, limits: BreakerLimits, only: l
     result, _ = run_prune_job(
         request,
         SETTINGS,
-        {"source": regions[SOURCE_REGION], "dr": regions[DR_REGION]},
-        Databases(),
+        [EngineGateways(Engine.RDS, {"source": regions[SOURCE_REGION], "dr": regions[DR_REGION]}, Databases())],
         now=now,
         limits=limits,
     )
@@ -386,8 +388,7 @@ def test_with_the_iam_deny_in_force_nothing_held_is_deleted_and_nothing_fails(
     result, _ = run_prune_job(
         PruneRequest.model_validate({}, context={"now": now}),
         SETTINGS,
-        {"source": regions[SOURCE_REGION], "dr": regions[DR_REGION]},
-        Databases(),
+        [EngineGateways(Engine.RDS, {"source": regions[SOURCE_REGION], "dr": regions[DR_REGION]}, Databases())],
         now=now,
         limits=BreakerLimits(max_share=1.0),
     )
@@ -395,3 +396,179 @@ def test_with_the_iam_deny_in_force_nothing_held_is_deleted_and_nothing_fails(
         deletable, _ = oracle(inventory, region, now)
         assert set(regions[region].deleted) <= deletable
     assert not [i for i in result.items if i.outcome.value == "failed"]
+
+
+# ---- DynamoDB: the same prune job, a second engine beside RDS ----
+
+TABLES = ["orders", "billing-events", "retired-table"]
+LIVE_TABLES = TABLES[:2]
+
+
+@dataclass
+class Backup:
+    """One DynamoDB backup, with what the generator meant."""
+
+    backup: TableBackup
+    ours: bool  # a name this stack wrote for the backup's own table, USER
+    expires: datetime | None
+    held: bool
+    available: bool
+
+
+def table_arn(table: str) -> str:
+    return f"arn:aws:dynamodb:{SOURCE_REGION}:{ACCOUNT}:table/{table}"
+
+
+def dynamodb_backup(pick: Chooser, index: int) -> tuple[Backup, dict[str, Any] | None]:
+    table = pick.choice(TABLES)
+    created = EPOCH + timedelta(days=pick.randint(0, 600), hours=pick.randint(0, 23))
+    expires = created + timedelta(days=pick.randint(1, 400))
+    period = created.date() + timedelta(days=index)  # one period per backup: no two share a key
+    name = scheduled_backup_name(
+        stack_name=STACK, table_name=table, kind="weekly", period_date=period, expires_at=expires
+    )
+    ours = True
+    shape = pick.choice(["ours"] * 6 + ["other-stack", "person", "other-table", "system", "aws-backup", "edited"])
+    backup_type = "USER"
+    if shape == "other-stack":
+        name = name.replace(f"restorable.{STACK}.", "restorable.other-stack.", 1)
+    elif shape == "person":
+        name = f"{table}-before-migration-{index}"
+    elif shape == "other-table":  # a name made for another table, on this table's backup
+        other = next(t for t in TABLES if t != table)
+        name = scheduled_backup_name(
+            stack_name=STACK, table_name=other, kind="weekly", period_date=period, expires_at=expires
+        )
+    elif shape == "edited":
+        name = name.replace("weekly", "Weekly", 1)
+    elif shape == "system":
+        backup_type = "SYSTEM"
+    elif shape == "aws-backup":
+        backup_type = "AWS_BACKUP"
+    ours = shape == "ours"
+    available = pick.randint(0, 7) > 0
+    arn = f"{table_arn(table)}/backup/{index:017d}-{pick.randint(0, 2**31):08x}"
+    backup = TableBackup(
+        arn=arn,
+        name=name,
+        table_name=table,
+        table_arn=table_arn(table),
+        status="AVAILABLE" if available else pick.choice(["CREATING", "DELETED"]),
+        backup_type=backup_type,
+        region=SOURCE_REGION,
+        created_at=None if pick.randint(0, 20) == 0 else created,
+    )
+    record: dict[str, Any] | None = None
+    held = False
+    if pick.randint(0, 5) == 0:
+        clear_release = pick.randint(0, 2) == 0
+        record = {
+            "backup_arn": arn if pick.randint(0, 3) else f"  {arn.upper()} ",
+            "state": pick.choice(["released", "RELEASED"])
+            if pick.randint(0, 1)
+            else pick.choice(["held", "HELD", "?"]),
+            "reason": "litigation",
+            "held_by": "legal@example.com",
+            "held_at": "2027-01-01T00:00:00Z",
+        }
+        if clear_release and record["state"].lower() == "released":
+            record.update(released_by="legal@example.com", released_at="2027-02-01T00:00:00Z")
+        held = not (record["state"].lower() == "released" and "released_by" in record)
+        if pick.randint(0, 10) == 0:
+            del record["reason"]  # malformed: still holds
+            held = True
+    return Backup(backup, ours, expires if ours else None, held, available), record
+
+
+class DynamoDbRegion:
+    """The DynamoDB gateway's side of the ports, over in-memory backups and holds records."""
+
+    engine = Engine.DYNAMODB
+
+    def __init__(self, backups: list[Backup], records: list[dict[str, Any]], readable: bool) -> None:
+        self.region = SOURCE_REGION
+        book = HoldBook.from_items(records) if readable else HoldBook.unreadable("injected")
+        self.points = [
+            backup_recovery_point(b.backup, stack_name=STACK, point_type=DatabaseType.TABLE, holds=book)
+            for b in backups
+        ]
+        self.deleted: list[str] = []
+
+    def list_databases(self) -> list[Database]:
+        return [Database(DatabaseType.TABLE, t, table_arn(t), "ACTIVE", "dynamodb") for t in LIVE_TABLES]
+
+    def list_manual_snapshots(self) -> list[RecoveryPoint]:
+        return list(self.points)
+
+    def delete_snapshot(self, point: RecoveryPoint) -> None:
+        self.deleted.append(point.arn)
+
+
+def dynamodb_oracle(backups: list[Backup], now: datetime, readable: bool) -> tuple[set[str], int]:
+    newest: dict[str, tuple[datetime, str]] = {}
+    for b in backups:
+        if b.ours and b.available:
+            age = (b.backup.created_at or datetime.max.replace(tzinfo=UTC), b.backup.name)
+            newest[b.backup.table_arn] = max(newest.get(b.backup.table_arn, age), age)
+    deletable = {
+        b.backup.arn
+        for b in backups
+        if b.ours
+        and b.available
+        and readable
+        and not b.held
+        and b.expires is not None
+        and b.expires <= now
+        and newest[b.backup.table_arn][1] != b.backup.name
+    }
+    return deletable, sum(1 for b in backups if b.ours)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    seed=st.integers(0, 2**63),
+    now=clocks,
+    limits=st.sampled_from(LIMITS),
+    readable=st.sampled_from([True, True, False]),
+)
+def test_dynamodb_backups_are_pruned_by_the_same_rules_beside_rds(
+    seed: int, now: datetime, limits: BreakerLimits, readable: bool
+) -> None:
+    pick = random.Random(seed)
+    drawn = [dynamodb_backup(pick, i) for i in range(pick.randint(0, 14))]
+    backups = [b for b, _ in drawn]
+    records = [r for _, r in drawn if r is not None]
+    rds_groups = seeded_inventory(seed)
+    rds = {
+        r: Region(r, [g.copies[r].point for g in rds_groups if r in g.copies], False)
+        for r in (SOURCE_REGION, DR_REGION)
+    }
+    dynamodb = DynamoDbRegion(backups, records, readable)
+    result, _ = run_prune_job(
+        PruneRequest.model_validate({}, context={"now": now}),
+        SETTINGS,
+        [
+            EngineGateways(Engine.RDS, {"source": rds[SOURCE_REGION], "dr": rds[DR_REGION]}, Databases()),
+            EngineGateways(Engine.DYNAMODB, {"source": dynamodb}, dynamodb),
+        ],
+        now=now,
+        limits=limits,
+    )
+    deletable, complete = dynamodb_oracle(backups, now, readable)
+    deleted = set(dynamodb.deleted)
+    assert len(deleted) == len(dynamodb.deleted), "a backup was deleted twice"
+    assert not deleted - deletable, f"wrong deletes: {sorted(deleted - deletable)}"
+    summary = result.details["regions"][SOURCE_REGION]["engines"]["dynamodb"]
+    assert summary["managed_total"] == complete
+    assert summary["breaker_tripped"] is (len(deletable) > limits.allowed(complete))
+    assert deleted == (set() if summary["breaker_tripped"] else deletable)
+    TRIED["dynamodb deleted"] += len(deleted)
+    TRIED["dynamodb kept"] += len(backups) - len(deleted)
+    # The RDS engine beside it is judged on its own, as if DynamoDB were not there.
+    for region in (SOURCE_REGION, DR_REGION):
+        rds_deletable, rds_complete = oracle(rds_groups, region, now)
+        rds_summary = result.details["regions"][region]["engines"]["rds"]
+        assert rds_summary["managed_total"] == rds_complete
+        assert set(rds[region].deleted) <= rds_deletable
+        if not rds_summary["breaker_tripped"]:
+            assert set(rds[region].deleted) == rds_deletable

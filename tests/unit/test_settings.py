@@ -110,12 +110,24 @@ def test_copy_attempts_are_read() -> None:
     assert CopySettings.from_environ({**VALID, "COPY_MAX_ATTEMPTS": "5"}).copy_max_attempts == 5
 
 
+PRUNE = {**VALID, "DYNAMODB_HOLDS_TABLE": "restorable-HoldsTable"}
+
+
 def test_prune_settings_carry_the_breaker_limits() -> None:
-    settings = PruneSettings.from_environ({**VALID, "PRUNE_MAX_SHARE_PERCENT": "20", "PRUNE_MAX_COUNT": "0"})
+    settings = PruneSettings.from_environ({**PRUNE, "PRUNE_MAX_SHARE_PERCENT": "20", "PRUNE_MAX_COUNT": "0"})
     assert settings.breaker_limits.max_share == pytest.approx(0.2)
     assert settings.breaker_limits.max_count == 0
     with pytest.raises(ConfigurationError, match="PRUNE_MAX_COUNT is missing"):
-        PruneSettings.from_environ({**VALID, "PRUNE_MAX_SHARE_PERCENT": "20"})
+        PruneSettings.from_environ({**PRUNE, "PRUNE_MAX_SHARE_PERCENT": "20"})
+
+
+def test_prune_settings_need_the_holds_table() -> None:
+    limits = {"PRUNE_MAX_SHARE_PERCENT": "20", "PRUNE_MAX_COUNT": "0"}
+    assert PruneSettings.from_environ({**PRUNE, **limits}).dynamodb_holds_table == "restorable-HoldsTable"
+    with pytest.raises(ConfigurationError, match="DYNAMODB_HOLDS_TABLE is missing or empty"):
+        PruneSettings.from_environ({**VALID, **limits})
+    with pytest.raises(ConfigurationError, match="DYNAMODB_HOLDS_TABLE: 'a b' is not a DynamoDB table name"):
+        PruneSettings.from_environ({**PRUNE, **limits, "DYNAMODB_HOLDS_TABLE": "a b"})
 
 
 VERIFY = {

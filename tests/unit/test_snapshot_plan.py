@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from restorable.dynamodb_backup_names import scheduled_backup_name
+from restorable.engines import ENGINES
 from restorable.models import Database, DatabaseType, RecoveryPoint
 from restorable.naming import parse_timestamp
 from restorable.policy import default_policy_text, parse_policy_document
@@ -15,6 +18,7 @@ POLICIES = parse_policy_document(default_policy_text(), frozenset({"weekly", "mo
 STACK = "restorable"
 WEEKLY = Period("weekly", datetime(2026, 11, 22, 2, tzinfo=UTC), date(2026, 11, 22))
 MONTHLY = Period("monthly", datetime(2026, 11, 1, 4, tzinfo=UTC), date(2026, 11, 1))
+FIRST_EXPIRY = datetime(2027, 1, 1, tzinfo=UTC)
 
 
 def db(identifier: str, policy: str | None = "standard", status: str = "available", **kw: object) -> Database:
@@ -112,7 +116,7 @@ STATES = sorted(
 )
 databases = st.builds(
     db,
-    identifier=st.from_regex(r"\A[a-z][a-z0-9]{0,8}\Z"),
+    identifier=st.from_regex(r"\A[a-z][a-z0-9]{2,8}\Z"),  # a table name has at least 3 characters
     policy=st.sampled_from([None, "none", "standard", "compliance", "gold"]),
     status=st.sampled_from(STATES),
     type=st.sampled_from(list(DatabaseType)),
@@ -133,13 +137,17 @@ def test_planner_safety_rules(fleet: list[Database], existing_owner: str | None,
     decisions = plan_scheduled_snapshots(fleet, existing, POLICIES, [WEEKLY, MONTHLY], STACK)
     planned = {(d.database.identifier, d.kind) for d in decisions if d.action is Action.CREATE}
     for database in fleet:
+        engine = ENGINES[database.type.engine]
         for period in (WEEKLY, MONTHLY):
             snapshot_id = f"{database.identifier}-{period.kind}-{period.local_date.isoformat()}"
+            # A table's backup name carries the contract: the RDS-form identifiers never name one.
+            taken = snapshot_id in existing and engine.points_take_tags
             should_create = (
                 database.policy_name in POLICIES.policies
+                and engine.plans(period.kind)
                 and not (database.type is DatabaseType.INSTANCE and database.cluster_identifier)
                 and database.status in SNAPSHOTTABLE_STATES[database.type]
-                and snapshot_id not in existing
+                and not taken
             )
             assert ((database.identifier, period.kind) in planned) == should_create
     for decision in decisions:
@@ -152,3 +160,48 @@ def test_planner_safety_rules(fleet: list[Database], existing_owner: str | None,
     # one decision per protected database and kind at most: nothing is created twice
     keys = [(d.database.identifier, d.kind) for d in decisions]
     assert len(keys) == len(set(keys))
+
+
+def table(name: str, policy: str | None = "standard", status: str = "ACTIVE") -> Database:
+    tags = {} if policy is None else {"restorable:policy": policy}
+    arn = f"arn:aws:dynamodb:us-east-1:123456789012:table/{name}"
+    return Database(type=DatabaseType.TABLE, identifier=name, arn=arn, status=status, engine="dynamodb", tags=tags)
+
+
+def test_a_table_gets_a_backup_named_by_the_contract_and_no_monthly() -> None:
+    decisions = plan_scheduled_snapshots([table("orders")], {}, POLICIES, [WEEKLY, MONTHLY], STACK)
+    [decision] = decisions
+    assert decision.kind == "weekly"
+    assert decision.action is Action.CREATE
+    expires = WEEKLY.scheduled_at + timedelta(days=90)
+    assert decision.snapshot_id == scheduled_backup_name(
+        stack_name=STACK, table_name="orders", kind="weekly", period_date=WEEKLY.local_date, expires_at=expires
+    )
+
+
+def test_a_tables_backup_is_found_by_its_key_whatever_its_expiry_says() -> None:
+    """A policy change moves the expiry; the rerun still finds the period's backup and creates nothing."""
+    name = scheduled_backup_name(
+        stack_name=STACK, table_name="orders", kind="weekly", period_date=WEEKLY.local_date, expires_at=FIRST_EXPIRY
+    )
+    point = RecoveryPoint(DatabaseType.TABLE, name, "arn", "orders", "available", "manual", "us-east-1")
+    existing = {name: replace(point, tags={"restorable:managed-by": STACK})}  # as read from the name
+    [decision] = plan_scheduled_snapshots([table("orders")], existing, POLICIES, [WEEKLY], STACK)
+    assert decision.action is Action.ALREADY_EXISTS
+    foreign = name.replace("restorable.restorable.", "restorable.other.")
+    other_stack = {foreign: replace(point, identifier=foreign, tags={"restorable:managed-by": "other"})}
+    [decision] = plan_scheduled_snapshots([table("orders")], other_stack, POLICIES, [WEEKLY], STACK)
+    assert decision.action is Action.CREATE
+
+
+def test_a_table_that_is_not_active_waits_for_a_later_run() -> None:
+    [decision] = plan_scheduled_snapshots([table("orders", status="UPDATING")], {}, POLICIES, [WEEKLY], STACK)
+    assert decision.action is Action.SKIP
+
+
+def test_a_name_the_contract_cannot_write_is_a_finding_not_a_crash() -> None:
+    decisions = plan_scheduled_snapshots([table("a b"), table("orders")], {}, POLICIES, [WEEKLY], STACK)
+    assert [(d.database.identifier, d.action) for d in decisions] == [
+        ("a b", Action.FINDING),
+        ("orders", Action.CREATE),
+    ]

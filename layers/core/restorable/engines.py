@@ -9,7 +9,7 @@ not a recovery point the jobs create or prune.
 Adding a fourth engine:
 
 1. add a member to ``Engine`` and an ``EngineProfile`` to ``ENGINES`` (its kinds, its continuous
-   backups, whether its recovery points carry tags);
+   backups, whether its recovery points carry tags, the states it snapshots in, how it names points);
 2. write its adapter under ``adapters/`` satisfying the jobs' ports, with its error codes mapped
    through ``adapters/errors.translate``;
 3. if its recovery points cannot carry tags, give it a name codec like ``dynamodb_backup_names``
@@ -18,13 +18,93 @@ Adding a fourth engine:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from types import MappingProxyType
+from typing import Protocol
 
-from .models import Engine
+from .cache_naming import scheduled_snapshot_name
+from .dynamodb_backup_names import parse_backup_name, scheduled_backup_name
+from .models import Database, DatabaseType, Engine, RecoveryPoint
+from .naming import scheduled_snapshot_id
+from .policy import ON_DEMAND_KINDS
 
-__all__ = ["ENGINES", "ContinuousBackup", "Engine", "EngineProfile", "engines_supporting", "profile"]
+__all__ = [
+    "ENGINES",
+    "ContinuousBackup",
+    "Engine",
+    "EngineProfile",
+    "PointNames",
+    "engines_supporting",
+    "profile",
+]
+
+
+class PointNames(Protocol):
+    """How an engine names a scheduled recovery point, and how a rerun finds the one it made."""
+
+    def scheduled(
+        self, *, stack_name: str, database: Database, kind: str, period_date: date, expires_at: datetime
+    ) -> str: ...
+
+    def key(self, name: str, stack_name: str) -> Hashable | None:
+        """What identifies the point a rerun looks for (None: not a name this stack plans)."""
+        ...
+
+    def index(self, points: Mapping[str, RecoveryPoint], stack_name: str) -> Mapping[Hashable, RecoveryPoint]:
+        """``points`` (by identifier) by ``key``, for the lookups of one plan."""
+        ...
+
+
+class IdentifierNames:
+    """RDS: the identifier is ``{source}-{kind}-{date}``; it is the key (RDS makes it unique)."""
+
+    def scheduled(
+        self, *, stack_name: str, database: Database, kind: str, period_date: date, expires_at: datetime
+    ) -> str:
+        return scheduled_snapshot_id(database.identifier, kind, period_date)
+
+    def key(self, name: str, stack_name: str) -> Hashable | None:
+        return name
+
+    def index(self, points: Mapping[str, RecoveryPoint], stack_name: str) -> Mapping[Hashable, RecoveryPoint]:
+        return points  # type: ignore[return-value]  # already keyed by identifier
+
+
+class CacheSnapshotNames(IdentifierNames):
+    """ElastiCache: ``{cache-id}-{kind}-{date}``, lower case, as ElastiCache stores identifiers."""
+
+    def scheduled(
+        self, *, stack_name: str, database: Database, kind: str, period_date: date, expires_at: datetime
+    ) -> str:
+        return scheduled_snapshot_name(database.identifier, kind, period_date)
+
+
+class BackupNames:
+    """DynamoDB: the name carries the contract (``dynamodb_backup_names``); the key leaves out the expiry."""
+
+    def scheduled(
+        self, *, stack_name: str, database: Database, kind: str, period_date: date, expires_at: datetime
+    ) -> str:
+        return scheduled_backup_name(
+            stack_name=stack_name,
+            table_name=database.identifier,
+            kind=kind,
+            period_date=period_date,
+            expires_at=expires_at,
+        )
+
+    def key(self, name: str, stack_name: str) -> Hashable | None:
+        parsed = parse_backup_name(name, stack_name)
+        return parsed.key if parsed is not None else None
+
+    def index(self, points: Mapping[str, RecoveryPoint], stack_name: str) -> Mapping[Hashable, RecoveryPoint]:
+        found: dict[Hashable, RecoveryPoint] = {}
+        for point in points.values():
+            if point.type is DatabaseType.TABLE and (key := self.key(point.identifier, stack_name)) is not None:
+                found.setdefault(key, point)
+        return found
 
 
 @dataclass(frozen=True)
@@ -47,6 +127,11 @@ class EngineProfile:
     continuous: ContinuousBackup | None
     # False: the name (or a record written with the point) carries what tags carry elsewhere.
     points_take_tags: bool
+    # The states in which the service accepts a snapshot of a resource, per resource type.
+    snapshottable_states: Mapping[DatabaseType, frozenset[str]]
+    names: PointNames
+    # True: besides its own kinds, every scheduled kind the stack declares (a stack may add "quarterly").
+    any_scheduled_kind: bool = False
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -55,6 +140,10 @@ class EngineProfile:
 
     def supports(self, kind: str) -> bool:
         return kind in self.kinds
+
+    def plans(self, kind: str) -> bool:
+        """Whether the snapshot job plans a scheduled ``kind`` (a schedule of the stack) for this engine."""
+        return kind in self.scheduled_kinds or (self.any_scheduled_kind and kind not in ON_DEMAND_KINDS)
 
 
 ENGINES: Mapping[Engine, EngineProfile] = MappingProxyType(
@@ -66,6 +155,13 @@ ENGINES: Mapping[Engine, EngineProfile] = MappingProxyType(
             on_demand_kinds=frozenset({"predeploy"}),
             continuous=ContinuousBackup("automated-backups", min_days=1, max_days=35),
             points_take_tags=True,
+            # CreateDBSnapshot accepts these instance states only; clusters must be available.
+            snapshottable_states={
+                DatabaseType.INSTANCE: frozenset({"available", "storage-optimization"}),
+                DatabaseType.CLUSTER: frozenset({"available"}),
+            },
+            names=IdentifierNames(),
+            any_scheduled_kind=True,
         ),
         Engine.DYNAMODB: EngineProfile(
             engine=Engine.DYNAMODB,
@@ -74,6 +170,9 @@ ENGINES: Mapping[Engine, EngineProfile] = MappingProxyType(
             on_demand_kinds=frozenset({"predeploy"}),
             continuous=ContinuousBackup("point-in-time-recovery", min_days=1, max_days=35),
             points_take_tags=False,
+            # CreateBackup needs an ACTIVE table (TableInUseException otherwise).
+            snapshottable_states={DatabaseType.TABLE: frozenset({"ACTIVE"})},
+            names=BackupNames(),
         ),
         Engine.ELASTICACHE: EngineProfile(
             engine=Engine.ELASTICACHE,
@@ -82,6 +181,12 @@ ENGINES: Mapping[Engine, EngineProfile] = MappingProxyType(
             on_demand_kinds=frozenset({"predeploy"}),
             continuous=None,
             points_take_tags=True,
+            snapshottable_states={
+                DatabaseType.CACHE_REPLICATION_GROUP: frozenset({"available"}),
+                DatabaseType.CACHE_CLUSTER: frozenset({"available"}),
+                DatabaseType.SERVERLESS_CACHE: frozenset({"available"}),
+            },
+            names=CacheSnapshotNames(),
         ),
     }
 )

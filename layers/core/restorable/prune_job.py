@@ -1,25 +1,28 @@
-"""The prune job: delete expired recovery points in the source and the DR Region, safely.
+"""The prune job: delete expired recovery points of every engine in the source and the DR Region, safely.
 
-Each Region is planned on its own (``plan_prune``) with its own circuit breaker; the
-existing sources always come from the source Region's inventory. Both Regions' inventories
-are always read, even for a run limited to one Region: a legal hold on either copy of a
-recovery point keeps both, so when either inventory cannot be read nothing is deleted
-anywhere. One failed deletion never stops the others.
+The job iterates engines (``EngineGateways``: one prune gateway per Region the engine keeps
+recovery points in, and the inventory of its resources), behind the same ports. Every engine's
+inventory of resources is read before anything is deleted: a prune that cannot see what exists
+deletes nothing and fails. Each engine and Region is then planned on its own (``plan_prune``) with
+its own circuit breaker; the existing sources always come from the source Region's inventory.
+All of an engine's Regions are listed, even for a run limited to one Region: a legal hold on
+either copy of a recovery point keeps both, so when one of them cannot be listed nothing of that
+engine is deleted anywhere. One failed deletion (or one engine's failed listing) never stops the others.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from . import tags as tag_keys
 from .errors import AwsError, InvalidRequestError, PermissionDeniedError, ResourceNotFoundError
-from .models import Database, RecoveryPoint
+from .models import Database, Engine, RecoveryPoint
 from .notifications import MAX_SUBJECT_LENGTH
 from .prune_plan import BreakerLimits, KeepRule, Kept, PrunePlan, held_links, plan_prune
 from .request_fields import EventTime, StrictBool
@@ -41,6 +44,22 @@ class PruneGateway(Protocol):
 
 class InventoryGateway(Protocol):
     def list_databases(self) -> list[Database]: ...
+
+
+@runtime_checkable
+class ReportsHoldProblems(Protocol):
+    """A prune gateway whose holds live outside its points' tags (a holds store) and says what it found wrong."""
+
+    def hold_problems(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class EngineGateways:
+    """One engine as the prune sees it: its recovery points per Region role, and its resources."""
+
+    engine: Engine
+    regions: Mapping[RegionRole, PruneGateway]
+    inventory: InventoryGateway
 
 
 class PruneRequest(BaseModel):
@@ -83,12 +102,14 @@ def parse_prune_request(event: object, now: datetime | None = None) -> PruneRequ
 class BreakerTrip:
     region: str
     reason: str
+    engine: str
 
     def alert(self, stack_name: str) -> tuple[str, str]:
         """The subject and message of the alert a real run's trip sends, saying what to do."""
         message = {
             "alert": "restorable-prune-circuit-breaker",
             "stack": stack_name,
+            "engine": self.engine,
             "region": self.region,
             "reason": self.reason,
             "what_to_do": 'Check the expiry tags (run the prune function with {"dry_run": true}); if the plan is '
@@ -114,19 +135,19 @@ NOTEWORTHY_KEEP_RULES = frozenset(
 def run_prune_job(
     request: PruneRequest,
     settings: CoreSettings,
-    gateways: Mapping[RegionRole, PruneGateway],
-    inventory: InventoryGateway,
+    engines: Sequence[EngineGateways],
     *,
     now: datetime,
     limits: BreakerLimits,
 ) -> tuple[JobResult, list[BreakerTrip]]:
-    """Prune each requested Region; return the result and the circuit-breaker trips to alert on.
+    """Prune each engine in each requested Region; return the result and the circuit-breaker trips to alert on.
 
     ``now`` is the clock, never the request's ``scheduled_time``: expiry is judged by the
     real time, so a bogus or replayed input cannot make anything expire early.
+    ``details["regions"][region]`` sums the engines' summaries (``engines`` breaks them down).
     """
-    # Fail closed: without the source inventory nothing is deleted anywhere.
-    existing_sources = [database.arn for database in inventory.list_databases()]
+    # Fail closed: without every engine's source inventory nothing is deleted anywhere.
+    existing_sources = {item.engine: [database.arn for database in item.inventory.list_databases()] for item in engines}
     result = JobResult(job="prune", region=settings.region, dry_run=request.dry_run, extra_outcomes=(Outcome.DELETED,))
     result.details["override_breaker"] = request.override_breaker
     if request.override_breaker:
@@ -134,19 +155,56 @@ def run_prune_job(
     result.details["breaker_limits"] = {"max_share": limits.max_share, "max_count": limits.max_count}
     result.details["regions"] = {}
     trips: list[BreakerTrip] = []
+    for item in engines:
+        for region, role, summary in _prune_engine(
+            request, settings, item, existing_sources[item.engine], now, limits, result
+        ):
+            entry = result.details["regions"].setdefault(region, {"role": role, "engines": {}})
+            entry["engines"][item.engine.value] = summary
+            if summary.get("breaker_tripped"):
+                trips.append(BreakerTrip(region, str(summary["breaker_reason"]), item.engine.value))
+    for entry in result.details["regions"].values():
+        entry.update(_total(list(entry["engines"].values())))
+    return result, trips
+
+
+def _prune_engine(
+    request: PruneRequest,
+    settings: CoreSettings,
+    item: EngineGateways,
+    existing_sources: list[str],
+    now: datetime,
+    limits: BreakerLimits,
+    result: JobResult,
+) -> list[tuple[str, RegionRole, dict[str, object]]]:
+    gateways = item.regions
     inventories: dict[RegionRole, list[RecoveryPoint] | Exception] = {}
-    for role in ALL_REGION_ROLES:
+    for role, gateway in gateways.items():
         try:
-            inventories[role] = gateways[role].list_manual_snapshots()
+            inventories[role] = gateway.list_manual_snapshots()
         except Exception as exc:
             inventories[role] = exc
+        if isinstance(gateway, ReportsHoldProblems):
+            for problem in gateway.hold_problems():
+                result.add(
+                    ItemResult(
+                        resource=item.engine.value,
+                        kind="*",
+                        outcome=Outcome.FINDING,
+                        reason=f"legal holds: {problem}",
+                        region=gateway.region,
+                    )
+                )
     unreadable = [(role, exc) for role, exc in inventories.items() if isinstance(exc, Exception)]
+    summaries: list[tuple[str, RegionRole, dict[str, object]]] = []
     for role in request.regions:
+        if role not in gateways:  # the engine keeps no recovery points in that Region
+            continue
         gateway = gateways[role]
         points = inventories[role]
         if isinstance(points, Exception) or unreadable:
             result.add(_unlisted(gateway.region, points, [gateways[r].region for r, _ in unreadable]))
-            result.details["regions"][gateway.region] = {"role": role, "listed": not isinstance(points, Exception)}
+            summaries.append((gateway.region, role, {"listed": not isinstance(points, Exception)}))
             continue
         elsewhere = frozenset(
             link
@@ -155,10 +213,32 @@ def run_prune_job(
             for link in held_links(listed)  # type: ignore[arg-type]
         )
         summary = _prune_region(request, settings, gateway, points, elsewhere, existing_sources, now, limits, result)
-        result.details["regions"][gateway.region] = {"role": role, **summary}
-        if summary.get("breaker_tripped"):
-            trips.append(BreakerTrip(gateway.region, str(summary["breaker_reason"])))
-    return result, trips
+        summaries.append((gateway.region, role, summary))
+    return summaries
+
+
+_SUMMED = ("managed_total", "planned_deletions", "deleted")
+
+
+def _total(summaries: list[dict[str, object]]) -> dict[str, object]:
+    """One Region's summary over its engines: counts summed, the breaker tripped when any engine's did."""
+    total: dict[str, object] = {"listed": all(s.get("listed") for s in summaries)}
+    listed = [s for s in summaries if "managed_total" in s]
+    if not listed:
+        return total
+    for key in _SUMMED:
+        total[key] = sum(int(s[key]) for s in listed)  # type: ignore[call-overload]
+    kept: dict[str, int] = {}
+    for s in listed:
+        for rule, count in s["kept_by_rule"].items():  # type: ignore[attr-defined]
+            kept[rule] = kept.get(rule, 0) + count
+    total["kept_by_rule"] = kept
+    total["breaker_tripped"] = any(s["breaker_tripped"] for s in listed)
+    total["orphaned_sources"] = [arn for s in listed for arn in s["orphaned_sources"]]  # type: ignore[attr-defined]
+    reasons = [str(s["breaker_reason"]) for s in listed if s.get("breaker_reason")]
+    if reasons:
+        total["breaker_reason"] = " ".join(reasons)
+    return total
 
 
 def _unlisted(region: str, points: list[RecoveryPoint] | Exception, unreadable: list[str]) -> ItemResult:

@@ -38,6 +38,7 @@ from .validation import describe_problems
 
 AWS_MANAGED_RDS_KEY = "alias/aws/rds"
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
 
 
@@ -250,6 +251,15 @@ class CopySettings(CoreSettings):
 class PruneSettings(CoreSettings):
     prune_max_share_percent: Annotated[int, BeforeValidator(whole_number(1, 100))] = variable("PRUNE_MAX_SHARE_PERCENT")
     prune_max_count: Annotated[int, BeforeValidator(whole_number(0))] = variable("PRUNE_MAX_COUNT")
+    # The holds store of DynamoDB backups (legal holds as records): the prune reads it before deleting any.
+    dynamodb_holds_table: str = variable("DYNAMODB_HOLDS_TABLE")
+
+    @field_validator("dynamodb_holds_table")
+    @classmethod
+    def _holds_table(cls, value: str) -> str:
+        if not _TABLE_NAME.match(value):
+            raise problem(f"'{value}' is not a DynamoDB table name")
+        return value
 
     @property
     def breaker_limits(self) -> BreakerLimits:

@@ -1,14 +1,19 @@
-"""The scheduled-snapshot job: read the inventory, plan, create what is missing."""
+"""The scheduled-snapshot job: read the inventory, plan, create what is missing, for every engine.
+
+The job iterates one gateway per engine behind the same port; an engine whose inventory cannot be
+read is reported and the others go on (creating is safe to retry: the next run reconciles).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import AlreadyExistsError, AwsError, InvalidRequestError, ResourceBusyError
-from .models import Database, RecoveryPoint
+from .models import Database, Engine, RecoveryPoint
 from .request_fields import EventTime, StrictBool
 from .results import ItemResult, JobResult, Outcome
 from .settings import CoreSettings
@@ -17,6 +22,9 @@ from .validation import describe_problems
 
 
 class SnapshotGateway(Protocol):
+    """One engine's resources and recovery points in the source Region."""
+
+    engine: Engine
     region: str
 
     def list_databases(self) -> list[Database]: ...
@@ -71,23 +79,40 @@ def parse_snapshot_request(event: object, settings: CoreSettings, now: datetime 
 
 
 def run_snapshot_job(
-    request: SnapshotRequest, settings: CoreSettings, gateway: SnapshotGateway, now: datetime
+    request: SnapshotRequest, settings: CoreSettings, gateways: Sequence[SnapshotGateway], now: datetime
 ) -> JobResult:
-    """Reconcile: make sure each protected database has the current period's snapshot."""
+    """Reconcile: make sure each protected database of every engine has the current period's snapshot."""
     reference = request.scheduled_time or now
     periods = [Period.current(kind, settings.schedules[kind], reference) for kind in request.requested_kinds]
-    databases = gateway.list_databases()
-    existing = {point.identifier: point for point in gateway.list_manual_snapshots()}
-    decisions = plan_scheduled_snapshots(databases, existing, settings.policies, periods, settings.stack_name)
-
-    result = JobResult(job="snapshot", region=gateway.region, dry_run=request.dry_run)
+    result = JobResult(job="snapshot", region=settings.region, dry_run=request.dry_run)
     result.details["periods"] = {
         p.kind: {"scheduled_at": p.scheduled_at.isoformat(), "date": p.local_date.isoformat()} for p in periods
     }
-    result.details["protected_databases"] = sum(1 for d in databases if d.policy_name is not None)
-    for decision in decisions:
-        result.add(_apply(decision, gateway, request.dry_run))
+    protected = 0
+    for gateway in gateways:
+        try:
+            databases = gateway.list_databases()
+            existing = {point.identifier: point for point in gateway.list_manual_snapshots()}
+        except Exception as exc:  # one engine's inventory never stops the others
+            result.add(_unlisted(gateway, exc))
+            continue
+        protected += sum(1 for d in databases if d.policy_name is not None)
+        decisions = plan_scheduled_snapshots(databases, existing, settings.policies, periods, settings.stack_name)
+        for decision in decisions:
+            result.add(_apply(decision, gateway, request.dry_run))
+    result.details["protected_databases"] = protected
     return result
+
+
+def _unlisted(gateway: SnapshotGateway, error: Exception) -> ItemResult:
+    reason = str(error) if isinstance(error, AwsError) else f"unexpected {type(error).__name__}: {error}"
+    return ItemResult(
+        resource=gateway.engine.value,
+        kind="*",
+        outcome=Outcome.FAILED,
+        reason=f"cannot read the {gateway.engine.value} inventory in {gateway.region}: {reason}; nothing created",
+        region=gateway.region,
+    )
 
 
 def _apply(decision: SnapshotDecision, gateway: SnapshotGateway, dry_run: bool) -> ItemResult:

@@ -2,29 +2,30 @@
 
 Pure: takes the inventory (databases, existing manual snapshots) and returns one decision
 per database and kind. Applying the plan is the job module's work.
+
+Engine-neutral: what differs per engine (the kinds it supports, the states it snapshots in, how it
+names a point and finds the one a rerun made) comes from its profile in ``engines.ENGINES``.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from . import tags as tag_keys
-from .models import Database, DatabaseType, RecoveryPoint
-from .naming import format_timestamp, scheduled_snapshot_id
+from .engines import ENGINES
+from .models import Database, DatabaseType, Engine, RecoveryPoint
+from .naming import format_timestamp
 from .policy import PolicyDocument
 from .schedule import CronSchedule
 
-# CreateDBSnapshot accepts these instance states only; clusters must be available.
-SNAPSHOTTABLE_STATES = {
-    DatabaseType.INSTANCE: frozenset({"available", "storage-optimization"}),
-    DatabaseType.CLUSTER: frozenset({"available"}),
-    DatabaseType.TABLE: frozenset({"ACTIVE"}),
-    DatabaseType.CACHE_REPLICATION_GROUP: frozenset({"available"}),
-    DatabaseType.CACHE_CLUSTER: frozenset({"available"}),
-    DatabaseType.SERVERLESS_CACHE: frozenset({"available"}),
+# The states each resource type is snapshotted in, from the engine profiles.
+SNAPSHOTTABLE_STATES: Mapping[DatabaseType, frozenset[str]] = {
+    resource_type: states
+    for engine_profile in ENGINES.values()
+    for resource_type, states in engine_profile.snapshottable_states.items()
 }
 
 
@@ -81,12 +82,18 @@ def plan_scheduled_snapshots(
 ) -> list[SnapshotDecision]:
     """Decide, for every protected database and every period, what to do.
 
-    ``existing`` maps snapshot identifiers to the manual snapshots of the Region (DB and
-    cluster snapshots). Unprotected databases get no decision at all.
+    ``existing`` maps identifiers to the manual recovery points of the Region (of every engine
+    given). Unprotected databases get no decision at all; a kind the database's engine does not
+    support (``monthly`` for a table) is not planned for it.
     """
     period_list = list(periods)
     decisions: list[SnapshotDecision] = []
+    indexes: dict[Engine, Mapping[Hashable, RecoveryPoint]] = {}
     for database in databases:
+        engine_profile = ENGINES[database.type.engine]
+        if engine_profile.engine not in indexes:
+            indexes[engine_profile.engine] = engine_profile.names.index(existing, stack_name)
+        found_by_key = indexes[engine_profile.engine]
         policy_name = database.policy_name
         if policy_name is None:
             continue
@@ -115,14 +122,27 @@ def plan_scheduled_snapshots(
             continue
         for period in period_list:
             rule = policy.rule_for(period.kind)
-            if rule is None:
+            if rule is None or not engine_profile.plans(period.kind):
                 continue
-            snapshot_id = scheduled_snapshot_id(database.identifier, period.kind, period.local_date)
-            found = existing.get(snapshot_id)
+            expires_at = period.scheduled_at + timedelta(days=rule.retention_days)
+            try:
+                snapshot_id = engine_profile.names.scheduled(
+                    stack_name=stack_name,
+                    database=database,
+                    kind=period.kind,
+                    period_date=period.local_date,
+                    expires_at=expires_at,
+                )
+            except ValueError as exc:
+                decisions.append(
+                    SnapshotDecision(database, period.kind, Action.FINDING, reason=f"cannot name its snapshot: {exc}")
+                )
+                continue
+            found = found_by_key.get(engine_profile.names.key(snapshot_id, stack_name))
             if found is not None:
                 decisions.append(_existing_decision(database, period.kind, found, stack_name))
                 continue
-            if database.status not in SNAPSHOTTABLE_STATES[database.type]:
+            if database.status not in engine_profile.snapshottable_states[database.type]:
                 decisions.append(
                     SnapshotDecision(
                         database,
@@ -133,7 +153,6 @@ def plan_scheduled_snapshots(
                     )
                 )
                 continue
-            expires_at = period.scheduled_at + timedelta(days=rule.retention_days)
             decisions.append(
                 SnapshotDecision(
                     database,

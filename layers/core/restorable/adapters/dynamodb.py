@@ -81,12 +81,12 @@ class DynamoDbGateway:
     def list_table_names(self) -> list[str]:
         return list(self.pages("list_tables", "TableNames", PAGE_SIZE))
 
-    def list_tables(self) -> list[Table]:
-        """Every table of the Region with its tags; a table deleted while we list is left out."""
+    def list_tables(self, *, with_tags: bool = True) -> list[Table]:
+        """Every table of the Region (with its tags unless told); a table deleted while we list is left out."""
         tables = []
         for name in self.list_table_names():
             try:
-                tables.append(self.describe_table(name))
+                tables.append(self.describe_table(name, with_tags=with_tags))
             except ResourceNotFoundError:
                 continue
         return tables

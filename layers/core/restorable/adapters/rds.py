@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ResourceNotFoundError
-from ..models import Database, DatabaseType, RecoveryPoint
+from ..models import Database, DatabaseType, Engine, RecoveryPoint
 from ..tags import tag_dict, tag_list
 from .errors import BOTO_ERRORS, translate
 
@@ -20,6 +20,8 @@ PAGE_SIZE = 100
 
 class RdsGateway:
     """One Region's RDS, through a client the caller creates (so tests can hand in another)."""
+
+    engine = Engine.RDS
 
     def __init__(self, client: RDSClient) -> None:
         self._client = client
