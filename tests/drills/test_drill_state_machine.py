@@ -453,7 +453,7 @@ def _fail_on(world: DrillWorld, operation: str, code: str, times: int | None = N
 @pytest.mark.parametrize(
     ("operation", "code", "failed_state", "error_name"),
     [
-        ("RestoreDBInstanceFromDBSnapshot", "InsufficientDBInstanceCapacity", "StartRestore", "AwsError"),
+        ("RestoreDBInstanceFromDBSnapshot", "InsufficientDBInstanceCapacity", "StartRestore", "QuotaExceededError"),
         ("RestoreDBInstanceFromDBSnapshot", "AccessDenied", "StartRestore", "PermissionDeniedError"),
         ("GetSecretValue", "ResourceNotFoundException", "RunChecks", "ResourceNotFoundError"),
     ],
