@@ -84,10 +84,10 @@ def simulate_plainly(spec: SimulatorInput) -> SimulatorResult:
                 )
                 if plan.breaker_tripped:
                     result.breaker_trips.append((now, region, plan.breaker_reason))
-                for point in plan.deletions:
-                    del points[region][point.identifier]
-                    counts[region][_TYPE_NAMES[point.type]] -= 1
-                    result.pruned[(region, point.kind or "")] += 1
+                for deleted in plan.deletions:
+                    del points[region][deleted.identifier]
+                    counts[region][_TYPE_NAMES[deleted.type]] -= 1
+                    result.pruned[(region, deleted.kind or "")] += 1
         else:
             period = Period.current(kind, spec.schedules[kind], now)
             source_points = points[spec.source_region]
