@@ -47,6 +47,7 @@ def simulate_plainly(spec: SimulatorInput) -> SimulatorResult:
     sources = {database.arn for database in databases}
     points: dict[str, dict[str, _Point]] = {region: {} for region in result.regions}  # in order of arrival
     counts: dict[str, Counter[str]] = {region: Counter() for region in result.regions}
+    per_source: dict[str, Counter[str]] = {region: Counter() for region in result.regions}
     peaks: Counter[tuple[str, str]] = Counter()
 
     timeline: list[tuple[datetime, int, str, str]] = [
@@ -86,6 +87,7 @@ def simulate_plainly(spec: SimulatorInput) -> SimulatorResult:
                     result.breaker_trips.append((now, region, plan.breaker_reason))
                 for deleted in plan.deletions:
                     del points[region][deleted.identifier]
+                    per_source[region][deleted.source_arn or ""] -= 1
                     counts[region][_TYPE_NAMES[deleted.type]] -= 1
                     result.pruned[(region, deleted.kind or "")] += 1
         else:
@@ -103,12 +105,13 @@ def simulate_plainly(spec: SimulatorInput) -> SimulatorResult:
                 made = _points(decision.database, decision.snapshot_id, decision.tags, regions, now, size)
                 for region, point in zip(regions, made, strict=True):
                     if region != spec.source_region:
-                        present = any(p.source_arn == decision.database.arn for p in points[region].values())
+                        present = per_source[region][decision.database.arn] > 0
                         result.transfer_gb_by_month[f"{now:%Y-%m}"] += size * spec.change_rate if present else size
                         result.copied[(region, kind)] += 1
                     else:
                         result.created[(region, kind)] += 1
                     points[region][point.identifier] = point
+                    per_source[region][point.source_arn or ""] += 1
                     snapshot_type = _TYPE_NAMES[point.type]
                     counts[region][snapshot_type] += 1
                     peaks[(region, snapshot_type)] = max(peaks[(region, snapshot_type)], counts[region][snapshot_type])
