@@ -8,6 +8,11 @@ breaker included. Nothing else is modelled: every database is always available, 
 snapshot and copy succeeds at once, and the period current at the start is taken at the
 start (as the hourly catch-up does).
 
+Databases whose recovery-point histories are identical (same policy and type) are simulated
+once and their figures weighted by their number; the circuit breaker, the one thing that
+couples the databases of a Region, is decided over every member's points when it may trip
+(``docs/policy-simulator.md``, "Speed"). ``policy_simulator.reference`` is the plain run.
+
 Storage model (simple, stated in every report): a snapshot of a database is billed at
 ``change_rate`` times the database's size at the time, except the oldest kept snapshot of each
 database in each Region, which is billed in full. ``change_rate=1`` (the default) bills every
@@ -382,8 +387,8 @@ def _groups(spec: SimulatorInput) -> list[_Group]:
     for db in spec.databases:
         members[(db.policy, db.cluster)].append(db)
         policy = spec.policies.get(db.policy) if db.policy else None
-        for kind in spec.schedules if policy else ():
-            if policy and policy.rule_for(kind):  # the same check the snapshot planner makes, once per member
+        for kind in policy.snapshots if policy else ():
+            if kind in spec.schedules:  # a member's identifiers are checked as the snapshot planner checks them
                 scheduled_snapshot_id(db.identifier, kind, spec.start.date())
     groups = []
     for (policy_name, cluster), alike in members.items():

@@ -168,6 +168,17 @@ databases = st.lists(
 )
 
 
+def test_a_member_whose_snapshots_cannot_be_named_is_refused_as_by_the_plain_run() -> None:
+    fleet = [SyntheticDatabase("db1", False, "long", 10.0), SyntheticDatabase("bad--name", False, "long", 10.0)]
+    spec = SimulatorInput(
+        databases=fleet, policies=POLICIES, schedules=SCHEDULES, prune_schedule=PRUNES[0], start=START, days=40
+    )
+    with pytest.raises(ValueError, match="bad--name"):
+        simulate_plainly(spec)
+    with pytest.raises(ValueError, match="bad--name"):
+        simulate(spec)
+
+
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     fleet=databases,
