@@ -8,6 +8,11 @@ breaker included. Nothing else is modelled: every database is always available, 
 snapshot and copy succeeds at once, and the period current at the start is taken at the
 start (as the hourly catch-up does).
 
+Databases whose recovery-point histories are identical (same policy and type) are simulated
+once and their figures weighted by their number; the circuit breaker, the one thing that
+couples the databases of a Region, is decided over every member's points when it may trip
+(``docs/policy-simulator.md``, "Speed"). ``policy_simulator.reference`` is the plain run.
+
 Storage model (simple, stated in every report): a snapshot of a database is billed at
 ``change_rate`` times the database's size at the time, except the oldest kept snapshot of each
 database in each Region, which is billed in full. ``change_rate=1`` (the default) bills every
@@ -26,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 from restorable.models import Database, DatabaseType, RecoveryPoint
+from restorable.naming import scheduled_snapshot_id
 from restorable.policy import PolicyDocument
 from restorable.prune_plan import BreakerLimits, PrunePlan, plan_prune
 from restorable.schedule import CronSchedule
@@ -171,21 +177,75 @@ class SimulatorResult:
         return rows
 
 
-class _RegionStore:
-    """One Region's manual snapshots, with billed storage kept up to date incrementally."""
+@dataclass(frozen=True)
+class _GrowthClass:
+    """The members of a group that grow alike: their billed storage is summed without visiting each."""
 
-    def __init__(self, region: str, change_rate: float) -> None:
+    growth_gb_per_month: float
+    sizes_gb: tuple[float, ...]
+
+    def billed_gb(self, months_oldest_first: Sequence[float], change_rate: float) -> float:
+        """The sum over these members of ``source_storage_gb`` of their sizes at these months."""
+        if not months_oldest_first:
+            return 0.0
+        growth = self.growth_gb_per_month
+        first = months_oldest_first[0]
+        smallest = min(self.sizes_gb) + growth * (months_oldest_first[-1] if growth < 0 else first)
+        if smallest < 0:  # some size is clamped at 0: no closed form, each member on its own
+            return sum(
+                source_storage_gb([max(0.0, size + growth * months) for months in months_oldest_first], change_rate)
+                for size in self.sizes_gb
+            )
+        members, total = len(self.sizes_gb), sum(self.sizes_gb)
+        oldest = total + members * growth * first
+        others = (len(months_oldest_first) - 1) * total + members * growth * (sum(months_oldest_first) - first)
+        return oldest + change_rate * others
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Databases whose recovery-point histories are identical, simulated once through the first of them."""
+
+    representative: Database
+    members: tuple[SyntheticDatabase, ...]
+    growth_classes: tuple[_GrowthClass, ...]
+
+    @property
+    def weight(self) -> int:
+        return len(self.members)
+
+    def billed_gb(self, months_oldest_first: Sequence[float], change_rate: float) -> float:
+        return sum(c.billed_gb(months_oldest_first, change_rate) for c in self.growth_classes)
+
+    def size_gb(self, months: float) -> float:
+        """The members' sizes summed, ``months`` after the start."""
+        return self.billed_gb([months], 1.0)
+
+    def identifiers(self, representative_identifier: str) -> list[str]:
+        """The members' identifiers of the snapshot the representative has as ``representative_identifier``."""
+        suffix = representative_identifier.removeprefix(self.representative.identifier)
+        return [member.identifier + suffix for member in self.members]
+
+
+class _RegionStore:
+    """One Region's manual snapshots of the representatives, each standing for its group's members:
+    counts, peaks and billed storage are the members' (kept up to date incrementally)."""
+
+    def __init__(self, region: str, change_rate: float, groups: Mapping[str, _Group]) -> None:
         self.region = region
         self.change_rate = change_rate
+        self._groups = groups  # source ARN -> group
+        self.sources = frozenset(groups)
         self.points: dict[str, _Point] = {}  # in order of arrival
         self._by_source: dict[str, list[str]] = defaultdict(list)  # source -> identifiers, oldest first
-        self._sizes_by_source: dict[str, list[float]] = defaultdict(list)  # the same points' sizes
+        self._months_by_source: dict[str, list[float]] = defaultdict(list)  # the same points' creation months
         self._source_gb: dict[str, float] = {}
         self.storage_gb = 0.0
         self.counts: Counter[str] = Counter()
         self.peaks: Counter[str] = Counter()  # highest count at any moment, not only at the daily samples
         self.version = 0
         self.last_prune: int | None = None  # the version the planner last saw
+        self.last_trip: str | None = None  # the breaker's reason, if the planner's last run tripped
         self._sequence: dict[str, int] = {}  # identifier -> order of arrival
         self._next_sequence = 0
         self._to_expire: list[tuple[datetime, int, str]] = []  # heap; entries of removed points are skipped
@@ -193,17 +253,24 @@ class _RegionStore:
         self._newest: dict[tuple[str, str], _Point] = {}  # (source, kind) -> newest present point
         self._by_group: dict[tuple[str, str], list[_Point]] = defaultdict(list)
 
+    def weight(self, point: RecoveryPoint) -> int:
+        return self._groups[point.source_arn or ""].weight
+
+    def managed_total(self) -> int:
+        """Every member's managed points: all the simulator's points are complete managed ones."""
+        return sum(self.counts.values())
+
     def has_source(self, source_arn: str) -> bool:
         return bool(self._by_source.get(source_arn))
 
-    def add(self, point: _Point) -> None:
+    def add(self, point: _Point, months: float) -> None:
         self.points[point.identifier] = point
         snapshot_type = _TYPE_NAMES[point.type]
-        self.counts[snapshot_type] += 1
+        self.counts[snapshot_type] += self.weight(point)
         self.peaks[snapshot_type] = max(self.peaks[snapshot_type], self.counts[snapshot_type])
         source = point.source_arn or ""
         self._by_source[source].append(point.identifier)
-        self._sizes_by_source[source].append(point.size_gb)
+        self._months_by_source[source].append(months)
         self._restate(source)
         self._sequence[point.identifier] = self._next_sequence
         if point.expires_at is not None:
@@ -218,11 +285,11 @@ class _RegionStore:
 
     def remove(self, identifier: str) -> _Point:
         point = self.points.pop(identifier)
-        self.counts[_TYPE_NAMES[point.type]] -= 1
+        self.counts[_TYPE_NAMES[point.type]] -= self.weight(point)
         source = point.source_arn or ""
         index = self._by_source[source].index(identifier)
         del self._by_source[source][index]
-        del self._sizes_by_source[source][index]
+        del self._months_by_source[source][index]
         self._restate(source)
         del self._sequence[identifier]
         self._expired.discard(identifier)
@@ -251,35 +318,23 @@ class _RegionStore:
             return False
         return newly_expired or self.last_prune != self.version
 
-    def changing_points(self, limits: BreakerLimits) -> list[_Point]:
-        """What the prune planner needs to see to decide exactly as over all points, if it does not trip.
-
-        A point can be deleted only once expired, and only the newest of its (source, kind) decides
-        whether an expired one is kept: so the expired points and the newest of their groups. The
-        circuit breaker also counts the managed points; a smaller count can only make it stricter
-        (the limit never shrinks as the count grows), so the planner is given enough of the other
-        points that this many expired ones are within the limit. If the planner still trips on what
-        it was given, the caller plans again over every point: a trip is only ever decided on all.
-        Call after ``prune_may_change_anything`` at the same time.
-        """
+    def changing_points(self) -> list[_Point]:
+        """What decides the deletions: a point can be deleted only once expired, and only the newest
+        of its (source, kind) decides whether an expired one is kept. In order of arrival.
+        Call after ``prune_may_change_anything`` at the same time."""
         chosen = set(self._expired)
         for identifier in self._expired:
             point = self.points[identifier]
             chosen.add(self._newest[(point.source_arn or "", point.kind or "")].identifier)
-        wanted = _count_allowing(limits, len(self._expired), len(self.points))
-        if wanted >= len(self.points):
-            return list(self.points.values())
-        for identifier in reversed(self.points):  # the newest: the last to expire
-            if len(chosen) >= wanted:
-                break
-            chosen.add(identifier)
         return [self.points[identifier] for identifier in sorted(chosen, key=self._sequence.__getitem__)]
 
+    def every_member_point(self) -> list[_Point]:
+        """Each point as many times as its group has members: what the planner counts over every database."""
+        return [point for point in self.points.values() for _ in range(self.weight(point))]
+
     def _restate(self, source: str) -> None:
-        self.storage_gb -= self._source_gb.get(source, 0.0)
-        billed = source_storage_gb(self._sizes_by_source[source], self.change_rate)
-        self._source_gb[source] = billed
-        self.storage_gb += billed
+        self._source_gb[source] = self._groups[source].billed_gb(self._months_by_source[source], self.change_rate)
+        self.storage_gb = sum(self._source_gb.values())
 
 
 _TYPE_NAMES = {snapshot_type: snapshot_type.value for snapshot_type in DatabaseType}
@@ -297,20 +352,6 @@ def _remove_same(points: list[_Point], point: _Point) -> None:
             del points[index]
             return
     raise ValueError(f"{point.identifier} is not in the list")
-
-
-def _count_allowing(limits: BreakerLimits, deletions: int, total: int) -> int:
-    """The fewest managed points (at most ``total``) for which the breaker allows ``deletions``."""
-    if limits.allowed(total) < deletions:
-        return total
-    low, high = deletions, total  # never fewer than the deletions themselves
-    while low < high:
-        middle = (low + high) // 2
-        if limits.allowed(middle) >= deletions:
-            high = middle
-        else:
-            low = middle + 1
-    return low
 
 
 def source_storage_gb(sizes_oldest_first: Sequence[float], change_rate: float) -> float:
@@ -335,26 +376,54 @@ def _firings(schedule: CronSchedule, start: datetime, end: datetime) -> Iterable
         yield moment
 
 
+def _groups(spec: SimulatorInput) -> list[_Group]:
+    """The fleet in groups of databases whose recovery-point histories are identical, in fleet order.
+
+    What a database's points are, when, and when they expire depends only on its policy and its
+    type (instance or cluster); the identifiers differ only by the database's identifier, and the
+    sizes only enter storage and transfer, which each group sums over its members.
+    """
+    members: dict[tuple[str | None, bool], list[SyntheticDatabase]] = defaultdict(list)
+    for db in spec.databases:
+        members[(db.policy, db.cluster)].append(db)
+        policy = spec.policies.get(db.policy) if db.policy else None
+        for kind in policy.snapshots if policy else ():
+            if kind in spec.schedules:  # a member's identifiers are checked as the snapshot planner checks them
+                scheduled_snapshot_id(db.identifier, kind, spec.start.date())
+    groups = []
+    for (policy_name, cluster), alike in members.items():
+        first = alike[0]
+        growth: dict[float, list[float]] = defaultdict(list)
+        for db in alike:
+            growth[db.growth_gb_per_month].append(db.size_gb)
+        representative = Database(
+            type=DatabaseType.CLUSTER if cluster else DatabaseType.INSTANCE,
+            identifier=first.identifier,
+            arn=_arn(spec.account_id, spec.source_region, first),
+            status="available",
+            engine="aurora-postgresql" if cluster else "postgres",
+            tags={} if policy_name is None else {"restorable:policy": policy_name},
+        )
+        classes = tuple(_GrowthClass(rate, tuple(sizes)) for rate, sizes in growth.items())
+        groups.append(_Group(representative, tuple(alike), classes))
+    return groups
+
+
 def simulate(spec: SimulatorInput, *, feed_only_what_can_change: bool = True) -> SimulatorResult:
-    """Run the simulation. ``feed_only_what_can_change=False`` gives the prune planner every point
-    at every run that may change anything: the reference the faster default must equal exactly."""
+    """Run the simulation: each group of identical databases once, weighted by its size, the prune
+    planner fed what can change its answer. ``feed_only_what_can_change=False`` runs the plain
+    reference instead (``policy_simulator.reference``): every database, every point, every run."""
+    if not feed_only_what_can_change:
+        from .reference import simulate_plainly
+
+        return simulate_plainly(spec)
     result = SimulatorResult(spec)
     start = spec.start.astimezone(UTC)
     end = start + timedelta(days=spec.days)
-    source_arns = {db.identifier: _arn(spec.account_id, spec.source_region, db) for db in spec.databases}
-    databases = [
-        Database(
-            type=DatabaseType.CLUSTER if db.cluster else DatabaseType.INSTANCE,
-            identifier=db.identifier,
-            arn=source_arns[db.identifier],
-            status="available",
-            engine="aurora-postgresql" if db.cluster else "postgres",
-            tags={} if db.policy is None else {"restorable:policy": db.policy},
-        )
-        for db in spec.databases
-    ]
-    by_identifier = {db.identifier: db for db in spec.databases}
-    stores = {region: _RegionStore(region, spec.change_rate) for region in result.regions}
+    groups = _groups(spec)
+    by_source = {group.representative.arn: group for group in groups}
+    representatives = [group.representative for group in groups]
+    stores = {region: _RegionStore(region, spec.change_rate, by_source) for region in result.regions}
     regions_with_copy = result.regions
     regions_without_copy = [spec.source_region]
 
@@ -374,36 +443,45 @@ def simulate(spec: SimulatorInput, *, feed_only_what_can_change: bool = True) ->
         elif what == "prune":
             for store in stores.values():
                 if store.prune_may_change_anything(now):
-                    _prune(result, spec, store, now, set(source_arns.values()), feed_only_what_can_change)
+                    _prune(result, spec, store, now)
                     store.last_prune = store.version
+                elif store.last_trip is not None:  # the same points as at a run that tripped: it trips again
+                    result.breaker_trips.append((now, store.region, store.last_trip))
         else:
             schedule = spec.schedules[kind]
             period = Period.current(kind, schedule, now)
             source = stores[spec.source_region]
-            decisions = plan_scheduled_snapshots(databases, source.points, spec.policies, [period], spec.stack_name)
+            decisions = plan_scheduled_snapshots(
+                representatives, source.points, spec.policies, [period], spec.stack_name
+            )
             for decision in decisions:
                 if decision.action is not Action.CREATE or decision.snapshot_id is None:
                     continue
-                db = by_identifier[decision.database.identifier]
-                size = db.size_at(_months(start, now))
-                policy = spec.policies.get(db.policy or "")
+                group = by_source[decision.database.arn]
+                months = _months(start, now)
+                policy = spec.policies.get(group.members[0].policy or "")
                 rule = policy.rule_for(kind) if policy else None
                 regions = regions_with_copy if rule and rule.dr_copy else regions_without_copy
+                size = group.members[0].size_at(months)
                 points = _points(decision.database, decision.snapshot_id, decision.tags, regions, now, size)
                 for region, point in zip(regions, points, strict=True):
                     store = stores[region]
                     if region != spec.source_region:
-                        moved = size if not store.has_source(decision.database.arn) else size * spec.change_rate
+                        moved = group.size_gb(months)
+                        if store.has_source(decision.database.arn):
+                            moved *= spec.change_rate
                         result.transfer_gb_by_month[f"{now:%Y-%m}"] += moved
-                        result.copied[(region, kind)] += 1
+                        result.copied[(region, kind)] += group.weight
                     else:
-                        result.created[(region, kind)] += 1
-                    store.add(point)
+                        result.created[(region, kind)] += group.weight
+                    store.add(point, months)
 
     for region, store in stores.items():
+        identifiers: set[str] = set()
         for point in store.points.values():
-            result.kept[(region, point.kind or "")] += 1
-        result.final_identifiers[region] = set(store.points)
+            result.kept[(region, point.kind or "")] += store.weight(point)
+            identifiers.update(by_source[point.source_arn or ""].identifiers(point.identifier))
+        result.final_identifiers[region] = identifiers
         for snapshot_type, peak in store.peaks.items():
             result.peaks[(region, snapshot_type)] = peak
     return result
@@ -437,34 +515,34 @@ def _points(
     return points
 
 
-def _prune(
-    result: SimulatorResult,
-    spec: SimulatorInput,
-    store: _RegionStore,
-    now: datetime,
-    sources: set[str],
-    feed_only_what_can_change: bool,
-) -> None:
-    def plan_over(points: Sequence[_Point]) -> PrunePlan:
+# Candidates are complete managed points, so a share of 1 allows them all: this never trips.
+_NEVER_TRIPS = BreakerLimits(max_share=1.0)
+
+
+def _prune(result: SimulatorResult, spec: SimulatorInput, store: _RegionStore, now: datetime) -> None:
+    def plan_over(points: Sequence[_Point], limits: BreakerLimits) -> PrunePlan:
         return plan_prune(
             points,
             stack_name=spec.stack_name,
             now=now,
-            existing_sources=sources,
+            existing_sources=store.sources,
             region=store.region,
-            limits=spec.breaker,
+            limits=limits,
         )
 
-    everything = len(store.points)
-    given = store.changing_points(spec.breaker) if feed_only_what_can_change else list(store.points.values())
-    plan = plan_over(given)
-    if plan.breaker_tripped and len(given) < everything:
-        plan = plan_over(list(store.points.values()))  # whether and why it trips is decided over every point
+    plan = plan_over(store.changing_points(), _NEVER_TRIPS)
+    deletions = sum(store.weight(point) for point in plan.deletions)
+    if deletions > spec.breaker.allowed(store.managed_total()):
+        # The breaker couples the databases of the Region: the planner decides it over every member's points.
+        plan = plan_over(store.every_member_point(), spec.breaker)
+        if not plan.breaker_tripped:
+            raise RuntimeError(f"the circuit breaker's count and the planner disagree in {store.region} at {now}")
+    store.last_trip = plan.breaker_reason if plan.breaker_tripped else None
     if plan.breaker_tripped:
         result.breaker_trips.append((now, store.region, plan.breaker_reason))
     for point in plan.deletions:
         store.remove(point.identifier)
-        result.pruned[(store.region, point.kind or "")] += 1
+        result.pruned[(store.region, point.kind or "")] += store.weight(point)
 
 
 def _sample(result: SimulatorResult, stores: dict[str, _RegionStore], now: datetime) -> None:

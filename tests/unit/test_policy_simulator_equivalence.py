@@ -1,14 +1,18 @@
-"""Feeding the prune planner only what can change gives exactly the figures of feeding it everything.
+"""The fast simulation gives exactly the figures of the plain one, on any fleet.
 
-The simulator's speed comes from giving the real prune planner, at each run, only the expired
-points, the newest of their groups and enough other points for the circuit breaker's share.
-These tests run the same fleets both ways and compare every figure the simulator outputs,
-exactly (floats included: the same snapshots are added and removed in the same order). They
-are the guard if the planner's rules change: whatever the rules, both ways must agree.
+The fast simulation (``policy_simulator.model``) simulates each group of identical databases
+once and weights its figures by the group's size, and gives the prune planner only the points
+that can change its answer; the plain one (``policy_simulator.reference``) simulates every
+database and plans every prune run over every point. These tests run the same fleets both ways
+and compare every figure the simulator outputs: counts, peaks, identifiers and breaker trips
+exactly, storage and transfer to the rounding of a float (a group's storage is summed in
+another order; with whole sizes and no growth it is exact, see the default run). They are the
+guard if the planners' rules change: whatever the rules, both ways must agree.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,9 +23,10 @@ from hypothesis import strategies as st
 
 import policy_simulator  # noqa: F401 - puts the core layer on the path
 from local_runtime.fleet import synthetic_fleet
-from policy_simulator import model
+from policy_simulator import model, reference
 from policy_simulator.config import build_input
 from policy_simulator.model import SimulatorInput, SimulatorResult, SyntheticDatabase, simulate
+from policy_simulator.reference import simulate_plainly
 from policy_simulator.report import summary_lines
 from restorable.policy import parse_policy_document
 from restorable.prune_plan import BreakerLimits
@@ -30,28 +35,38 @@ from restorable.schedule import CronSchedule
 START = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def figures(result: SimulatorResult) -> dict[str, Any]:
-    """Everything the simulator reports (the table, the cost rows, the chart's series) and its final state."""
+def counted(result: SimulatorResult) -> dict[str, Any]:
+    """Every whole-number figure the simulator reports, its breaker trips and its final state."""
     return {
         "summary": summary_lines(result),
-        "samples": [(s.day, s.counts, s.storage_gb) for s in result.samples],
+        "counts": [(s.day, s.counts) for s in result.samples],
         "created": dict(result.created),
         "copied": dict(result.copied),
         "pruned": dict(result.pruned),
         "kept": dict(result.kept),
-        "transfer_gb_by_month": dict(result.transfer_gb_by_month),
-        "storage_gb_months_by_month": dict(result.storage_gb_months_by_month),
-        "monthly_cost": result.monthly_cost(),
         "breaker_trips": result.breaker_trips,
         "final_identifiers": result.final_identifiers,
         "peaks": result.peaks,
     }
 
 
+def amounts(result: SimulatorResult) -> list[tuple[str, float]]:
+    """Every storage, transfer and cost figure, named."""
+    named = [(f"{s.day:%Y-%m-%d} {region}", gb) for s in result.samples for region, gb in sorted(s.storage_gb.items())]
+    for month, gb_months, transfer, storage_cost, transfer_cost in result.monthly_cost():
+        named += [(f"{month} GB-months", gb_months), (f"{month} transfer", transfer)]
+        named += [(f"{month} storage $", storage_cost), (f"{month} transfer $", transfer_cost)]
+    return named
+
+
 def assert_same_both_ways(spec: SimulatorInput) -> SimulatorResult:
     fast = simulate(spec)
-    reference = simulate(spec, feed_only_what_can_change=False)
-    assert figures(fast) == figures(reference)
+    plain = simulate_plainly(spec)
+    assert counted(fast) == counted(plain)
+    fast_amounts, plain_amounts = amounts(fast), amounts(plain)
+    assert [name for name, _ in fast_amounts] == [name for name, _ in plain_amounts]
+    for (name, value), (_, expected) in zip(fast_amounts, plain_amounts, strict=True):
+        assert math.isclose(value, expected, rel_tol=1e-9, abs_tol=1e-9), name
     return fast
 
 
@@ -59,8 +74,16 @@ def test_the_template_policies_over_two_years_give_identical_figures() -> None:
     spec = build_input(fleet=synthetic_fleet(40, seed=3), start=START, days=730)
     result = assert_same_both_ways(spec)
     assert sum(result.pruned.values()) > 0  # the comparison is about pruning
+    assert "OVER QUOTA" in "\n".join(summary_lines(result))  # and about quotas that bind
 
 
+def test_whole_sizes_without_growth_give_the_same_storage_to_the_last_bit() -> None:
+    spec = build_input(fleet=synthetic_fleet(30, seed=2), start=START, days=400)
+    fast, plain = simulate(spec), simulate_plainly(spec)
+    assert amounts(fast) == amounts(plain)
+
+
+@pytest.mark.parametrize("seed", [1, 21])
 @pytest.mark.parametrize(
     "breaker",
     [
@@ -69,20 +92,29 @@ def test_the_template_policies_over_two_years_give_identical_figures() -> None:
         BreakerLimits(max_share=0.035),  # at the edge: some runs trip, some do not
     ],
 )
-def test_breaker_trips_are_the_same_whatever_the_limits(breaker: BreakerLimits) -> None:
-    spec = build_input(fleet=synthetic_fleet(30, seed=5), start=START, days=400, breaker=breaker)
+def test_breaker_trips_are_the_same_whatever_the_limits(breaker: BreakerLimits, seed: int) -> None:
+    spec = build_input(fleet=synthetic_fleet(30, seed=seed), start=START, days=300, breaker=breaker)
     result = assert_same_both_ways(spec)
     assert result.breaker_trips
 
 
-def test_storage_with_growth_and_a_change_rate_is_identical_to_the_last_bit() -> None:
+def test_a_breaker_that_keeps_tripping_is_reported_at_every_run() -> None:
+    spec = build_input(fleet=synthetic_fleet(20, seed=4), start=START, days=120, breaker=BreakerLimits(max_count=1))
+    result = assert_same_both_ways(spec)
+    days_tripped = {when.date() for when, region, _ in result.breaker_trips if region == "us-east-1"}
+    first = min(days_tripped)
+    assert days_tripped == {first + timedelta(days=d) for d in range((max(days_tripped) - first).days + 1)}
+    assert sum(result.pruned.values()) == 0
+
+
+def test_storage_with_growth_and_a_change_rate_is_identical() -> None:
     spec = build_input(
         fleet=synthetic_fleet(25, seed=11, growth_gb_per_month=3.7), start=START, days=500, change_rate=0.13
     )
     assert_same_both_ways(spec)
 
 
-def test_the_planner_is_given_fewer_points_than_the_region_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_planners_are_given_far_fewer_points(monkeypatch: pytest.MonkeyPatch) -> None:
     given_sizes: list[int] = []
     planner: Callable[..., Any] = model.plan_prune
 
@@ -92,12 +124,18 @@ def test_the_planner_is_given_fewer_points_than_the_region_holds(monkeypatch: py
         return planner(points, **arguments)
 
     monkeypatch.setattr(model, "plan_prune", recording)
+    monkeypatch.setattr(reference, "plan_prune", recording)
     spec = build_input(fleet=synthetic_fleet(40, seed=3), start=START, days=730)
     simulate(spec)
     fast = sum(given_sizes)
     given_sizes.clear()
-    simulate(spec, feed_only_what_can_change=False)
-    assert fast * 3 < sum(given_sizes)
+    simulate_plainly(spec)
+    assert fast * 100 < sum(given_sizes)
+
+
+def test_the_plain_run_is_the_option_that_feeds_every_point() -> None:
+    spec = build_input(fleet=synthetic_fleet(6, seed=9), start=START, days=60, breaker=BreakerLimits(max_share=0.02))
+    assert counted(simulate(spec, feed_only_what_can_change=False)) == counted(simulate_plainly(spec))
 
 
 POLICIES = parse_policy_document(
@@ -126,8 +164,19 @@ databases = st.lists(
         growth_gb_per_month=st.sampled_from([0.0, 1.5, -2.0]),
     ),
     min_size=1,
-    max_size=25,
+    max_size=30,
 )
+
+
+def test_a_member_whose_snapshots_cannot_be_named_is_refused_as_by_the_plain_run() -> None:
+    fleet = [SyntheticDatabase("db1", False, "long", 10.0), SyntheticDatabase("bad--name", False, "long", 10.0)]
+    spec = SimulatorInput(
+        databases=fleet, policies=POLICIES, schedules=SCHEDULES, prune_schedule=PRUNES[0], start=START, days=40
+    )
+    with pytest.raises(ValueError, match="bad--name"):
+        simulate_plainly(spec)
+    with pytest.raises(ValueError, match="bad--name"):
+        simulate(spec)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
