@@ -376,6 +376,18 @@ def _firings(schedule: CronSchedule, start: datetime, end: datetime) -> Iterable
         yield moment
 
 
+def _nameable(db: SyntheticDatabase, spec: SimulatorInput) -> bool:
+    """Whether the snapshot planner can name this database's scheduled snapshots."""
+    policy = spec.policies.get(db.policy) if db.policy else None
+    try:
+        for kind in policy.snapshots if policy else ():
+            if kind in spec.schedules:
+                scheduled_snapshot_id(db.identifier, kind, spec.start.date())
+    except ValueError:
+        return False
+    return True
+
+
 def _groups(spec: SimulatorInput) -> list[_Group]:
     """The fleet in groups of databases whose recovery-point histories are identical, in fleet order.
 
@@ -383,15 +395,14 @@ def _groups(spec: SimulatorInput) -> list[_Group]:
     type (instance or cluster); the identifiers differ only by the database's identifier, and the
     sizes only enter storage and transfer, which each group sums over its members.
     """
-    members: dict[tuple[str | None, bool], list[SyntheticDatabase]] = defaultdict(list)
+    members: dict[tuple[str | None, bool, str], list[SyntheticDatabase]] = defaultdict(list)
     for db in spec.databases:
-        members[(db.policy, db.cluster)].append(db)
-        policy = spec.policies.get(db.policy) if db.policy else None
-        for kind in policy.snapshots if policy else ():
-            if kind in spec.schedules:  # a member's identifiers are checked as the snapshot planner checks them
-                scheduled_snapshot_id(db.identifier, kind, spec.start.date())
+        # A database whose snapshots cannot be named gets a finding from the snapshot planner and no
+        # snapshots; it is simulated on its own so that it never stands for the others.
+        alone = "" if _nameable(db, spec) else db.identifier
+        members[(db.policy, db.cluster, alone)].append(db)
     groups = []
-    for (policy_name, cluster), alike in members.items():
+    for (policy_name, cluster, _), alike in members.items():
         first = alike[0]
         growth: dict[float, list[float]] = defaultdict(list)
         for db in alike:
