@@ -32,8 +32,8 @@ tracer = Tracer()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    state = parse_drill_state(event.get("drill") if isinstance(event, dict) else None, "check")
     CoreSettings.from_environ()  # fails loudly on a broken configuration, like every function
+    state = parse_drill_state(event.get("drill") if isinstance(event, dict) else None, "check")
     execution_id = state.plan.execution_id
     secrets = SecretsManagerStore(lambda region: clients.client("secretsmanager", region))
     try:
