@@ -32,7 +32,7 @@ from restorable.arns import (
     parse_arn,
     parse_rds_arn,
 )
-from restorable.drills.model import RestoredDatabase, SnapshotInfo, SourceDatabase
+from restorable.drills.model import SnapshotInfo, SourceDatabase
 from restorable.drills.plan import DrillRequest, parse_drill_request
 from restorable.drills.state import PlanRecoveryPoint, PlanSource
 from restorable.drills.steps import compare_restored, sql_checks
@@ -516,7 +516,7 @@ class Recovery:
         """The drill's API checks (status, engine, version, encryption, storage) and its SQL checks."""
         assert outcome.recovered is not None
         source, point = drill_shape(outcome.plan)
-        restored = RestoredDatabase(**outcome.recovered.to_dict())
+        restored = outcome.recovered
         results = [r for r in compare_restored(source, point, restored) if r.name in RECOVERY_CHECKS]
         if checks is not None and checks.checks.sql is not None:
             targeted = outcome.plan.point.time or outcome.plan.rpo_reference

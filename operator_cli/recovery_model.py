@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from restorable import recovery_plan as rp
-from restorable.adapters.recovery_rds import Placement, Recovered
+from restorable.adapters.recovery_rds import Placement
+from restorable.drills.model import RestoredDatabase
 from restorable.models import DatabaseType
 
 
@@ -120,7 +121,7 @@ class Outcome:
     plan: RecoveryPlan
     started_at: datetime
     available_at: datetime | None = None
-    recovered: Recovered | None = None
+    recovered: RestoredDatabase | None = None
     checks: list[dict[str, Any]] = field(default_factory=list)
 
     @property

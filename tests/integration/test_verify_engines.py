@@ -261,9 +261,9 @@ def test_every_call_of_a_pass_is_allowed_by_the_verify_role(
     assert made - allowed == set()
 
 
-def test_the_table_creation_time_is_read(engines: dict[str, str]) -> None:
+def test_the_table_creation_time_is_read_with_the_table(engines: dict[str, str]) -> None:
     gateway = DynamoDbGateway(boto3.client("dynamodb", region_name=SOURCE_REGION))
-    assert gateway.table_created_at("orders-table") == VERIFY_AT - timedelta(days=9)
+    assert gateway.describe_table("orders-table").created_at == VERIFY_AT - timedelta(days=9)
 
 
 @pytest.fixture

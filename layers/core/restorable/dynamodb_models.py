@@ -44,6 +44,7 @@ class Table:
     item_count: int | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     replicas: tuple[Replica, ...] = ()
+    created_at: datetime | None = None
 
     @property
     def policy_name(self) -> str | None:

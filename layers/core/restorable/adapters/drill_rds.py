@@ -297,22 +297,7 @@ class DrillRdsGateway(RdsGateway):
             if isinstance(error, ResourceNotFoundError):
                 return None
             raise error from exc
-        item: dict[str, Any] = dict(found)
-        endpoint = item.get("Endpoint") or {}
-        return RestoredDatabase(
-            identifier=identifier,
-            status=item.get("DBInstanceStatus", "unknown"),
-            engine=item.get("Engine", ""),
-            engine_version=str(item.get("EngineVersion", "")),
-            encrypted=bool(item.get("StorageEncrypted", False)),
-            allocated_storage=int(item.get("AllocatedStorage", 0) or 0),
-            address=endpoint.get("Address"),
-            port=endpoint.get("Port"),
-            master_user_secret_arn=(item.get("MasterUserSecret") or {}).get("SecretArn"),
-            publicly_accessible=bool(item.get("PubliclyAccessible", False)),
-            deletion_protection=bool(item.get("DeletionProtection", False)),
-            tags=tag_dict(item.get("TagList")),
-        )
+        return restored_from_instance(identifier, dict(found))
 
     def describe_cluster(self, identifier: str) -> RestoredDatabase | None:
         try:
@@ -322,21 +307,7 @@ class DrillRdsGateway(RdsGateway):
             if isinstance(error, ResourceNotFoundError):
                 return None
             raise error from exc
-        item: dict[str, Any] = dict(found)
-        return RestoredDatabase(
-            identifier=identifier,
-            status=item.get("Status", "unknown"),
-            engine=item.get("Engine", ""),
-            engine_version=str(item.get("EngineVersion", "")),
-            encrypted=bool(item.get("StorageEncrypted", False)),
-            allocated_storage=int(item.get("AllocatedStorage", 0) or 0),
-            address=item.get("Endpoint"),
-            port=item.get("Port"),
-            master_user_secret_arn=(item.get("MasterUserSecret") or {}).get("SecretArn"),
-            publicly_accessible=False,  # a cluster's endpoint is as public as its instances
-            deletion_protection=bool(item.get("DeletionProtection", False)),
-            tags=tag_dict(item.get("TagList")),
-        )
+        return restored_from_cluster(identifier, dict(found))
 
     # ---- delete (tag-checked)
 
@@ -422,3 +393,40 @@ class DrillRdsGateway(RdsGateway):
                     DrillResource(DatabaseType.CLUSTER, item["DBClusterIdentifier"], item.get("Status", ""), tags)
                 )
         return found
+
+
+def restored_from_instance(identifier: str, item: Mapping[str, Any]) -> RestoredDatabase:
+    """A restored (drill or recovered) DB instance as ``DescribeDBInstances`` reports it."""
+    endpoint = item.get("Endpoint") or {}
+    return RestoredDatabase(
+        identifier=identifier,
+        status=item.get("DBInstanceStatus", "unknown"),
+        engine=item.get("Engine", ""),
+        engine_version=str(item.get("EngineVersion", "")),
+        encrypted=bool(item.get("StorageEncrypted", False)),
+        allocated_storage=int(item.get("AllocatedStorage", 0) or 0),
+        address=endpoint.get("Address"),
+        port=endpoint.get("Port"),
+        master_user_secret_arn=(item.get("MasterUserSecret") or {}).get("SecretArn"),
+        publicly_accessible=bool(item.get("PubliclyAccessible", False)),
+        deletion_protection=bool(item.get("DeletionProtection", False)),
+        tags=tag_dict(item.get("TagList")),
+    )
+
+
+def restored_from_cluster(identifier: str, item: Mapping[str, Any]) -> RestoredDatabase:
+    """A restored DB cluster as ``DescribeDBClusters`` reports it."""
+    return RestoredDatabase(
+        identifier=identifier,
+        status=item.get("Status", "unknown"),
+        engine=item.get("Engine", ""),
+        engine_version=str(item.get("EngineVersion", "")),
+        encrypted=bool(item.get("StorageEncrypted", False)),
+        allocated_storage=int(item.get("AllocatedStorage", 0) or 0),
+        address=item.get("Endpoint"),
+        port=item.get("Port"),
+        master_user_secret_arn=(item.get("MasterUserSecret") or {}).get("SecretArn"),
+        publicly_accessible=False,  # a cluster's endpoint is as public as its instances
+        deletion_protection=bool(item.get("DeletionProtection", False)),
+        tags=tag_dict(item.get("TagList")),
+    )

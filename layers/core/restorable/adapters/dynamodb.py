@@ -109,6 +109,7 @@ class DynamoDbGateway:
                 Replica(region=r.get("RegionName", ""), status=r.get("ReplicaStatus", "UNKNOWN"))
                 for r in item.get("Replicas", [])
             ),
+            created_at=_aware(item.get("CreationDateTime")),
         )
 
     def table_tags(self, table_arn: str) -> dict[str, str]:
@@ -256,15 +257,9 @@ class DynamoDbGateway:
             size_bytes=item.get("BackupSizeBytes"),
         )
 
-    # ---- verification reads
 
-    def table_created_at(self, name: str) -> datetime | None:
-        """When the table was created (``DescribeTable`` ``CreationDateTime``), or None when not reported."""
-        try:
-            created = self._client.describe_table(TableName=name)["Table"].get("CreationDateTime")
-        except BOTO_ERRORS as exc:
-            raise translate_dynamodb(exc, f"describe table {name}") from exc
-        return created if isinstance(created, datetime) and created.tzinfo is not None else None
+def _aware(moment: object) -> datetime | None:
+    return moment if isinstance(moment, datetime) and moment.tzinfo is not None else None
 
 
 def _export(item: Mapping[str, Any]) -> TableExport:

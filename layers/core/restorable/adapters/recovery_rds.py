@@ -4,23 +4,22 @@ what it became, and say whether a name is taken. It never modifies or deletes an
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from ..drills.model import RestoredDatabase
 from ..errors import ResourceNotFoundError
 from ..models import DatabaseType
-from ..tags import tag_dict, tag_list
-from .errors import translate
+from ..tags import tag_list
+from .drill_rds import restored_from_cluster, restored_from_instance
+from .errors import BOTO_ERRORS, translate
 
 if TYPE_CHECKING:
     from mypy_boto3_rds import RDSClient
 else:
     RDSClient = Any
 
-BOTO_ERRORS = (ClientError, BotoCoreError)
 
 # Instance / cluster states a restore does not come back from.
 FAILED_STATES = frozenset(
@@ -53,37 +52,6 @@ class Placement:
         if self.security_group_ids:
             arguments["VpcSecurityGroupIds"] = list(self.security_group_ids)
         return arguments
-
-
-@dataclass(frozen=True)
-class Recovered:
-    """What RDS reports of a recovered instance or cluster."""
-
-    identifier: str
-    status: str
-    engine: str = ""
-    engine_version: str = ""
-    encrypted: bool = False
-    allocated_storage: int = 0
-    address: str | None = None
-    port: int | None = None
-    publicly_accessible: bool = False
-    deletion_protection: bool = False
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "identifier": self.identifier,
-            "status": self.status,
-            "engine": self.engine,
-            "engine_version": self.engine_version,
-            "encrypted": self.encrypted,
-            "allocated_storage": self.allocated_storage,
-            "address": self.address,
-            "port": self.port,
-            "publicly_accessible": self.publicly_accessible,
-            "deletion_protection": self.deletion_protection,
-        }
 
 
 class RecoveryRdsGateway:
@@ -217,7 +185,7 @@ class RecoveryRdsGateway:
 
     # ---- after: what it became
 
-    def describe_instance(self, identifier: str) -> Recovered | None:
+    def describe_instance(self, identifier: str) -> RestoredDatabase | None:
         try:
             [found] = self._client.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
         except BOTO_ERRORS as exc:
@@ -225,23 +193,9 @@ class RecoveryRdsGateway:
             if isinstance(error, ResourceNotFoundError):
                 return None
             raise error from exc
-        item: dict[str, Any] = dict(found)
-        endpoint = item.get("Endpoint") or {}
-        return Recovered(
-            identifier=identifier,
-            status=item.get("DBInstanceStatus", "unknown"),
-            engine=item.get("Engine", ""),
-            engine_version=str(item.get("EngineVersion", "")),
-            encrypted=bool(item.get("StorageEncrypted", False)),
-            allocated_storage=int(item.get("AllocatedStorage", 0) or 0),
-            address=endpoint.get("Address"),
-            port=endpoint.get("Port"),
-            publicly_accessible=bool(item.get("PubliclyAccessible", False)),
-            deletion_protection=bool(item.get("DeletionProtection", False)),
-            tags=tag_dict(item.get("TagList")),
-        )
+        return restored_from_instance(identifier, dict(found))
 
-    def describe_cluster(self, identifier: str) -> Recovered | None:
+    def describe_cluster(self, identifier: str) -> RestoredDatabase | None:
         try:
             [found] = self._client.describe_db_clusters(DBClusterIdentifier=identifier)["DBClusters"]
         except BOTO_ERRORS as exc:
@@ -249,21 +203,9 @@ class RecoveryRdsGateway:
             if isinstance(error, ResourceNotFoundError):
                 return None
             raise error from exc
-        item: dict[str, Any] = dict(found)
-        return Recovered(
-            identifier=identifier,
-            status=item.get("Status", "unknown"),
-            engine=item.get("Engine", ""),
-            engine_version=str(item.get("EngineVersion", "")),
-            encrypted=bool(item.get("StorageEncrypted", False)),
-            allocated_storage=int(item.get("AllocatedStorage", 0) or 0),
-            address=item.get("Endpoint"),
-            port=item.get("Port"),
-            deletion_protection=bool(item.get("DeletionProtection", False)),
-            tags=tag_dict(item.get("TagList")),
-        )
+        return restored_from_cluster(identifier, dict(found))
 
-    def observe(self, database_type: DatabaseType, identifier: str, instance: str | None) -> Recovered | None:
+    def observe(self, database_type: DatabaseType, identifier: str, instance: str | None) -> RestoredDatabase | None:
         """The new database as one status: a cluster is available once its instance is."""
         if database_type is DatabaseType.INSTANCE:
             return self.describe_instance(identifier)
@@ -272,7 +214,7 @@ class RecoveryRdsGateway:
             return cluster
         member = self.describe_instance(instance)
         if member is None:
-            return Recovered(identifier=identifier, status="creating-instance")
+            return RestoredDatabase(identifier=identifier, status="creating-instance")
         if member.status != "available":
-            return Recovered(identifier=identifier, status=f"instance {member.status}")
+            return RestoredDatabase(identifier=identifier, status=f"instance {member.status}")
         return cluster

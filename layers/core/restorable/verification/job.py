@@ -63,8 +63,6 @@ class TableGateway(Protocol):
 
     def describe_continuous_backups(self, table_name: str) -> ContinuousBackups: ...
 
-    def table_created_at(self, name: str) -> datetime | None: ...
-
     def list_backups(self, table_name: str | None = None) -> list[TableBackup]: ...
 
 
@@ -211,17 +209,15 @@ def _table_inventory(gateway: TableGateway) -> DynamoDbInventory:
             monitored.append(MonitoredTable(table=table, continuous_backups=None))
             continue
         facts: ContinuousBackups | None = None
-        pitr_error = created_at = None
+        pitr_error = None
         try:
             facts = gateway.describe_continuous_backups(table.name)
         except Exception as exc:
             pitr_error = f"continuous backups of {table.name} unreadable: {_reason(exc)}"
-        try:
-            created_at = gateway.table_created_at(table.name)
-        except Exception:  # only exempts a young table from the backup-age check; without it, none is
-            created_at = None
         monitored.append(
-            MonitoredTable(table=table, continuous_backups=facts, created_at=created_at, pitr_error=pitr_error or "")
+            MonitoredTable(
+                table=table, continuous_backups=facts, created_at=table.created_at, pitr_error=pitr_error or ""
+            )
         )
     backups: list[TableBackup] | None
     backup_error = ""
