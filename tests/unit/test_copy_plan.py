@@ -35,7 +35,7 @@ POLICIES = parse_policy_document(
             },
         }
     ),
-    frozenset({"weekly", "monthly"}),
+    frozenset({"weekly", "monthly", "daily"}),
 )
 STACK = "restorable"
 NOW = datetime(2027, 3, 1, 12, tzinfo=UTC)

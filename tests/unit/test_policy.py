@@ -7,7 +7,7 @@ import pytest
 from restorable.errors import PolicyError
 from restorable.policy import default_policy_text, parse_policy_document
 
-SCHEDULED = frozenset({"weekly", "monthly"})
+SCHEDULED = frozenset({"weekly", "monthly", "daily"})
 
 
 def document(**overrides: object) -> str:
@@ -22,6 +22,7 @@ def test_default_policies_are_the_documented_ones() -> None:
     assert {k: (r.retention_days, r.dr_copy) for k, r in standard.snapshots.items()} == {
         "weekly": (90, True),
         "monthly": (365, True),
+        "daily": (7, False),
         "predeploy": (30, True),
     }
     assert standard.automated_backups.retention_days == 7
@@ -87,9 +88,9 @@ def test_not_json_is_a_clear_error() -> None:
 
 def test_kind_without_a_schedule_is_rejected() -> None:
     raw = json.loads(default_policy_text())
-    raw["policies"]["standard"]["snapshots"]["daily"] = {"retention_days": 7, "dr_copy": False}
+    raw["policies"]["standard"]["snapshots"]["quarterly"] = {"retention_days": 400, "dr_copy": False}
     with pytest.raises(
-        PolicyError, match=r"policies\.standard\.snapshots\.daily: no schedule is declared for kind 'daily'"
+        PolicyError, match=r"policies\.standard\.snapshots\.quarterly: no schedule is declared for kind 'quarterly'"
     ):
         parse_policy_document(json.dumps(raw), SCHEDULED)
 

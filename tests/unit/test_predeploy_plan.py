@@ -24,7 +24,7 @@ from restorable.predeploy_plan import (
     select_targets,
 )
 
-POLICIES = parse_policy_document(default_policy_text(), frozenset({"weekly", "monthly"}))
+POLICIES = parse_policy_document(default_policy_text(), frozenset({"weekly", "monthly", "daily"}))
 STACK = "restorable"
 JOB = "c3b5a7e2-4f1d-4b8a-9e6c-2d7f0a1b3c4e"
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)

@@ -16,7 +16,7 @@ VALID = {
     "DR_REGION": "us-west-2",
     "DR_KMS_KEY_ID": "",
     "SCHEDULE_TIMEZONE": "UTC",
-    "SNAPSHOT_SCHEDULES": json.dumps({"weekly": "cron(0 2 ? * SUN *)", "monthly": "cron(0 4 1 * ? *)"}),
+    "SNAPSHOT_SCHEDULES": json.dumps({"weekly": "cron(0 2 ? * SUN *)", "monthly": "cron(0 4 1 * ? *)", "daily": "cron(0 3 * * ? *)"}),
     "POLICY_DOCUMENT": "",
 }
 
@@ -24,7 +24,7 @@ VALID = {
 def test_valid_environment_loads_with_the_built_in_policies() -> None:
     settings = CoreSettings.from_environ(VALID)
     assert settings.dr_kms_key_id == AWS_MANAGED_RDS_KEY
-    assert settings.scheduled_kinds == {"weekly", "monthly"}
+    assert settings.scheduled_kinds == {"weekly", "monthly", "daily"}
     assert set(settings.policies.policies) == {"standard", "compliance"}
     assert settings.schedules["weekly"].expression == "cron(0 2 ? * SUN *)"
 
@@ -140,7 +140,7 @@ VERIFY = {
     "RPO_CRITICAL_MINUTES": "60",
     "DR_LAG_WARNING_HOURS": "6",
     "DR_LAG_CRITICAL_HOURS": "24",
-    "SNAPSHOT_MAX_AGE_DAYS": json.dumps({"weekly": 8, "monthly": 32}),
+    "SNAPSHOT_MAX_AGE_DAYS": json.dumps({"weekly": 8, "monthly": 32, "daily": 2}),
     "QUOTA_WARNING_PERCENT": "80",
     "DRILL_MAX_AGE_DAYS": "35",
 }
@@ -162,7 +162,7 @@ def test_verify_settings_build_the_thresholds() -> None:
         ({"QUOTA_WARNING_PERCENT": "lots"}, "QUOTA_WARNING_PERCENT: 'lots' is not a number"),
         ({"DRILL_MAX_AGE_DAYS": "0"}, "DRILL_MAX_AGE_DAYS: 0 is outside 1..3660"),
         ({"SNAPSHOT_MAX_AGE_DAYS": '{"weekly": true}'}, "SNAPSHOT_MAX_AGE_DAYS: must map kind names to days"),
-        ({"SNAPSHOT_MAX_AGE_DAYS": '{"weekly": 8}'}, "no maximum age for scheduled kind.s. monthly"),
+        ({"SNAPSHOT_MAX_AGE_DAYS": '{"weekly": 8}'}, "no maximum age for scheduled kind.s. daily, monthly"),
     ],
 )
 def test_invalid_verify_settings_name_the_variable(changes: dict[str, str], message: str) -> None:

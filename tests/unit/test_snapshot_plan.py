@@ -14,7 +14,7 @@ from restorable.policy import default_policy_text, parse_policy_document
 from restorable.schedule import CronSchedule
 from restorable.snapshot_plan import SNAPSHOTTABLE_STATES, Action, Period, plan_scheduled_snapshots
 
-POLICIES = parse_policy_document(default_policy_text(), frozenset({"weekly", "monthly"}))
+POLICIES = parse_policy_document(default_policy_text(), frozenset({"weekly", "monthly", "daily"}))
 STACK = "restorable"
 WEEKLY = Period("weekly", datetime(2026, 11, 22, 2, tzinfo=UTC), date(2026, 11, 22))
 MONTHLY = Period("monthly", datetime(2026, 11, 1, 4, tzinfo=UTC), date(2026, 11, 1))
@@ -101,7 +101,7 @@ def test_cluster_member_is_skipped_in_favour_of_its_cluster() -> None:
 
 def test_policy_without_the_kind_gets_nothing_for_it() -> None:
     raw = default_policy_text().replace('"weekly": {"retention_days": 90, "dr_copy": true},', "", 1)
-    policies = parse_policy_document(raw, frozenset({"weekly", "monthly"}))
+    policies = parse_policy_document(raw, frozenset({"weekly", "monthly", "daily"}))
     decisions = plan_scheduled_snapshots([db("orders")], {}, policies, [WEEKLY, MONTHLY], STACK)
     assert [d.kind for d in decisions] == ["monthly"]
 

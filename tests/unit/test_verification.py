@@ -40,7 +40,7 @@ CONTEXT = VerificationContext(
     thresholds=Thresholds(),
     stack_name="restorable",
     dr_region="us-west-2",
-    scheduled_kinds=frozenset({"weekly", "monthly"}),
+    scheduled_kinds=frozenset({"weekly", "monthly", "daily"}),
     now=NOW,
 )
 

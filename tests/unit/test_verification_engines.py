@@ -39,10 +39,11 @@ TABLE_ARN = f"arn:aws:dynamodb:{REGION}:123456789012:table/orders"
 CACHE_ARN = f"arn:aws:elasticache:{REGION}:123456789012:replicationgroup:sessions"
 
 
-def _document(extra_kinds: dict[str, Any] | None = None) -> Any:
+def _document(extra_kinds: dict[str, Any] | None = None, *, without: str | None = None) -> Any:
     raw = json.loads(default_policy_text())
     for policy in raw["policies"].values():
         policy["snapshots"].update(extra_kinds or {})
+        policy["snapshots"].pop(without, None)
     raw["policies"]["short-pitr"] = {
         **raw["policies"]["standard"],
         "point_in_time_recovery": {"recovery_period_days": 7},
@@ -51,11 +52,11 @@ def _document(extra_kinds: dict[str, Any] | None = None) -> Any:
 
 
 CONTEXT = VerificationContext(
-    policies=_document(),
+    policies=_document(without="daily"),
     thresholds=Thresholds(),
     stack_name=STACK,
     dr_region=DR,
-    scheduled_kinds=frozenset({"weekly", "monthly"}),
+    scheduled_kinds=frozenset({"weekly", "monthly", "daily"}),
     now=NOW,
 )
 CACHE_CONTEXT = replace(

@@ -130,8 +130,10 @@ class EngineProfile:
     # The states in which the service accepts a snapshot of a resource, per resource type.
     snapshottable_states: Mapping[DatabaseType, frozenset[str]]
     names: PointNames
-    # True: besides its own kinds, every scheduled kind the stack declares (a stack may add "quarterly").
+    # True: besides its own kinds, every scheduled kind the stack declares (a stack may add "quarterly"),
+    # except ``foreign_kinds``: kinds that belong to another engine.
     any_scheduled_kind: bool = False
+    foreign_kinds: frozenset[str] = frozenset()
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -139,11 +141,14 @@ class EngineProfile:
         return self.scheduled_kinds | self.on_demand_kinds
 
     def supports(self, kind: str) -> bool:
-        return kind in self.kinds
+        """Whether ``kind`` means something for this engine (its own kinds, or a stack's added kind)."""
+        return kind in self.on_demand_kinds or self.plans(kind)
 
     def plans(self, kind: str) -> bool:
         """Whether the snapshot job plans a scheduled ``kind`` (a schedule of the stack) for this engine."""
-        return kind in self.scheduled_kinds or (self.any_scheduled_kind and kind not in ON_DEMAND_KINDS)
+        if kind in self.scheduled_kinds:
+            return True
+        return self.any_scheduled_kind and kind not in ON_DEMAND_KINDS and kind not in self.foreign_kinds
 
 
 ENGINES: Mapping[Engine, EngineProfile] = MappingProxyType(
@@ -162,6 +167,8 @@ ENGINES: Mapping[Engine, EngineProfile] = MappingProxyType(
             },
             names=IdentifierNames(),
             any_scheduled_kind=True,
+            # A cache's daily snapshot; a database's daily recovery is its automated backups.
+            foreign_kinds=frozenset({"daily"}),
         ),
         Engine.DYNAMODB: EngineProfile(
             engine=Engine.DYNAMODB,
