@@ -16,7 +16,9 @@ VALID = {
     "DR_REGION": "us-west-2",
     "DR_KMS_KEY_ID": "",
     "SCHEDULE_TIMEZONE": "UTC",
-    "SNAPSHOT_SCHEDULES": json.dumps({"weekly": "cron(0 2 ? * SUN *)", "monthly": "cron(0 4 1 * ? *)", "daily": "cron(0 3 * * ? *)"}),
+    "SNAPSHOT_SCHEDULES": json.dumps(
+        {"weekly": "cron(0 2 ? * SUN *)", "monthly": "cron(0 4 1 * ? *)", "daily": "cron(0 3 * * ? *)"}
+    ),
     "POLICY_DOCUMENT": "",
 }
 
