@@ -26,7 +26,7 @@ from local_runtime.resources import provision_resources
 from local_runtime.template import REPO_ROOT, Template
 from restorable.errors import ConfigurationError, InvalidRequestError
 from restorable.policy import default_policy_text
-from tests.aws_faults import failing_operation
+from tests.aws_faults import _hooks_on_default_session, failing_operation
 from tests.conftest import DR_REGION, SOURCE_REGION
 from tests.fleet import Fleet
 
@@ -225,6 +225,24 @@ def test_a_run_turns_on_what_the_policy_asks_and_never_loosens_or_touches_the_re
     [(subject, body)] = world.messages()
     assert "5 backup setting(s) remediated" in subject
     assert {(i["resource"], i["kind"]) for i in json.loads(body)["remediated"]} == remediated
+
+
+def test_modify_calls_send_only_the_backup_settings(functions: Functions, world: World) -> None:
+    """IAM cannot limit which parameters ModifyDB* changes: the code holds itself to these."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        sent.append((model.name, dict(params.get("body") or {})))
+
+    hooks = [(f"before-call.rds.{name}", record, f"record-{name}") for name in ("ModifyDBInstance", "ModifyDBCluster")]
+    with _hooks_on_default_session(hooks):
+        remediate(functions, sample("remediate-daily.json"))
+    allowed = {"Action", "Version", "BackupRetentionPeriod", "CopyTagsToSnapshot", "ApplyImmediately"}
+    assert sorted(name for name, _ in sent) == ["ModifyDBCluster", "ModifyDBInstance"]
+    for name, body in sent:
+        identifier = "DBClusterIdentifier" if name == "ModifyDBCluster" else "DBInstanceIdentifier"
+        assert set(body) - allowed == {identifier}
+        assert body["ApplyImmediately"] == "true"
 
 
 def test_a_rerun_finds_it_done(functions: Functions, world: World) -> None:
