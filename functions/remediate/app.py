@@ -47,6 +47,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     result = run_remediation(request, settings, gateways, now=now)
     record_result(result, logger, metrics)
+    logger.info(
+        "remediation finished",
+        extra={
+            "job": result.job,
+            "dry_run": result.dry_run,
+            "remediated": [f"{item['resource']}:{item['kind']}" for item in result.details["remediated"]],
+            "outages": result.details["outages"],
+        },
+    )
     notification = result.details.get("notification")
     if isinstance(notification, dict) and notification.get("error"):
         logger.error("remediation notice not published", extra={"job": result.job, "error": notification["error"]})

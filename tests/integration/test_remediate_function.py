@@ -341,3 +341,16 @@ def test_a_bad_outage_setting_is_a_configuration_error(functions: Functions, wor
     assert isinstance(invocation.error, ConfigurationError)
     assert "REMEDIATION_ALLOW_OUTAGE" in str(invocation.error)
     assert world.settings() == before
+
+
+def test_remediated_changes_are_logged_as_structured_fields_and_counted(functions: Functions, world: World) -> None:
+    invocation = functions.invoke(
+        "RemediateFunction", sample("remediate-daily.json"), {"POLICY_DOCUMENT": opted_in_policies()}
+    )
+    invocation.result()
+    [summary] = [line for line in invocation.logs if line.get("message") == "remediation finished"]
+    assert "orders:point-in-time-recovery" in summary["remediated"]
+    item_lines = [line for line in invocation.logs if line.get("outcome") == "remediated"]
+    assert {line["resource"] for line in item_lines} == {"orders-mysql", "billing-pg", "ledger", "orders"}
+    assert all(line["job"] == "remediate" for line in item_lines)
+    assert invocation.metric_values()["Remediated"] == 5
