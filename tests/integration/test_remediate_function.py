@@ -354,3 +354,14 @@ def test_remediated_changes_are_logged_as_structured_fields_and_counted(function
     assert {line["resource"] for line in item_lines} == {"orders-mysql", "billing-pg", "ledger", "orders"}
     assert all(line["job"] == "remediate" for line in item_lines)
     assert invocation.metric_values()["Remediated"] == 5
+
+
+def test_unreadable_replicated_backups_are_a_note_and_change_nothing(functions: Functions, world: World) -> None:
+    remediate(functions, sample("remediate-daily.json"))
+    with failing_operation("rds", "DescribeDBInstanceAutomatedBackups", "AccessDenied", region=DR_REGION) as failed:
+        payload = remediate(functions, sample("remediate-daily.json"))
+    assert failed
+    assert payload["counts"]["remediated"] == 0
+    assert payload["counts"]["failed"] == 0
+    [note] = payload["notes"]
+    assert "AccessDenied" in note

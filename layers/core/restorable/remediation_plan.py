@@ -248,7 +248,8 @@ def _rds(item: RdsBackupSettings, context: PlanContext) -> tuple[list[Change], l
         else:
             changes.append(change)
     if replication_gap:
-        backups_on = item.retention_days > 0 or (retention is not None and not (outage and not context.allow_outage))
+        # Replication needs automated backups: on already, or turned on by this plan.
+        backups_on = item.retention_days > 0 or (retention is not None and context.allow_outage)
         if not backups_on:
             kept.append(
                 Kept(
