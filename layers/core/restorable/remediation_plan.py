@@ -11,8 +11,8 @@ point-in-time recovery. The plan is the safety case:
 - it never touches a resource that is not protected, or whose ``restorable:policy`` names no
   known policy, or whose policy does not opt in: those are reported, never changed;
 - it is idempotent: planning again on the state the changes produce plans nothing;
-- a change that causes an outage (RDS retention from 0 to n restarts the instance's storage
-  I/O) is marked so, and is made only when the operator allowed outages; otherwise it is a
+- a change that causes an outage (RDS retention from 0 to n suspends the instance's I/O) is
+  marked so, and is made only when the operator allowed outages; otherwise it is a
   finding with the command to run in a maintenance window.
 
 ElastiCache is not remediated: see docs/remediation.md.
@@ -206,8 +206,8 @@ def _rds(item: RdsBackupSettings, context: PlanContext) -> tuple[list[Change], l
         reason = "; ".join(gaps)
         if outage:
             reason += (
-                "; OUTAGE: turning automated backups on (retention 0 -> n) restarts the instance's "
-                "storage I/O (a brief outage, a reboot on some engines)"
+                "; OUTAGE: turning automated backups on (retention 0 -> n) causes an outage "
+                "(RDS suspends I/O for seconds to minutes, by instance size and class)"
             )
         change = Change(
             action=action,
