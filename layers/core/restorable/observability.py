@@ -56,6 +56,7 @@ METRIC_NAMES = {
     Outcome.FINDING: "Findings",
     Outcome.PLANNED: "Planned",
     Outcome.DELETED: "Deleted",
+    Outcome.REMEDIATED: "Remediated",
 }
 
 

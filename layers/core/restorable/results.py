@@ -16,6 +16,8 @@ class Outcome(enum.Enum):
     FINDING = "finding"
     PLANNED = "planned"
     DELETED = "deleted"
+    # A backup setting the stack turned on (remediation).
+    REMEDIATED = "remediated"
 
 
 # Every job reports these counts (zeros included); a job adds its own with ``JobResult.extra_outcomes``.
