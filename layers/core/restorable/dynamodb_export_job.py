@@ -26,6 +26,7 @@ from .dynamodb_export_plan import (
     export_prefix,
     export_wanted,
     plan_exports,
+    select_tables,
 )
 from .dynamodb_models import ContinuousBackups, Table, TableExport
 from .errors import AwsError, InvalidRequestError, QuotaExceededError, ThrottledError
@@ -169,21 +170,18 @@ def _wanted_tables(
                 f"'{EXPORT_KIND}' rule has dr_copy true; nothing was started"
             )
         tables = [by_name[name] for name in dict.fromkeys(request.tables)]
-    wanted, findings = [], []
-    for table in tables:
-        verdict = export_wanted(table, settings.policies)
-        if verdict is None:
-            findings.append(
-                ItemResult(
-                    resource=table.name,
-                    kind=EXPORT_KIND,
-                    outcome=Outcome.FINDING,
-                    reason=f"restorable:policy={table.policy_name!r} names no policy; nothing exported",
-                    resource_arn=table.arn,
-                )
-            )
-        elif verdict:
-            wanted.append(table)
+    selection = select_tables(tables, settings.policies)
+    findings = [
+        ItemResult(
+            resource=table.name,
+            kind=EXPORT_KIND,
+            outcome=Outcome.FINDING,
+            reason=f"restorable:policy={table.policy_name!r} names no policy; nothing exported",
+            resource_arn=table.arn,
+        )
+        for table in selection.unknown_policy
+    ]
+    wanted = selection.wanted
     return wanted, findings
 
 

@@ -96,6 +96,26 @@ def export_wanted(table: Table, policies: PolicyDocument, kind: str = EXPORT_KIN
     return bool(rule is not None and rule.dr_copy)
 
 
+@dataclass(frozen=True)
+class TableSelection:
+    """Which tables a pass exports, and which name a policy that does not exist (findings)."""
+
+    wanted: list[Table]
+    unknown_policy: list[Table]
+
+
+def select_tables(tables: Iterable[Table], policies: PolicyDocument, kind: str = EXPORT_KIND) -> TableSelection:
+    """The tables whose policy wants a DR copy of ``kind``; unprotected tables and other policies are left out."""
+    wanted, unknown = [], []
+    for table in tables:
+        verdict = export_wanted(table, policies, kind)
+        if verdict is None:
+            unknown.append(table)
+        elif verdict:
+            wanted.append(table)
+    return TableSelection(wanted, unknown)
+
+
 def period_exports(exports: Iterable[TableExport], *, bucket: str, prefix: str) -> list[TableExport]:
     """The exports written into ``bucket`` under exactly ``prefix`` (one trailing slash tolerated)."""
     return [e for e in exports if e.s3_bucket == bucket and e.s3_prefix.rstrip("/") == prefix]
