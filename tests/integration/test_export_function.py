@@ -23,8 +23,9 @@ import time_machine
 from local_runtime.functions import Functions
 from local_runtime.template import REPO_ROOT, Template
 from restorable.errors import InvalidRequestError
-from tests.aws_faults import failing_calls
+from tests.aws_faults import failing_calls, recorded_calls
 from tests.conftest import DR_REGION, SOURCE_REGION
+from tests.verify_env import VerifyEnvironment
 
 STACK = "restorable"
 SUNDAY = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
@@ -88,14 +89,22 @@ def tables(aws: None, clock: time_machine.Coordinates) -> Tables:
         Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": DR_REGION}
     )
     made = Tables()
-    made.table("orders")
-    made.table("ledger", policy="compliance")
-    made.table("scratch", policy=None)
-    made.table("opted-out", policy="none")
-    made.table("mystery", policy="platinum")
-    made.table("no-pitr", pitr=False)
+    clock.move_to(SUNDAY - timedelta(days=9))  # older than the weekly maximum age: verification wants an export
+    for name, policy in [
+        ("orders", "standard"),
+        ("ledger", "compliance"),
+        ("scratch", None),
+        ("opted-out", "none"),
+        ("mystery", "platinum"),
+        ("no-pitr", "standard"),
+        ("late", "standard"),
+    ]:
+        made.table(name, policy, pitr=False)
+    clock.move_to(SUNDAY)
+    for name in ("orders", "ledger", "scratch", "opted-out", "mystery"):
+        made.pitr(name)
     clock.move_to(SUNDAY + timedelta(hours=1))
-    made.table("late")  # PITR turned on after the period's scheduled time: its window starts too late
+    made.pitr("late")  # PITR turned on after the period's scheduled time: its window starts too late
     clock.move_to(SUNDAY + timedelta(hours=2))
     return made
 
@@ -247,3 +256,31 @@ def test_with_no_bucket_exports_are_off_and_nothing_is_read(functions: Functions
     assert payload["items"] == []
     assert payload["exports"]["enabled"] is False
     assert tables.exports("orders") == []
+
+
+# ---- verification of the DR exports ----
+
+
+def test_verification_finds_each_completed_export_and_reports_the_tables_without_one(
+    exporting: Functions, tables: Tables
+) -> None:
+    invoke(exporting, sample("export-weekly.json"))
+    _wait_for_exports(tables, "orders", 1)
+    _wait_for_exports(tables, "ledger", 1)
+    environment = VerifyEnvironment(exporting.template, SOURCE_REGION, DR_REGION)
+    environment.create()
+    allowed = {
+        action
+        for policy in exporting.template.resources["VerifyFunction"]["Properties"]["Policies"]
+        for statement in policy["Statement"]
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+    }
+    for _ in environment.install():
+        with recorded_calls() as calls:
+            payload = exporting.invoke("VerifyFunction", {"scheduled_time": "2026-11-22T04:05:00Z"}).result()
+    found = {f["resource"]: f["severity"] for f in payload["findings"] if f["check"] == "dr-export:weekly"}
+    # Only findings are reported: the two exported tables are OK, the two that could not be exported are not.
+    assert found == {"no-pitr": "CRITICAL", "late": "CRITICAL"}
+    made = {f"{call.service}:{call.operation}" for call in calls}
+    assert {"dynamodb:ListExports", "dynamodb:DescribeExport"} <= made
+    assert made - allowed == set()
