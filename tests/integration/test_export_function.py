@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 import time_machine
+from aws_cron_expression_validator.validator import AWSCronExpressionValidator
 
 from local_runtime.functions import Functions
 from local_runtime.template import REPO_ROOT, Template
@@ -249,13 +250,30 @@ def test_one_tables_failure_never_stops_the_others(exporting: Functions, tables:
     assert not payload["ok"]
 
 
-def test_with_no_bucket_exports_are_off_and_nothing_is_read(functions: Functions, tables: Tables) -> None:
-    """The default template (DrExportBucket empty) does not deploy the function; invoked anyway, it does nothing."""
+def test_with_no_bucket_the_function_is_not_deployed_and_invoked_anyway_does_nothing(
+    functions: Functions, exporting: Functions, tables: Tables
+) -> None:
     assert functions.template.conditions["ExportsToDrRegion"] is False
-    payload = invoke(functions, sample("export-weekly.json"))
+    assert not [s for s in functions.schedules() if s.function == "ExportFunction"]
+    off = {"DR_EXPORT_BUCKET": "", "DR_EXPORT_KMS_KEY_ARN": ""}
+    payload = exporting.invoke("ExportFunction", sample("export-weekly.json"), environment=off).result()
     assert payload["items"] == []
     assert payload["exports"]["enabled"] is False
     assert tables.exports("orders") == []
+
+
+@pytest.mark.parametrize(
+    ("schedule_name", "event_file"),
+    [("WeeklyExports", "export-weekly.json"), ("ExportReconcile", "export-reconcile.json")],
+)
+def test_sample_events_are_what_the_schedules_deliver(
+    exporting: Functions, schedule_name: str, event_file: str
+) -> None:
+    event = sample(event_file)
+    [schedule] = [s for s in exporting.schedules() if s.name == schedule_name]
+    assert schedule.function == "ExportFunction"
+    at = datetime.fromisoformat(event["scheduled_time"].replace("Z", "+00:00"))
+    assert schedule.event_for(at) == event
 
 
 # ---- verification of the DR exports ----
@@ -284,3 +302,10 @@ def test_verification_finds_each_completed_export_and_reports_the_tables_without
     made = {f"{call.service}:{call.operation}" for call in calls}
     assert {"dynamodb:ListExports", "dynamodb:DescribeExport"} <= made
     assert made - allowed == set()
+
+
+def test_the_export_schedules_are_valid_for_eventbridge(exporting: Functions) -> None:
+    schedules = [s for s in exporting.schedules() if s.function == "ExportFunction"]
+    assert {s.name for s in schedules} == {"WeeklyExports", "ExportReconcile"}
+    for schedule in schedules:
+        AWSCronExpressionValidator.validate(schedule.expression[len("cron(") : -1])

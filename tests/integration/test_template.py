@@ -82,8 +82,6 @@ def test_schedules_retry_and_dead_letter(template: Template) -> None:
         ("WeeklySnapshots", "snapshot-weekly.json"),
         ("MonthlySnapshots", "snapshot-monthly.json"),
         ("CatchUpSnapshots", "snapshot-catch-up.json"),
-        ("WeeklyExports", "export-weekly.json"),
-        ("ExportReconcile", "export-reconcile.json"),
     ],
 )
 def test_sample_events_are_what_the_schedule_delivers(
