@@ -206,6 +206,9 @@ class Functions:
         for logical_id, resource in template.resources.items():
             if resource.get("Type") != SERVERLESS_FUNCTION:
                 continue
+            condition = resource.get("Condition")
+            if condition and not template.conditions.get(condition):
+                continue  # not deployed with these parameters (ExportFunction without DrExportBucket)
             properties = resource.get("Properties", {})
             merged = _merge_globals(globals_, properties)
             environment = {

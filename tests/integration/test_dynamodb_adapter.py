@@ -17,11 +17,10 @@ from restorable import tags as tag_keys
 from restorable.adapters.dynamodb import DynamoDbGateway
 from restorable.adapters.dynamodb_holds import HoldStore
 from restorable.dynamodb_backup_names import (
-    export_client_token,
-    export_prefix,
     parse_backup_name,
     scheduled_backup_name,
 )
+from restorable.dynamodb_export_plan import export_client_token, export_prefix
 from restorable.dynamodb_holds import HoldBook
 from restorable.dynamodb_models import Table, TableBackup, backup_recovery_point
 from restorable.errors import (
@@ -155,9 +154,9 @@ def test_export_to_a_bucket_of_the_dr_region(dynamodb: Any) -> None:
         "export_time": datetime(2026, 11, 22, 2, tzinfo=UTC),
         "bucket": "dr-exports",
         "bucket_owner": ACCOUNT,
-        "prefix": export_prefix(weekly_name("orders")),
+        "prefix": export_prefix(stack_name=STACK, table_name="orders", kind="weekly", period_date=date(2026, 11, 22)),
         "kms_key_id": KEY_ARN,
-        "client_token": export_client_token(weekly_name("orders")),
+        "client_token": export_client_token("dynamodb/restorable-prod/orders/weekly/2026-11-22", "orders", 1),
     }
 
     with pytest.raises(ResourceBusyError, match="PointInTimeRecoveryUnavailable"):

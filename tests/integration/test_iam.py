@@ -401,3 +401,80 @@ def test_the_prune_reads_the_holds_store_and_never_writes_it(statements: list[St
         a for s in statements if s.role == "PruneFunction" for a in s.actions if a.startswith("dynamodb:")
     }
     assert prune_dynamodb & DYNAMODB_WRITES == {"dynamodb:DeleteBackup"}
+
+
+# ---- DynamoDB exports to the DR Region ----
+
+EXPORT_BUCKET = "restorable-dr-exports-123456789012"
+EXPORT_KEY = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.fixture(scope="module")
+def exporting() -> list[Statement]:
+    """The statements with exports on (the default template, DrExportBucket empty, does not deploy the function)."""
+    return list(
+        _statements(
+            Template.load(
+                region="us-east-1",
+                parameter_overrides={"DrExportBucket": EXPORT_BUCKET, "DrExportKmsKeyArn": EXPORT_KEY},
+            )
+        )
+    )
+
+
+def test_only_the_export_function_exports_and_only_protected_tables_of_this_region(
+    exporting: list[Statement],
+) -> None:
+    """DynamoDB's table resource takes aws:ResourceTag conditions (ABAC): an untagged table cannot be exported."""
+    starting = [s for s in exporting if "dynamodb:ExportTableToPointInTime" in s.actions]
+    assert [(s.role, s.sid) for s in starting] == [("ExportFunction", "ExportOnlyProtectedTables")]
+    [statement] = starting
+    assert statement.actions == ("dynamodb:ExportTableToPointInTime",)
+    assert statement.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*",)
+    assert statement.operator("Null") == {"aws:ResourceTag/restorable:policy": "false"}
+
+
+def test_exports_are_written_only_under_this_stacks_dynamodb_prefix_of_the_dr_bucket(
+    exporting: list[Statement],
+) -> None:
+    writing = [s for s in exporting if any(a.startswith("s3:Put") for a in s.actions) and s.role == "ExportFunction"]
+    assert [s.sid for s in writing] == ["WriteExportsUnderThisStacksPrefix"]
+    [statement] = writing
+    assert set(statement.actions) == {"s3:PutObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"}
+    assert statement.resources == (f"arn:aws:s3:::{EXPORT_BUCKET}/dynamodb/restorable/*",)
+    # The elasticache/ prefix (cache exports) and the bucket itself are out of reach.
+    assert not any(a.startswith(("s3:Delete", "s3:Get", "s3:List")) for s in writing for a in s.actions)
+
+
+def test_the_export_key_is_used_only_through_s3_in_the_dr_region(exporting: list[Statement]) -> None:
+    statement = _find(exporting, "ExportFunction", "EncryptExportsWithTheDrKeyThroughS3")
+    assert set(statement.actions) == {"kms:GenerateDataKey", "kms:Decrypt"}
+    assert statement.resources == (EXPORT_KEY,)
+    assert statement.operator("StringEquals") == {"kms:ViaService": {"Fn::Sub": "s3.${DrRegion}.amazonaws.com"}}
+    kms_roles = {
+        s.sid for s in exporting if s.role == "ExportFunction" and any(a.startswith("kms:") for a in s.actions)
+    }
+    assert kms_roles == {"EncryptExportsWithTheDrKeyThroughS3"}
+
+
+def test_the_export_function_reads_but_never_backs_up_deletes_or_writes_items(exporting: list[Statement]) -> None:
+    actions = {a for s in exporting if s.role == "ExportFunction" for a in s.actions if a.startswith("dynamodb:")}
+    assert actions == {
+        "dynamodb:ListTables",
+        "dynamodb:ListExports",
+        "dynamodb:DescribeTable",
+        "dynamodb:ListTagsOfResource",
+        "dynamodb:DescribeContinuousBackups",
+        "dynamodb:DescribeExport",
+        "dynamodb:ExportTableToPointInTime",
+    }
+    described = _find(exporting, "ExportFunction", "ReadExports")
+    assert described.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*/export/*",)
+    listing = _find(exporting, "ExportFunction", "ListTablesAndExports")
+    assert listing.resources == ("*",)  # ListTables and ListExports support no resource-level permissions
+
+
+def test_verification_reads_exports_and_never_starts_one(exporting: list[Statement]) -> None:
+    verify = {a for s in exporting if s.role == "VerifyFunction" for a in s.actions}
+    assert {"dynamodb:ListExports", "dynamodb:DescribeExport"} <= verify
+    assert not any(a.startswith("s3:") or a == "dynamodb:ExportTableToPointInTime" for a in verify)

@@ -11,8 +11,6 @@ from restorable import tags as tag_keys
 from restorable.dynamodb_backup_names import (
     MAX_BACKUP_NAME_LENGTH,
     BackupName,
-    export_client_token,
-    export_prefix,
     parse_backup_name,
     predeploy_backup_name,
     recovery_point_tags,
@@ -189,16 +187,3 @@ def test_recovery_point_tags_give_source_only_for_the_named_table() -> None:
         tag_keys.SOURCE: TABLE_ARN,
     }
     assert tag_keys.SOURCE not in recovery_point_tags(parsed, table_name="invoices", table_arn=TABLE_ARN)
-
-
-def test_export_prefix_and_token_follow_the_backup_name() -> None:
-    first = scheduled_backup_name(
-        stack_name=STACK, table_name="orders", kind="weekly", period_date=date(2026, 11, 22), expires_at=EXPIRES
-    )
-    second = scheduled_backup_name(
-        stack_name=STACK, table_name="orders", kind="weekly", period_date=date(2026, 11, 29), expires_at=EXPIRES
-    )
-    assert export_prefix(first) == f"restorable/{first}"
-    assert export_client_token(first) == export_client_token(first)
-    assert export_client_token(first) != export_client_token(second)
-    assert "$" not in export_client_token(first)

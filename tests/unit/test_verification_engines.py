@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from restorable import tags as tag_keys
 from restorable.adapters.elasticache import Cache, CacheKind, CacheSnapshot
 from restorable.dynamodb_backup_names import predeploy_backup_name, scheduled_backup_name
-from restorable.dynamodb_models import ContinuousBackups, Replica, Table, TableBackup
+from restorable.dynamodb_models import ContinuousBackups, Replica, Table, TableBackup, TableExport
 from restorable.policy import default_policy_text, parse_policy_document
 from restorable.verification.checks import (
     CheckResult,
@@ -111,6 +111,25 @@ def backup(age: timedelta, *, kind: str = "weekly", stack: str = STACK, table_na
     )
 
 
+EXPORT_BUCKET = "dr-exports"
+
+
+def weekly_export(
+    age: timedelta = timedelta(days=2), status: str = "COMPLETED", bucket: str = EXPORT_BUCKET
+) -> TableExport:
+    """An export of ours, as DescribeExport gives it: ExportTime is the weekly period's scheduled time."""
+    at = NOW - age
+    return TableExport(
+        arn=f"{TABLE_ARN}/export/{at:%s}",
+        status=status,
+        table_arn=TABLE_ARN,
+        export_time=at,
+        s3_bucket=bucket,
+        s3_prefix=f"dynamodb/{STACK}/orders/weekly/{at.date().isoformat()}",
+        failure="S3NoSuchBucket The specified bucket does not exist" if status == "FAILED" else "",
+    )
+
+
 def check_tables(
     monitored: MonitoredTable | None = None,
     backups: Sequence[TableBackup] | None = (),
@@ -118,10 +137,11 @@ def check_tables(
     **inventory: Any,
 ) -> dict[str, CheckResult]:
     if monitored is None:
-        monitored = MonitoredTable(table(), pitr(), created_at=NOW - timedelta(days=400))
+        monitored = MonitoredTable(table(), pitr(), created_at=NOW - timedelta(days=400), exports=[weekly_export()])
     if backups == ():
         backups = [backup(timedelta(days=2))]
     verification = Verification()
+    inventory.setdefault("export_bucket", EXPORT_BUCKET)
     verify_tables(
         DynamoDbInventory(region=REGION, tables=[monitored], backups=backups, **inventory), context, verification
     )
@@ -138,6 +158,7 @@ def test_a_healthy_table_is_ok_on_every_check() -> None:
         "point-in-time-recovery": "OK",
         "recovery-point-age": "OK",
         "snapshot-age:weekly": "OK",
+        "dr-export:weekly": "OK",
         "global-replica": "OK",
     }
 

@@ -183,13 +183,3 @@ def _parse_stamp(text: str) -> datetime | None:
         return datetime.strptime(text, _STAMP_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         return None
-
-
-def export_prefix(backup_name: str) -> str:
-    """Where a backup's DR export is written in the DR bucket: the prefix carries the same contract."""
-    return f"{MARKER}/{backup_name}"
-
-
-def export_client_token(backup_name: str) -> str:
-    """``ExportTableToPointInTime``'s ClientToken: a rerun within 8 hours gets the same export back."""
-    return hashlib.sha256(f"export:{backup_name}".encode()).hexdigest()[:32]

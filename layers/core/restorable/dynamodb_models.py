@@ -108,7 +108,7 @@ class TableBackup:
 
 @dataclass(frozen=True)
 class TableExport:
-    """An ExportTableToPointInTime task: the DR copy of a backup, in a bucket of the DR Region."""
+    """An ExportTableToPointInTime task: the weekly recovery point's DR copy, in a bucket of the DR Region."""
 
     arn: str
     status: str

@@ -265,3 +265,47 @@ class PruneSettings(CoreSettings):
     def breaker_limits(self) -> BreakerLimits:
         """The circuit breaker: a share (1-100 percent) and a count (0: no count limit)."""
         return BreakerLimits(max_share=self.prune_max_share_percent / 100, max_count=self.prune_max_count)
+
+
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_KMS_KEY_ARN = re.compile(
+    r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{12}:(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)$"
+)
+
+
+def export_bucket(value: str) -> str:
+    """A DR export bucket name, or empty (exports off)."""
+    if value and not _BUCKET_NAME.match(value):
+        raise problem(f"'{value}' is not an S3 bucket name")
+    return value
+
+
+class ExportSettings(CoreSettings):
+    """The DynamoDB export function: the DR Region's export bucket and its KMS key (the DR companion stack's)."""
+
+    dr_export_bucket: Annotated[str, AfterValidator(export_bucket)] = variable(
+        "DR_EXPORT_BUCKET", empty_means="to turn DynamoDB exports to the DR Region off"
+    )
+    dr_export_kms_key_arn: str = variable(
+        "DR_EXPORT_KMS_KEY_ARN", empty_means="only when DR_EXPORT_BUCKET is empty (exports off)"
+    )
+
+    @model_validator(mode="after")
+    def _export_key(self) -> Self:
+        key = self.dr_export_kms_key_arn
+        if not self.dr_export_bucket:
+            return self
+        match = _KMS_KEY_ARN.match(key)
+        if not key:
+            raise problem("DR_EXPORT_KMS_KEY_ARN must be set when DR_EXPORT_BUCKET is (exports are KMS-encrypted)")
+        if match is None:
+            raise problem(f"DR_EXPORT_KMS_KEY_ARN '{key}' is not a KMS key ARN")
+        if match["region"] != self.dr_region:
+            raise problem(
+                f"DR_EXPORT_KMS_KEY_ARN is in {match['region']}; the export bucket's key must be in {self.dr_region}"
+            )
+        return self
+
+    @property
+    def exports_enabled(self) -> bool:
+        return bool(self.dr_export_bucket)

@@ -7,7 +7,7 @@ mapped here, through ``translate_dynamodb``, before falling back to ``adapters/e
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -233,6 +233,26 @@ class DynamoDbGateway:
             if not page.get("NextToken"):
                 return found
             token = {"NextToken": page["NextToken"]}
+
+    def describe_exports(
+        self, table_arn: str, *, enough: Callable[[TableExport], bool] | None = None
+    ) -> list[TableExport]:
+        """Every export of a table, described (ListExports gives neither bucket nor prefix), newest listed first.
+
+        ``enough``: stop describing once it returns True for an export (ListExports documents no order,
+        so this saves calls only where the listing puts the wanted export early). An export that vanished
+        between the listing and its description is left out.
+        """
+        described: list[TableExport] = []
+        for summary in reversed(self.list_exports(table_arn)):
+            try:
+                found = self.describe_export(summary.arn)
+            except ResourceNotFoundError:
+                continue
+            described.append(found)
+            if enough is not None and enough(found):
+                break
+        return described
 
     def _backup_from_summary(self, item: Mapping[str, Any]) -> TableBackup:
         return self._backup(

@@ -1,4 +1,4 @@
-"""Pure checks of DynamoDB tables: point-in-time recovery, its lag, weekly backups, global replicas.
+"""Pure checks of DynamoDB tables: point-in-time recovery, its lag, weekly backups, DR exports, global replicas.
 
 The same contract as the RDS checks (``checks.py``): one ``CheckResult`` per check and protected
 table, ``OK`` included, ``UNKNOWN`` with the reason when a lookup failed. Backups are ours only by
@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..dynamodb_models import ContinuousBackups, Table, TableBackup
+from ..dynamodb_export_plan import COMPLETED, EXPORT_KIND, EXPORT_ROOT, FAILED, export_wanted
+from ..dynamodb_models import ContinuousBackups, Table, TableBackup, TableExport
 from ..engines import profile
 from ..models import Engine
 from ..policy import ON_DEMAND_KINDS, Policy
@@ -37,6 +38,7 @@ from .checks import (
 
 CHECK_PITR = "point-in-time-recovery"
 CHECK_GLOBAL_REPLICA = "global-replica"
+CHECK_DR_EXPORT = f"dr-export:{EXPORT_KIND}"
 # The policy document has no "global" field yet: the table says it is a global table.
 GLOBAL_TAG = "restorable:global"
 _AVAILABLE_BACKUP = "AVAILABLE"
@@ -50,6 +52,9 @@ class MonitoredTable:
     continuous_backups: ContinuousBackups | None
     created_at: datetime | None = None
     pitr_error: str = ""
+    # The table's exports, described (read only for tables whose policy wants a DR export); None: unreadable.
+    exports: Sequence[TableExport] | None = None
+    export_error: str = ""
 
     @property
     def is_global(self) -> bool:
@@ -65,6 +70,8 @@ class DynamoDbInventory:
     backups: Sequence[TableBackup] | None
     table_error: str = ""
     backup_error: str = ""
+    # The DR Region's export bucket (DR_EXPORT_BUCKET); empty: exports are off.
+    export_bucket: str = ""
 
 
 def verify_tables(inventory: DynamoDbInventory, context: VerificationContext, verification: Verification) -> None:
@@ -87,6 +94,7 @@ def verify_tables(inventory: DynamoDbInventory, context: VerificationContext, ve
             _check_pitr(monitored, policy, context, checked)
             _check_recovery_point_age(monitored, context, checked)
             _check_backups(monitored, policy, inventory, context, checked)
+            _check_dr_export(monitored, inventory, context, checked)
             _check_global_replica(monitored, context, checked)
         except Exception as exc:  # one table's odd data never hides the others' results
             checked.results.append(checks_failed(table.arn, table.name, exc))
@@ -296,6 +304,105 @@ def _check_backups(
                 fix="" if severity is Severity.OK else fix,
             )
         )
+
+
+def _export_date(export: TableExport, prefix_root: str) -> datetime | None:
+    """When an export of ours holds the table: its ExportTime, else the start of its period's date (UTC)."""
+    if export.export_time is not None and export.export_time.tzinfo is not None:
+        return export.export_time
+    period = export.s3_prefix.rstrip("/").removeprefix(prefix_root)
+    try:
+        return datetime.fromisoformat(f"{period}T00:00:00+00:00")
+    except ValueError:
+        return None
+
+
+def _check_dr_export(
+    monitored: MonitoredTable, inventory: DynamoDbInventory, context: VerificationContext, verification: Verification
+) -> None:
+    """A table whose policy wants a weekly DR copy has a COMPLETED export within the weekly maximum age."""
+    table = monitored.table
+    max_age = context.thresholds.snapshot_max_age.get(EXPORT_KIND)
+    if not export_wanted(table, context.policies) or max_age is None or EXPORT_KIND not in context.scheduled_kinds:
+        return
+    add = verification.results.append
+    where = f"the DR Region ({context.dr_region})"
+    expected = f"a COMPLETED export in {where} no older than {limit_text(max_age)}"
+    if not inventory.export_bucket:
+        add(
+            _result(
+                table,
+                CHECK_DR_EXPORT,
+                Severity.WARNING,
+                observed=f"DR exports are off (DrExportBucket is empty): the weekly recovery point exists only in "
+                f"{inventory.region}",
+                expected=expected,
+                fix="deploy dr-template.yaml in the DR Region and set DrExportBucket and DrExportKmsKeyArn from its "
+                "outputs (docs/deploy.md)",
+            )
+        )
+        return
+    if monitored.exports is None:
+        add(_unknown(table, CHECK_DR_EXPORT, monitored.export_error or "exports unreadable"))
+        return
+    root = f"{EXPORT_ROOT}/{context.stack_name}/{table.name}/{EXPORT_KIND}/"
+    ours = [
+        (moment, e)
+        for e in monitored.exports
+        if e.s3_bucket == inventory.export_bucket
+        and e.s3_prefix.startswith(root)
+        and (moment := _export_date(e, root)) is not None
+    ]
+    fix = (
+        f"check the export function's results for table {table.name}; invoke it with "
+        f'{{"tables": ["{table.name}"]}} to export now'
+    )
+    completed = [(moment, e) for moment, e in ours if e.status == COMPLETED]
+    newest = max(ours, key=lambda pair: pair[0], default=None)
+    if newest is not None and newest[1].status == FAILED and not any(m >= newest[0] for m, _ in completed):
+        add(
+            _result(
+                table,
+                CHECK_DR_EXPORT,
+                Severity.WARNING if completed else Severity.CRITICAL,
+                observed=f"the newest export (s3://{newest[1].s3_bucket}/{newest[1].s3_prefix}) FAILED: "
+                f"{newest[1].failure or 'no reason given'}",
+                expected=expected,
+                fix=f"{fix}; a FAILED export is retried by the hourly reconcile up to 3 times, check the bucket "
+                "policy and the KMS key policy of the DR companion stack",
+            )
+        )
+        return
+    if not completed:
+        existed = context.now - monitored.created_at if monitored.created_at else None
+        if existed is not None and existed <= max_age:
+            add(_result(table, CHECK_DR_EXPORT, Severity.OK, observed=f"none yet; table is {age_text(existed)} old"))
+            return
+        running = " (one is in progress)" if ours else ""
+        add(
+            _result(
+                table,
+                CHECK_DR_EXPORT,
+                Severity.CRITICAL,
+                observed=f"no COMPLETED export in s3://{inventory.export_bucket}/{root}{running}",
+                expected=expected,
+                fix=fix,
+            )
+        )
+        return
+    moment, export = max(completed, key=lambda pair: pair[0])
+    age = context.now - moment
+    severity = age_severity(age, max_age)
+    add(
+        _result(
+            table,
+            CHECK_DR_EXPORT,
+            severity,
+            observed=f"newest COMPLETED export s3://{export.s3_bucket}/{export.s3_prefix} is {age_text(age)} old",
+            expected=expected,
+            fix="" if severity is Severity.OK else fix,
+        )
+    )
 
 
 def _check_global_replica(monitored: MonitoredTable, context: VerificationContext, verification: Verification) -> None:

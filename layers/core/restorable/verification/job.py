@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..dynamodb_models import ContinuousBackups, Table, TableBackup
+from ..dynamodb_export_plan import COMPLETED, EXPORT_KIND, export_prefix, export_wanted
+from ..dynamodb_models import ContinuousBackups, Table, TableBackup, TableExport
 from ..errors import AwsError
 from ..models import Engine, RecoveryPoint
 from ..notifications import NotificationPlan, NotificationState, format_notification, plan_notifications
+from ..policy import PolicyDocument
 from ..rds_events import IgnoredEvent
+from ..snapshot_plan import Period
 from .checks import (
     DrillHistory,
     MonitoredDatabase,
@@ -64,6 +67,10 @@ class TableGateway(Protocol):
     def describe_continuous_backups(self, table_name: str) -> ContinuousBackups: ...
 
     def list_backups(self, table_name: str | None = None) -> list[TableBackup]: ...
+
+    def describe_exports(
+        self, table_arn: str, *, enough: Callable[[TableExport], bool] | None = None
+    ) -> list[TableExport]: ...
 
 
 class CacheSettings(Protocol):
@@ -196,8 +203,28 @@ def _drill_history(gateways: Gateways) -> DrillHistory:
         return DrillHistory(enabled=True, error=f"drill history unreadable: {_reason(exc)}")
 
 
-def _table_inventory(gateway: TableGateway) -> DynamoDbInventory:
-    """The Region's tables, PITR facts of the protected ones, and USER backups; each lookup fails alone."""
+@dataclass(frozen=True)
+class ExportScope:
+    """Where verification looks for DR exports: the bucket (empty: exports off) and the current weekly period."""
+
+    bucket: str
+    stack_name: str
+    period: Period | None
+
+    def current(self, table: Table) -> Callable[[TableExport], bool]:
+        """A COMPLETED export of ``table`` for the current period: nothing newer can exist, describing stops."""
+        if self.period is None:
+            return lambda export: False
+        prefix = export_prefix(
+            stack_name=self.stack_name, table_name=table.name, kind=self.period.kind, period_date=self.period.local_date
+        )
+        return lambda e: e.status == COMPLETED and e.s3_bucket == self.bucket and e.s3_prefix.rstrip("/") == prefix
+
+
+def _table_inventory(gateway: TableGateway, exports: ExportScope, policies: PolicyDocument) -> DynamoDbInventory:
+    """The Region's tables, PITR facts of the protected ones, USER backups, and the exports of the tables that
+    want a DR export (when exports are on); each lookup fails alone."""
+    export_bucket = exports.bucket
     try:
         tables = gateway.list_tables()
     except Exception as exc:
@@ -214,9 +241,21 @@ def _table_inventory(gateway: TableGateway) -> DynamoDbInventory:
             facts = gateway.describe_continuous_backups(table.name)
         except Exception as exc:
             pitr_error = f"continuous backups of {table.name} unreadable: {_reason(exc)}"
+        described: list[TableExport] | None = None
+        export_error = ""
+        if export_bucket and export_wanted(table, policies):
+            try:
+                described = gateway.describe_exports(table.arn, enough=exports.current(table))
+            except Exception as exc:
+                export_error = f"exports of {table.name} unreadable: {_reason(exc)}"
         monitored.append(
             MonitoredTable(
-                table=table, continuous_backups=facts, created_at=table.created_at, pitr_error=pitr_error or ""
+                table=table,
+                continuous_backups=facts,
+                created_at=table.created_at,
+                pitr_error=pitr_error or "",
+                exports=described,
+                export_error=export_error,
             )
         )
     backups: list[TableBackup] | None
@@ -225,7 +264,9 @@ def _table_inventory(gateway: TableGateway) -> DynamoDbInventory:
         backups = gateway.list_backups()
     except Exception as exc:
         backups, backup_error = None, f"backups in {gateway.region} unreadable: {_reason(exc)}"
-    return DynamoDbInventory(region=gateway.region, tables=monitored, backups=backups, backup_error=backup_error)
+    return DynamoDbInventory(
+        region=gateway.region, tables=monitored, backups=backups, backup_error=backup_error, export_bucket=export_bucket
+    )
 
 
 def _cache_inventory(gateway: CacheGateway) -> ElastiCacheInventory:
@@ -323,7 +364,13 @@ def run_verification(
     dr = _region_inventory(gateways.dr, None, with_quotas=True)
     run.verification = verify(databases, source, dr, _drill_history(gateways), context)
     if gateways.tables is not None:
-        tables = _table_inventory(gateways.tables)
+        weekly = settings.schedules.get(EXPORT_KIND)
+        scope = ExportScope(
+            settings.dr_export_bucket,
+            settings.stack_name,
+            Period.current(EXPORT_KIND, weekly, now) if weekly is not None else None,
+        )
+        tables = _table_inventory(gateways.tables, scope, settings.policies)
         run.databases_listed = run.databases_listed and tables.tables is not None
         _guarded(lambda: verify_tables(tables, context, run.verification), "DynamoDB", run)
     if gateways.caches is not None:

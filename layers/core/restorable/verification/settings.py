@@ -6,9 +6,9 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Annotated, Self
 
-from pydantic import BeforeValidator, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, field_validator, model_validator
 
-from ..settings import CoreSettings, number, problem, variable
+from ..settings import CoreSettings, export_bucket, number, problem, variable
 from .checks import Thresholds
 
 Minutes = Annotated[float, BeforeValidator(number(1, 1440))]
@@ -30,6 +30,10 @@ class VerifySettings(CoreSettings):
     snapshot_max_age_days: dict[str, float] = variable("SNAPSHOT_MAX_AGE_DAYS", json_value=True)
     quota_warning_percent: Percent = variable("QUOTA_WARNING_PERCENT")
     drill_max_age_days: Days = variable("DRILL_MAX_AGE_DAYS")
+    # The DR Region's export bucket: tables whose policy wants a DR copy need a recent COMPLETED export there.
+    dr_export_bucket: Annotated[str, AfterValidator(export_bucket)] = variable(
+        "DR_EXPORT_BUCKET", unset_means="exports are off: every table whose policy wants a DR copy is reported"
+    )
 
     @field_validator("snapshot_max_age_days", mode="before")
     @classmethod
