@@ -360,11 +360,26 @@ DYNAMODB_WRITES = {"dynamodb:CreateBackup", "dynamodb:DeleteBackup", "dynamodb:P
 
 def test_table_backups_are_created_only_of_protected_tables_of_this_region(statements: list[Statement]) -> None:
     creating = [s for s in statements if "dynamodb:CreateBackup" in s.actions]
-    assert [(s.role, s.sid) for s in creating] == [("SnapshotFunction", "BackUpOnlyProtectedTables")]
-    [statement] = creating
-    assert statement.actions == ("dynamodb:CreateBackup",)
-    assert statement.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*",)
-    assert statement.operator("Null") == {"aws:ResourceTag/restorable:policy": "false"}
+    assert sorted((s.role, s.sid) for s in creating) == [
+        ("PredeployFunction", "BackUpOnlyProtectedTables"),
+        ("SnapshotFunction", "BackUpOnlyProtectedTables"),
+    ]
+    for statement in creating:
+        assert statement.actions == ("dynamodb:CreateBackup",)
+        assert statement.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*",)
+        assert statement.operator("Null") == {"aws:ResourceTag/restorable:policy": "false"}
+
+
+def test_the_predeploy_function_reads_tables_and_its_backups_only_in_this_region(statements: list[Statement]) -> None:
+    granted = {a for s in statements if s.role == "PredeployFunction" for a in s.actions if a.startswith("dynamodb:")}
+    assert granted & DYNAMODB_WRITES == {"dynamodb:CreateBackup"}  # never a delete, never the holds table
+    assert _find(statements, "PredeployFunction", "ListTables").resources == ("*",)  # no resource-level permissions
+    reading = _find(statements, "PredeployFunction", "ReadTables")
+    assert set(reading.actions) == {"dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"}
+    assert reading.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*",)
+    backups = _find(statements, "PredeployFunction", "ReadTableBackups")
+    assert backups.actions == ("dynamodb:DescribeBackup",)
+    assert backups.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*/backup/*",)
 
 
 def test_table_backups_are_deleted_only_by_the_prune_and_only_in_this_region(statements: list[Statement]) -> None:
