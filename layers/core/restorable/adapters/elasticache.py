@@ -174,8 +174,11 @@ class ElastiCacheGateway:
 
     # ---- caches
 
-    def list_caches(self) -> list[Cache]:
-        """Every replication group, cluster outside a replication group and serverless cache, with tags."""
+    def list_caches(self, *, with_tags: bool = True) -> list[Cache]:
+        """Every replication group, cluster outside a replication group and serverless cache, with tags.
+
+        ``with_tags=False`` leaves out the one ``ListTagsForResource`` per cache (a reader needing only ARNs).
+        """
         caches = [cache_from_group(item) for item in self._pages("describe_replication_groups", CACHE_PAGE_SIZE)]
         caches.extend(
             cache_from_cluster(item)
@@ -187,6 +190,8 @@ class ElastiCacheGateway:
         caches.extend(
             cache_from_serverless(item) for item in self._pages("describe_serverless_caches", SERVERLESS_PAGE_SIZE)
         )
+        if not with_tags:
+            return caches
         return [_with_tags(cache, self.tags_of(cache.arn)) for cache in caches]
 
     def tags_of(self, arn: str) -> dict[str, str]:
