@@ -149,8 +149,6 @@ class EngineProfile:
     # except ``foreign_kinds``: kinds that belong to another engine.
     any_scheduled_kind: bool = False
     foreign_kinds: frozenset[str] = frozenset()
-    # Engines (``Database.engine``) of this service that take no recovery point at all (Memcached).
-    unsnapshottable_engines: frozenset[str] = frozenset()
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -211,7 +209,6 @@ ENGINES: Mapping[Engine, EngineProfile] = MappingProxyType(
                 DatabaseType.SERVERLESS_CACHE: frozenset({"available"}),
             },
             names=CacheSnapshotNames(),
-            unsnapshottable_engines=frozenset({"memcached"}),
         ),
     }
 )

@@ -27,7 +27,7 @@ from .errors import ConfigurationError, InvalidRequestError
 from .models import Database, DatabaseType, Engine, RecoveryPoint
 from .naming import format_timestamp, is_valid_snapshot_identifier, parse_timestamp
 from .policy import PolicyDocument
-from .snapshot_plan import SNAPSHOTTABLE_STATES, snapshot_tags
+from .snapshot_plan import SNAPSHOTTABLE_STATES, UNSNAPSHOTTABLE_ENGINES, snapshot_tags
 from .validation import describe_problems
 
 KIND = "predeploy"
@@ -195,7 +195,8 @@ class Slot(enum.Enum):
     DB = "db"  # DB snapshot identifiers
     CLUSTER = "cluster"  # DB cluster snapshot identifiers
     TABLE = "table"  # DynamoDB backup ARNs: backup names are not unique, the ARN is
-    CACHE = "cache"  # ElastiCache snapshot names
+    CACHE = "cache"  # ElastiCache snapshot names (replication groups and clusters)
+    SERVERLESS = "serverless"  # ElastiCache serverless cache snapshot names (another API)
 
     @property
     def engine(self) -> Engine:
@@ -209,6 +210,8 @@ class Slot(enum.Enum):
             return cls.DB
         if point_type is DatabaseType.CLUSTER:
             return cls.CLUSTER
+        if point_type is DatabaseType.SERVERLESS_CACHE:
+            return cls.SERVERLESS
         return cls.TABLE if point_type is DatabaseType.TABLE else cls.CACHE
 
 
@@ -243,12 +246,12 @@ class PointReference:
 
     @property
     def resource(self) -> str:
-        return {Slot.TABLE: "table", Slot.CACHE: "cache"}.get(self.slot, "database")
+        return {Slot.TABLE: "table", Slot.CACHE: "cache", Slot.SERVERLESS: "cache"}.get(self.slot, "database")
 
     def problem(self) -> str | None:
         if self.slot is Slot.TABLE:
             return None if _BACKUP_ARN.match(self.value) else f"'{self.value}' is not a DynamoDB backup ARN"
-        valid = is_valid_snapshot_name if self.slot is Slot.CACHE else is_valid_snapshot_identifier
+        valid = is_valid_snapshot_name if self.slot.engine is Engine.ELASTICACHE else is_valid_snapshot_identifier
         if not valid(self.value) or f"-{KIND}-" not in self.value:
             return f"'{self.value}' is not a pre-deploy snapshot identifier"
         return None
@@ -258,7 +261,7 @@ class Progress(BaseModel):
     """The continuation token: what a later invocation needs to carry on, and nothing else.
 
     It names the job, the deadline and the recovery points (by slot: ``db``, ``cluster``, ``table``,
-    ``cache``). A continued call trusts it only after checking it (``decode``) and that the points it
+    ``cache``, ``serverless``). A continued call trusts it only after checking it (``decode``) and that the points it
     names are this stack's pre-deploy points (and, where points take tags, this job's).
     """
 
@@ -272,6 +275,7 @@ class Progress(BaseModel):
     cluster: list[str] = Field(default_factory=list)
     table: list[str] = Field(default_factory=list)
     cache: list[str] = Field(default_factory=list)
+    serverless: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> Progress:
@@ -305,7 +309,7 @@ class Progress(BaseModel):
 
     def encode(self) -> str:
         # Empty table and cache slots are left out: a token of RDS snapshots reads as it always did.
-        empty = {slot.value for slot in (Slot.TABLE, Slot.CACHE) if not getattr(self, slot.value)}
+        empty = {slot.value for slot in (Slot.TABLE, Slot.CACHE, Slot.SERVERLESS) if not getattr(self, slot.value)}
         text = json.dumps(self.model_dump(exclude=empty), separators=(",", ":"), sort_keys=True)
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
@@ -466,11 +470,12 @@ def _not_found(target: TargetSpec, engine: Engine, region: str) -> str:
 
 def _target_problem(database: Database, policies: PolicyDocument) -> str | None:
     name = f"{database.type.value} '{database.identifier}'"
-    engine_profile = profile(database.type.engine)
-    if database.engine.lower() in engine_profile.unsnapshottable_engines:
+    if database.engine.lower() in UNSNAPSHOTTABLE_ENGINES.get(database.type, {}):
         return f"{name} runs {database.engine}, which takes no snapshots: it cannot have a pre-deploy recovery point"
     if database.is_cluster_member:
         return f"{name} is a member of cluster '{database.cluster_identifier}': name the cluster instead"
+    if database.type is DatabaseType.CACHE_CLUSTER and database.cluster_identifier:
+        return f"{name} is a member of replication group '{database.cluster_identifier}': name the group instead"
     if database.policy_name is None:
         return f"{name} is not protected: tag it {tag_keys.POLICY}=<policy> (e.g. standard)"
     policy = policies.get(database.policy_name)
@@ -543,6 +548,7 @@ def new_progress(
         cluster=values(Slot.CLUSTER),
         table=values(Slot.TABLE),
         cache=values(Slot.CACHE),
+        serverless=values(Slot.SERVERLESS),
     )
 
 
