@@ -13,10 +13,12 @@ be kept. ElastiCache manual snapshots stay in the source Region: there is no DR-
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from ..models import Database, DatabaseType, Engine, RecoveryPoint
+from ..predeploy_plan import PointReference, Slot
 from .elasticache import Cache, CacheKind, CacheSnapshot, ElastiCacheGateway
 
 # The one translation between the adapter's cache kinds and the core's resource types.
@@ -33,7 +35,7 @@ def _utc_now() -> datetime:
 
 
 class ElastiCacheSnapshotGateway:
-    """One Region's caches and manual snapshots, as the snapshot and prune jobs see them.
+    """One Region's caches and manual snapshots, as the snapshot, prune and pre-deploy jobs see them.
 
     ``clock`` gives the time written as ``restorable:created-at`` on a new snapshot (ElastiCache
     reports a creation time only once the nodes are snapshotted).
@@ -61,6 +63,39 @@ class ElastiCacheSnapshotGateway:
 
     def delete_snapshot(self, point: RecoveryPoint) -> None:
         self._gateway.delete_snapshot(cache_snapshot_of(point))
+
+    # ---- the pre-deploy job's port (PredeployGateway)
+
+    def find_database(self, identifier: str) -> Database | None:
+        """The cache named ``identifier`` with its tags, or None; a group's member names its group."""
+        found = self._gateway.find_cache(identifier)
+        if found is None:
+            return None
+        cache, group = found
+        return replace(cache_database(cache), cluster_identifier=group)
+
+    def list_snapshots_of(self, database: Database) -> list[RecoveryPoint]:
+        """The cache's manual snapshots, with tags (one tag read per snapshot of this cache only)."""
+        own = [
+            point
+            for point in self._gateway.list_manual_snapshots(with_tags=False)
+            if point.source_identifier == database.identifier and point.type is KIND_OF_DATABASE_TYPE[database.type]
+        ]
+        return [
+            cache_recovery_point(replace(point, tags=self._gateway.tags_of(point.arn)) if point.arn else point)
+            for point in own
+        ]
+
+    def describe_points(self, references: Sequence[PointReference]) -> list[RecoveryPoint]:
+        """The token's snapshots by name, with tags; a snapshot that is gone is simply absent."""
+        found: list[RecoveryPoint] = []
+        for reference in references:
+            if reference.slot not in (Slot.CACHE, Slot.SERVERLESS):
+                continue
+            snapshot = self._gateway.snapshot_named(reference.value, serverless=reference.slot is Slot.SERVERLESS)
+            if snapshot is not None:
+                found.append(cache_recovery_point(snapshot))
+        return found
 
 
 class ExistingCaches:
