@@ -1,5 +1,5 @@
-"""Pre-deploy recovery points of RDS databases and DynamoDB tables: a CodePipeline Lambda invoke action,
-or a direct ``aws lambda invoke``.
+"""Pre-deploy recovery points of RDS databases, DynamoDB tables and ElastiCache caches: a CodePipeline
+Lambda invoke action, or a direct ``aws lambda invoke``.
 
 CodePipeline: the first call starts the snapshots and answers ``PutJobSuccessResult`` with a
 continuation token; CodePipeline invokes again with the token until the final success (with
@@ -23,6 +23,8 @@ from restorable.adapters import clients
 from restorable.adapters.codepipeline import CodePipelineGateway, is_job_event, parse_job_event
 from restorable.adapters.dynamodb import DynamoDbGateway
 from restorable.adapters.dynamodb_backups import DynamoDbBackupGateway
+from restorable.adapters.elasticache import ElastiCacheGateway
+from restorable.adapters.elasticache_points import ElastiCacheSnapshotGateway
 from restorable.adapters.rds import RdsGateway
 from restorable.arns import account_of
 from restorable.errors import ConfigurationError, RestorableError
@@ -147,6 +149,7 @@ def _gateways(settings: PredeploySettings) -> list[PredeployGateway]:
         DynamoDbBackupGateway(
             DynamoDbGateway(clients.client("dynamodb", settings.region)), stack_name=settings.stack_name
         ),
+        ElastiCacheSnapshotGateway(ElastiCacheGateway(clients.client("elasticache", settings.region))),
     ]
 
 

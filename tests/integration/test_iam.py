@@ -416,3 +416,36 @@ def test_the_prune_reads_the_holds_store_and_never_writes_it(statements: list[St
         a for s in statements if s.role == "PruneFunction" for a in s.actions if a.startswith("dynamodb:")
     }
     assert prune_dynamodb & DYNAMODB_WRITES == {"dynamodb:DeleteBackup"}
+
+
+# ---- ElastiCache (pre-deploy) ----
+
+CACHE_SNAPSHOT_KEYS = SNAPSHOT_KEYS | {"restorable:job-id", "restorable:created-at"}
+
+
+def test_the_predeploy_function_snapshots_only_protected_caches_into_predeploy_names_it_owns(
+    statements: list[Statement],
+) -> None:
+    protected = _find(statements, "PredeployFunction", "SnapshotOnlyProtectedCaches")
+    assert set(protected.actions) == {"elasticache:CreateSnapshot", "elasticache:CreateServerlessCacheSnapshot"}
+    assert protected.operator("Null") == {"aws:ResourceTag/restorable:policy": "false"}
+    assert all(
+        r.startswith("arn:aws:elasticache:us-east-1:123456789012:") and r.split(":")[-2] in CACHE_TYPES
+        for r in protected.resources
+    )
+    for sid in ("CreateCacheSnapshotsOwnedByThisStack", "TagOnlyCacheSnapshotsItCreates"):
+        statement = _find(statements, "PredeployFunction", sid)
+        assert statement.resources
+        assert all(r.endswith(":*-predeploy-??????????????") for r in statement.resources), sid
+        assert statement.operator("StringEquals")["aws:RequestTag/restorable:managed-by"] == STACK_REF
+        assert set(statement.operator("ForAllValues:StringEquals")[TAG_KEYS]) == CACHE_SNAPSHOT_KEYS
+    tagging = _find(statements, "PredeployFunction", "TagOnlyCacheSnapshotsItCreates")
+    assert tagging.actions == ("elasticache:AddTagsToResource",)
+    assert tagging.operator("StringEqualsIfExists")["aws:ResourceTag/restorable:managed-by"] == STACK_REF
+    granted = {
+        a for s in statements if s.role == "PredeployFunction" for a in s.actions if a.startswith("elasticache:")
+    }
+    assert not {a for a in granted if a.split(":")[1].startswith(("Delete", "Modify", "Copy", "Export"))}
+
+
+CACHE_TYPES = {"replicationgroup", "cluster", "serverlesscache"}

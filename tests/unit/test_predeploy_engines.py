@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -288,3 +289,10 @@ def test_a_table_backup_counts_only_when_the_name_proves_it_is_this_stacks_prede
         assert verdict.output_variables()["SnapshotArns"].count("/backup/") == len(statuses)
     if "creating" in statuses and set(statuses) <= {"available", "creating"}:
         assert verdict.state is (State.IN_PROGRESS if minutes_later < 60 else State.FAILED)
+
+
+def test_a_member_of_a_replication_group_names_its_group() -> None:
+    member = dataclasses.replace(resource(DatabaseType.CACHE_CLUSTER, "sessions-001"), cluster_identifier="sessions")
+    reference = ARN_OF[DatabaseType.CACHE_CLUSTER].format("sessions-001")
+    with pytest.raises(ConfigurationError, match="member of replication group 'sessions': name the group instead"):
+        select_targets(PredeployParameters(targets=[reference]), {reference: member}, None, POLICIES, "us-east-1")
