@@ -205,3 +205,13 @@ def test_a_failed_create_snapshot_fails_the_job_naming_the_cache(
     assert "orders-db-predeploy-20261122093000" in details["message"]  # started, kept, reported
     assert caches.snapshots() == {}
     assert set(predeploy_snapshots(fleet)) == {"orders-db-predeploy-20261122093000"}
+
+
+def test_a_policy_selects_protected_caches_and_leaves_out_a_tagged_memcached_cluster(
+    functions: Functions, caches: Caches, fleet: Fleet, pipeline: PipelineStub, clock: time_machine.Traveller
+) -> None:
+    pipeline.expect("put_job_success_result")
+    result = invoke(functions, job_event({"policy": "standard"}))
+    assert result["status"] == "succeeded"
+    assert set(caches.snapshots()) == {SESSIONS}
+    assert set(predeploy_snapshots(fleet)) == {"orders-db-predeploy-20261122093000"}

@@ -197,6 +197,7 @@ def test_a_policy_selects_protected_resources_of_every_engine() -> None:
         resource(DatabaseType.CACHE_REPLICATION_GROUP, "sessions"),
         resource(DatabaseType.TABLE, "scratch", policy=None),
         resource(DatabaseType.TABLE, "audit", policy="compliance"),
+        resource(DatabaseType.CACHE_CLUSTER, "pages", engine="memcached"),  # takes no snapshots: not selected
     ]
     chosen = select_targets(PredeployParameters(policy="standard"), {}, inventory, POLICIES, "us-east-1")
     assert [(d.type, d.identifier) for d in chosen] == [

@@ -441,7 +441,13 @@ def select_targets(
             continue
         chosen[(database.type, database.identifier.lower())] = database
     if parameters.policy is not None:
-        selected = [d for d in inventory or [] if d.policy_name == parameters.policy and not d.is_cluster_member]
+        # A tagged resource that can never be snapshotted (Memcached) is not selected: the snapshot plan
+        # reports it as a finding; named as a target, it is an error.
+        selected = [
+            d
+            for d in inventory or []
+            if d.policy_name == parameters.policy and not d.is_cluster_member and not _unsnapshottable(d)
+        ]
         if not selected:
             problems.append(f"no database in {region} carries {tag_keys.POLICY}={parameters.policy}")
         for database in selected:
@@ -458,6 +464,10 @@ def select_targets(
 _SERVICE_NAMES = {Engine.RDS: "RDS", Engine.DYNAMODB: "DynamoDB", Engine.ELASTICACHE: "ElastiCache"}
 
 
+def _unsnapshottable(database: Database) -> bool:
+    return database.engine.lower() in UNSNAPSHOTTABLE_ENGINES.get(database.type, {})
+
+
 def _not_found(target: TargetSpec, engine: Engine, region: str) -> str:
     resource = ENGINES[engine].resource
     if engine is Engine.RDS:
@@ -470,7 +480,7 @@ def _not_found(target: TargetSpec, engine: Engine, region: str) -> str:
 
 def _target_problem(database: Database, policies: PolicyDocument) -> str | None:
     name = f"{database.type.value} '{database.identifier}'"
-    if database.engine.lower() in UNSNAPSHOTTABLE_ENGINES.get(database.type, {}):
+    if _unsnapshottable(database):
         return f"{name} runs {database.engine}, which takes no snapshots: it cannot have a pre-deploy recovery point"
     if database.is_cluster_member:
         return f"{name} is a member of cluster '{database.cluster_identifier}': name the cluster instead"
