@@ -215,3 +215,27 @@ def test_a_policy_selects_protected_caches_and_leaves_out_a_tagged_memcached_clu
     assert result["status"] == "succeeded"
     assert set(caches.snapshots()) == {SESSIONS}
     assert set(predeploy_snapshots(fleet)) == {"orders-db-predeploy-20261122093000"}
+
+
+@pytest.mark.usefixtures("creating_snapshots")
+def test_a_throttled_describe_snapshots_keeps_waiting_and_a_denied_one_fails(
+    functions: Functions, caches: Caches, pipeline: PipelineStub, clock: time_machine.Traveller
+) -> None:
+    pipeline.expect("put_job_success_result")
+    invoke(functions, job_event({"targets": [{"cache": "sessions"}]}))
+    token = pipeline.token()
+    clock.shift(timedelta(minutes=1))
+
+    pipeline.expect("put_job_success_result")
+    with errors_by_parameter("DescribeSnapshots", "SnapshotName", service="elasticache") as failures:
+        failures[SESSIONS] = "Throttling"
+        assert invoke(functions, job_event({}, token=token))["status"] == "in_progress"
+    assert pipeline.token() == token
+
+    pipeline.expect("put_job_failure_result")
+    with errors_by_parameter("DescribeSnapshots", "SnapshotName", service="elasticache") as failures:
+        failures[SESSIONS] = "AccessDenied"
+        invoke(functions, job_event({}, token=token))
+    details = failure(pipeline)
+    assert details["type"] == "PermissionError"
+    assert "checking the snapshots" in details["message"]
