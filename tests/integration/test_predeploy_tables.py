@@ -363,3 +363,15 @@ def test_a_policy_selects_protected_tables_as_well_as_databases(
     assert result["status"] == "succeeded"
     assert sorted(b["table"] for b in release.backups().values()) == ["orders"]
     assert set(predeploy_snapshots(fleet)) == {ORDERS_DB}
+
+
+def test_a_direct_invocation_backs_up_a_table_and_returns_the_result(
+    functions: Functions, release: Tables, clock: time_machine.Traveller
+) -> None:
+    direct = json.loads((REPO_ROOT / "events" / "predeploy-direct.json").read_text())
+    direct["targets"] = [{"table": "orders"}]
+    result = functions.invoke("PredeployFunction", direct).result()
+    assert result["status"] == "succeeded"
+    [(arn, backup)] = release.backups().items()
+    assert result["output_variables"]["SnapshotArns"] == arn
+    assert result["output_variables"]["SnapshotIdentifiers"] == backup["name"]
