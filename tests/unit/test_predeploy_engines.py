@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from restorable.dynamodb_backup_names import parse_backup_name, table_digest
+from restorable.dynamodb_backup_names import parse_backup_name, recovery_point_tags, table_digest
 from restorable.errors import ConfigurationError
 from restorable.models import Database, DatabaseType, RecoveryPoint
 from restorable.policy import default_policy_text, parse_policy_document
@@ -71,11 +71,8 @@ def resource(
 def backup(table: str, name: str, status: str = "available") -> RecoveryPoint:
     """A table backup as the DynamoDB gateway reads it: its tags come from the name, never a job id."""
     parsed = parse_backup_name(name, STACK)
-    tags = (
-        {"restorable:managed-by": parsed.stack, "restorable:kind": parsed.kind}
-        if parsed is not None and parsed.names_table(table)
-        else {}
-    )
+    table_arn = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{table}"
+    tags = recovery_point_tags(parsed, table_name=table, table_arn=table_arn) if parsed is not None else {}
     return RecoveryPoint(
         DatabaseType.TABLE,
         name,
@@ -258,7 +255,7 @@ def test_a_token_refuses_what_is_not_a_backup_arn() -> None:
 @settings(max_examples=120)
 @given(
     statuses=st.lists(
-        st.sampled_from(["available", "creating", "deleted", "missing", "other-stack", "weekly"]),
+        st.sampled_from(["available", "creating", "deleted", "missing", "other-stack", "weekly", "other-table"]),
         min_size=1,
         max_size=4,
     ),
@@ -274,7 +271,8 @@ def test_a_table_backup_counts_only_when_the_name_proves_it_is_this_stacks_prede
         stack = "other" if status == "other-stack" else STACK
         kind = "weekly" if status == "weekly" else "predeploy"
         period = "2026-11-22" if kind == "weekly" else "20261122T093000Z"
-        name = f"restorable.{stack}.{kind}.{period}.expires-20261222T093000Z.{table_digest(table)}.{table}"
+        named = "someone-else" if status == "other-table" else table
+        name = f"restorable.{stack}.{kind}.{period}.expires-20261222T093000Z.{table_digest(named)}.{named}"
         point = backup(table, name, status if status in ("available", "creating", "deleted") else "available")
         references.append(PointReference.of(point))
         if status != "missing":

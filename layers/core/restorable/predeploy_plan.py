@@ -302,6 +302,7 @@ class Progress(BaseModel):
         return [PointReference(slot, value) for slot in Slot for value in getattr(self, slot.value)]
 
     def snapshot_ids(self) -> list[PointReference]:
+        """The token's points (the name the RDS-only callers knew)."""
         return self.references()
 
     def of_engine(self, engine: Engine) -> list[PointReference]:
@@ -538,7 +539,12 @@ def trusted_for_job(point: RecoveryPoint, reference: PointReference, stack_name:
     carry the job id, this stack's pre-deploy point of the table the token names (by the name contract)."""
     if records_job(point.type):
         return belongs_to_job(point, stack_name, job_id)
-    return point.managed_by == stack_name and point.kind == KIND and point.source_identifier == reference.source
+    return (
+        point.managed_by == stack_name
+        and point.kind == KIND
+        and point.source_identifier == reference.source
+        and point.source_arn is not None  # the name was made for this very table (digest and head agree)
+    )
 
 
 def new_progress(
