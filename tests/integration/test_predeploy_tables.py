@@ -375,3 +375,21 @@ def test_a_direct_invocation_backs_up_a_table_and_returns_the_result(
     [(arn, backup)] = release.backups().items()
     assert result["output_variables"]["SnapshotArns"] == arn
     assert result["output_variables"]["SnapshotIdentifiers"] == backup["name"]
+
+
+def test_more_table_backups_than_the_token_holds_are_refused_before_any_is_taken(
+    functions: Functions, tables: Tables, pipeline: PipelineStub, clock: time_machine.Traveller
+) -> None:
+    names = [f"table{n:07d}" for n in range(16)]  # 15 backups of 12-character table names fit in 2048 characters
+    for name in names:
+        tables.table(name)
+    pipeline.expect("put_job_failure_result")
+    invoke(functions, job_event({"targets": [{"table": name} for name in names]}))
+    details = failure(pipeline)
+    assert details["type"] == "ConfigurationError"
+    assert "16 targets are too many for one pipeline action" in details["message"]
+    assert tables.backups() == {}
+
+    pipeline.expect("put_job_success_result")
+    invoke(functions, job_event({"targets": [{"table": name} for name in names[:15]]}))
+    assert len(tables.backups()) == 15

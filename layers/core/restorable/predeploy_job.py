@@ -298,10 +298,11 @@ def _check_token_fits(
 
 
 def _placeholder(target: Target) -> PointReference:
-    """What the token will hold for ``target``: a table backup's ARN is the table's and an id of fixed length."""
+    """What the token will hold for ``target``; a table backup's ARN is the table's, then an id of AWS's
+    fixed length (14 digits, 8 hex)."""
     slot = Slot.of(target.database.type)
     if slot is Slot.TABLE:
-        return PointReference(slot, f"{target.database.arn}/backup/{'0' * 17}-{'0' * 8}")
+        return PointReference(slot, f"{target.database.arn}/backup/{'0' * 14}-{'0' * 8}")
     return PointReference(slot, target.snapshot_id)
 
 
