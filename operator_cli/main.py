@@ -18,10 +18,12 @@ from botocore.exceptions import BotoCoreError
 
 from restorable.adapters.backup_inventory import BackupInventory
 from restorable.adapters.rds import RdsGateway
+from restorable.dynamodb_models import TableBackup
 from restorable.errors import RestorableError
 from restorable.models import Database, RecoveryPoint
+from restorable.naming import format_timestamp
 
-from . import drills, holds, render
+from . import drills, holds, render, table_holds
 from .errors import CliError
 from .gateways import DrillHistoryTable, Executions, FunctionInvoker, ReportStore, TagRemover, caller_identity
 from .recover import recover
@@ -476,19 +478,46 @@ def hold() -> None:
     """Legal holds on recovery points: every copy, in both Regions."""
 
 
-def _copies(operator: Operator, point: str) -> list[RecoveryPoint]:
+def _rds_copies(operator: Operator, point: str) -> list[RecoveryPoint]:
     identifier = drills.source_identifier(point)
     stack = operator.stack
     found: list[RecoveryPoint] = []
     for region in dict.fromkeys((stack.region, stack.dr_region)):
         found += RdsGateway(operator.client("rds", region)).describe_snapshots([identifier], [identifier])
-    if not found:
-        regions = " or ".join(dict.fromkeys((stack.region, stack.dr_region)))
-        raise CliError(
-            f"unknown recovery point {point!r}: no DB snapshot or DB cluster snapshot by that name in {regions}",
-            BAD_INPUT,
-        )
     return found
+
+
+def _unknown(operator: Operator, point: str) -> CliError:
+    stack = operator.stack
+    regions = " or ".join(dict.fromkeys((stack.region, stack.dr_region)))
+    return CliError(
+        f"unknown recovery point {point!r}: no DB snapshot or DB cluster snapshot by that name in {regions}, "
+        f"and no DynamoDB backup by that name or ARN in {stack.region}",
+        BAD_INPUT,
+    )
+
+
+def _table_holds(operator: Operator) -> table_holds.TableHolds:
+    stack = operator.stack
+    return table_holds.TableHolds(
+        operator.client("dynamodb", stack.region), stack.output(table_holds.HOLDS_TABLE_OUTPUT), stack.name
+    )
+
+
+def _held_thing(
+    operator: Operator, point: str
+) -> tuple[list[RecoveryPoint], tuple[table_holds.TableHolds, TableBackup] | None]:
+    """The RDS copies ``point`` names, or else the DynamoDB backup it names; neither is a ``BAD_INPUT`` error."""
+    copies = [] if table_holds.names_a_backup(point) else _rds_copies(operator, point)
+    if copies:
+        return copies, None
+    if not table_holds.names_a_backup(point) and not operator.stack.outputs.get(table_holds.HOLDS_TABLE_OUTPUT):
+        raise _unknown(operator, point)  # a stack older than the holds table: RDS snapshots only
+    store = _table_holds(operator)
+    backup = store.find(point)
+    if backup is None:
+        raise _unknown(operator, point)
+    return [], (store, backup)
 
 
 def _each_copy(copies: list[RecoveryPoint], action: Callable[[RecoveryPoint], None], what: str) -> list[dict[str, str]]:
@@ -527,8 +556,11 @@ def hold_add(
         holds.hold_tags(reason, holder or "someone", now)  # bad input fails before any call
     except ValueError as exc:
         raise CliError(str(exc), BAD_INPUT) from exc
-    copies = _copies(operator, point)
+    copies, table_backup = _held_thing(operator, point)
     tags = holds.hold_tags(reason, holder or caller_identity(operator.client("sts")), now)
+    if table_backup is not None:
+        _hold_table_backup(operator, *table_backup, tags)
+        return
     gateways = {c.region: RdsGateway(operator.client("rds", c.region)) for c in copies}
     done = _each_copy(copies, lambda c: gateways[c.region].add_tags(c, tags), f"held {point}")
     result = {"identifier": copies[0].identifier, "held": True, "copies": done, "tags": tags}
@@ -538,13 +570,59 @@ def hold_add(
         render.echo(f"held {result['identifier']} in {', '.join(c['region'] for c in done)}: {tags[holds.REASON_KEY]}")
 
 
+def _hold_table_backup(
+    operator: Operator, store: table_holds.TableHolds, backup: TableBackup, tags: dict[str, str]
+) -> None:
+    record = store.add(backup, reason=tags[holds.REASON_KEY], by=tags[holds.BY_KEY], at=operator.now())
+    result = {
+        "identifier": backup.name,
+        "type": "table",
+        "held": True,
+        "copies": [{"region": store.region, "arn": backup.arn}],
+        "record": {
+            "backup_arn": record.backup_arn,
+            "point": record.point,
+            "state": record.state,
+            "reason": record.reason,
+            "held_by": record.held_by,
+            "held_at": tags[holds.AT_KEY],
+        },
+    }
+    if operator.json:
+        render.emit_json(result)
+    else:
+        render.echo(f"held {backup.name} in {store.region} (holds table record): {record.reason}")
+
+
 @hold.command("remove")
 @click.argument("point")
+@click.option("--by", "releaser", help="Who lifts it, for a DynamoDB backup's record (default: your AWS identity).")
 @common_options
-def hold_remove(point: str, stack_name: str | None, region: str | None, profile: str | None, output: str) -> None:
+def hold_remove(
+    point: str, releaser: str | None, stack_name: str | None, region: str | None, profile: str | None, output: str
+) -> None:
     """Lift the legal hold on POINT from every copy (every letter case of the hold key)."""
     operator = connect(stack_name, region, profile, output)
-    copies = _copies(operator, point)
+    copies, table_backup = _held_thing(operator, point)
+    if table_backup is not None:
+        store, backup = table_backup
+        by = releaser or caller_identity(operator.client("sts"))
+        at = operator.now()
+        record = store.remove(backup, by=by, at=at)
+        result = {
+            "identifier": backup.name,
+            "type": "table",
+            "held": False,
+            "removed": {store.region: [record.backup_arn]},
+            "released_by": by,
+            "released_at": format_timestamp(at),
+            "was_held_for": record.reason,
+        }
+        if operator.json:
+            render.emit_json(result)
+        else:
+            render.echo(f"released {backup.name} in {store.region} (held since {format_timestamp(record.held_at)})")
+        return
     removed: dict[str, list[str]] = {}
 
     def untag(copy: RecoveryPoint) -> None:
@@ -573,6 +651,8 @@ def hold_list(stack_name: str | None, region: str | None, profile: str | None, o
     for name in dict.fromkeys((stack.region, stack.dr_region)):
         points += RdsGateway(operator.client("rds", name)).list_manual_snapshots()
     held = [group.to_dict() for group in holds.held_points(points)]
+    if stack.outputs.get(table_holds.HOLDS_TABLE_OUTPUT):  # a stack older than the holds table has no record
+        held += [h.to_dict() for h in _table_holds(operator).held()]
     if operator.json:
         render.emit_json({"held": held})
         return

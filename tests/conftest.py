@@ -12,6 +12,7 @@ from moto import mock_aws
 from local_runtime.functions import Functions
 from local_runtime.template import Template
 from tests.fleet import Fleet
+from tests.moto_serverless_caches import answer_serverless_listings_empty
 
 SOURCE_REGION = "us-east-1"
 DR_REGION = "us-west-2"
@@ -27,6 +28,13 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", SOURCE_REGION)
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_serverless_caches_in_moto() -> Iterator[None]:
+    """Every emulator answers the serverless cache listings (which moto lacks) empty, as AWS does for none."""
+    with answer_serverless_listings_empty():
+        yield
 
 
 @pytest.fixture

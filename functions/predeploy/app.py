@@ -1,4 +1,5 @@
-"""Pre-deploy snapshots: a CodePipeline Lambda invoke action, or a direct ``aws lambda invoke``.
+"""Pre-deploy recovery points of RDS databases, DynamoDB tables and ElastiCache caches: a CodePipeline
+Lambda invoke action, or a direct ``aws lambda invoke``.
 
 CodePipeline: the first call starts the snapshots and answers ``PutJobSuccessResult`` with a
 continuation token; CodePipeline invokes again with the token until the final success (with
@@ -20,11 +21,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable.adapters import clients
 from restorable.adapters.codepipeline import CodePipelineGateway, is_job_event, parse_job_event
+from restorable.adapters.dynamodb import DynamoDbGateway
+from restorable.adapters.dynamodb_backups import DynamoDbBackupGateway
+from restorable.adapters.elasticache import ElastiCacheGateway
+from restorable.adapters.elasticache_points import ElastiCacheSnapshotGateway
 from restorable.adapters.rds import RdsGateway
 from restorable.arns import account_of
 from restorable.errors import ConfigurationError, RestorableError
 from restorable.observability import log_event_summary, record_result
-from restorable.predeploy_job import continue_predeploy, job_result, start_predeploy
+from restorable.predeploy_job import PredeployGateway, continue_predeploy, job_result, start_predeploy
 from restorable.predeploy_plan import (
     ContinueRequest,
     FailureType,
@@ -70,14 +75,14 @@ def _pipeline_job(event: dict[str, Any]) -> dict[str, Any]:
     pipeline = CodePipelineGateway(clients.client("codepipeline", region))
     try:
         settings = PredeploySettings.from_environ()
-        rds = RdsGateway(clients.client("rds", settings.region))
+        gateways = _gateways(settings)
         now = datetime.now(UTC)
         if job.continuation_token is None:
             parameters = parse_user_parameters(job.user_parameters)
-            status = start_predeploy(parameters, job.id, settings, rds, now, account=job.account_id or None)
+            status = start_predeploy(parameters, job.id, settings, gateways, now, account=job.account_id or None)
         else:
             progress = Progress.decode(job.continuation_token, job_id=job.id)
-            status = continue_predeploy(progress, settings, rds, now)
+            status = continue_predeploy(progress, settings, gateways, now)
     except (ConfigurationError, PredeployError) as exc:
         status = PredeployStatus.failed(job.id, exc)
     except Exception as exc:  # tell the pipeline instead of leaving it to time out after 20 minutes
@@ -112,7 +117,7 @@ def _direct(event: Any, context: LambdaContext) -> dict[str, Any]:
     except RestorableError as exc:
         logger.error("rejected pre-deploy request; nothing was changed", extra={"error": str(exc)})
         raise
-    rds = RdsGateway(clients.client("rds", settings.region))
+    gateways = _gateways(settings)
     if isinstance(request, ContinueRequest):
         try:
             progress = Progress.decode(request.continuation_token, job_id=None)
@@ -120,21 +125,32 @@ def _direct(event: Any, context: LambdaContext) -> dict[str, Any]:
             logger.error("rejected pre-deploy request; nothing was changed", extra={"error": str(exc)})
             raise ConfigurationError(str(exc)) from exc
         logger.append_keys(request_id=progress.job)
-        status = continue_predeploy(progress, settings, rds, datetime.now(UTC))
+        status = continue_predeploy(progress, settings, gateways, datetime.now(UTC))
         wait = True
     else:
         job_id = request.request_id or context.aws_request_id
         logger.append_keys(request_id=job_id)
         account = account_of(str(getattr(context, "invoked_function_arn", "") or ""))
-        status = start_predeploy(request, job_id, settings, rds, datetime.now(UTC), account=account)
+        status = start_predeploy(request, job_id, settings, gateways, datetime.now(UTC), account=account)
         wait = request.wait
     while wait and status.state is State.IN_PROGRESS and status.progress is not None:
         if context.get_remaining_time_in_millis() < (POLL_SECONDS + SAFETY_SECONDS) * 1000:
             break
         time.sleep(POLL_SECONDS)
-        status = continue_predeploy(status.progress, settings, rds, datetime.now(UTC))
+        status = continue_predeploy(status.progress, settings, gateways, datetime.now(UTC))
     _record(status, settings.region)
     return status.to_dict()
+
+
+def _gateways(settings: PredeploySettings) -> list[PredeployGateway]:
+    """One gateway per engine the function takes pre-deploy recovery points of."""
+    return [
+        RdsGateway(clients.client("rds", settings.region)),
+        DynamoDbBackupGateway(
+            DynamoDbGateway(clients.client("dynamodb", settings.region)), stack_name=settings.stack_name
+        ),
+        ElastiCacheSnapshotGateway(ElastiCacheGateway(clients.client("elasticache", settings.region))),
+    ]
 
 
 def _record(status: PredeployStatus, region: str) -> None:

@@ -360,11 +360,26 @@ DYNAMODB_WRITES = {"dynamodb:CreateBackup", "dynamodb:DeleteBackup", "dynamodb:P
 
 def test_table_backups_are_created_only_of_protected_tables_of_this_region(statements: list[Statement]) -> None:
     creating = [s for s in statements if "dynamodb:CreateBackup" in s.actions]
-    assert [(s.role, s.sid) for s in creating] == [("SnapshotFunction", "BackUpOnlyProtectedTables")]
-    [statement] = creating
-    assert statement.actions == ("dynamodb:CreateBackup",)
-    assert statement.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*",)
-    assert statement.operator("Null") == {"aws:ResourceTag/restorable:policy": "false"}
+    assert sorted((s.role, s.sid) for s in creating) == [
+        ("PredeployFunction", "BackUpOnlyProtectedTables"),
+        ("SnapshotFunction", "BackUpOnlyProtectedTables"),
+    ]
+    for statement in creating:
+        assert statement.actions == ("dynamodb:CreateBackup",)
+        assert statement.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*",)
+        assert statement.operator("Null") == {"aws:ResourceTag/restorable:policy": "false"}
+
+
+def test_the_predeploy_function_reads_tables_and_its_backups_only_in_this_region(statements: list[Statement]) -> None:
+    granted = {a for s in statements if s.role == "PredeployFunction" for a in s.actions if a.startswith("dynamodb:")}
+    assert granted & DYNAMODB_WRITES == {"dynamodb:CreateBackup"}  # never a delete, never the holds table
+    assert _find(statements, "PredeployFunction", "ListTables").resources == ("*",)  # no resource-level permissions
+    reading = _find(statements, "PredeployFunction", "ReadTables")
+    assert set(reading.actions) == {"dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"}
+    assert reading.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*",)
+    backups = _find(statements, "PredeployFunction", "ReadTableBackups")
+    assert backups.actions == ("dynamodb:DescribeBackup",)
+    assert backups.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*/backup/*",)
 
 
 def test_table_backups_are_deleted_only_by_the_prune_and_only_in_this_region(statements: list[Statement]) -> None:
@@ -478,3 +493,36 @@ def test_verification_reads_exports_and_never_starts_one(exporting: list[Stateme
     verify = {a for s in exporting if s.role == "VerifyFunction" for a in s.actions}
     assert {"dynamodb:ListExports", "dynamodb:DescribeExport"} <= verify
     assert not any(a.startswith("s3:") or a == "dynamodb:ExportTableToPointInTime" for a in verify)
+
+
+# ---- ElastiCache (pre-deploy) ----
+
+CACHE_SNAPSHOT_KEYS = SNAPSHOT_KEYS | {"restorable:job-id", "restorable:created-at"}
+
+
+def test_the_predeploy_function_snapshots_only_protected_caches_into_predeploy_names_it_owns(
+    statements: list[Statement],
+) -> None:
+    protected = _find(statements, "PredeployFunction", "SnapshotOnlyProtectedCaches")
+    assert set(protected.actions) == {"elasticache:CreateSnapshot", "elasticache:CreateServerlessCacheSnapshot"}
+    assert protected.operator("Null") == {"aws:ResourceTag/restorable:policy": "false"}
+    assert all(
+        r.startswith("arn:aws:elasticache:us-east-1:123456789012:") and r.split(":")[-2] in CACHE_TYPES
+        for r in protected.resources
+    )
+    for sid in ("CreateCacheSnapshotsOwnedByThisStack", "TagOnlyCacheSnapshotsItCreates"):
+        statement = _find(statements, "PredeployFunction", sid)
+        assert statement.resources
+        assert all(r.endswith(":*-predeploy-??????????????") for r in statement.resources), sid
+        assert statement.operator("StringEquals")["aws:RequestTag/restorable:managed-by"] == STACK_REF
+        assert set(statement.operator("ForAllValues:StringEquals")[TAG_KEYS]) == CACHE_SNAPSHOT_KEYS
+    tagging = _find(statements, "PredeployFunction", "TagOnlyCacheSnapshotsItCreates")
+    assert tagging.actions == ("elasticache:AddTagsToResource",)
+    assert tagging.operator("StringEqualsIfExists")["aws:ResourceTag/restorable:managed-by"] == STACK_REF
+    granted = {
+        a for s in statements if s.role == "PredeployFunction" for a in s.actions if a.startswith("elasticache:")
+    }
+    assert not {a for a in granted if a.split(":")[1].startswith(("Delete", "Modify", "Copy", "Export"))}
+
+
+CACHE_TYPES = {"replicationgroup", "cluster", "serverlesscache"}

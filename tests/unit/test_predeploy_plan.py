@@ -7,14 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from restorable.errors import ConfigurationError
-from restorable.models import Database, DatabaseType, RecoveryPoint
+from restorable.models import Database, DatabaseType, Engine, RecoveryPoint
 from restorable.policy import default_policy_text, parse_policy_document
 from restorable.predeploy_plan import (
     MAX_TOKEN_LENGTH,
     FailureType,
+    NamedTarget,
     PredeployError,
     PredeployParameters,
     Progress,
+    ResolvedTarget,
     State,
     evaluate,
     parse_direct_request,
@@ -172,9 +174,16 @@ def test_success_only_when_every_snapshot_is_ours_and_available(statuses: list[s
 
 def test_target_references_resolve_local_arns_and_list_every_foreign_one() -> None:
     local = "arn:aws:rds:us-east-1:123456789012:cluster:ledger"
-    assert resolve_target_references(["orders-db", local], "us-east-1", "123456789012") == {
-        "orders-db": ("orders-db", None),
-        local: ("ledger", DatabaseType.CLUSTER),
+    table = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
+    cache = "arn:aws:elasticache:us-east-1:123456789012:replicationgroup:sessions"
+    assert resolve_target_references(
+        ["orders-db", local, table, cache, NamedTarget(table="carts")], "us-east-1", "123456789012"
+    ) == {
+        "orders-db": ResolvedTarget(Engine.RDS, "orders-db"),
+        local: ResolvedTarget(Engine.RDS, "ledger", DatabaseType.CLUSTER),
+        table: ResolvedTarget(Engine.DYNAMODB, "orders", DatabaseType.TABLE),
+        cache: ResolvedTarget(Engine.ELASTICACHE, "sessions", DatabaseType.CACHE_REPLICATION_GROUP),
+        "table 'carts'": ResolvedTarget(Engine.DYNAMODB, "carts"),
     }
     with pytest.raises(ConfigurationError) as caught:
         resolve_target_references(
@@ -182,7 +191,9 @@ def test_target_references_resolve_local_arns_and_list_every_foreign_one() -> No
                 "orders-db",
                 "arn:aws:rds:us-east-1:999999999999:db:orders-db",
                 "arn:aws:rds:us-west-2:123456789012:db:orders-db",
-                "arn:aws:dynamodb:us-east-1:123456789012:table/orders",
+                "arn:aws:s3:::release-artifacts",
+                "arn:aws:dynamodb:us-east-1:999999999999:table/orders",
+                "arn:aws:dynamodb:us-east-1:123456789012:table/orders/backup/01700000000000-abcdef12",
             ],
             "us-east-1",
             "123456789012",
@@ -190,5 +201,8 @@ def test_target_references_resolve_local_arns_and_list_every_foreign_one() -> No
     message = str(caught.value)
     assert "targets[1]: arn:aws:rds:us-east-1:999999999999:db:orders-db belongs to account 999999999999" in message
     assert "targets[2]: arn:aws:rds:us-west-2:123456789012:db:orders-db is in Region us-west-2" in message
-    assert "targets[3]: arn:aws:dynamodb:us-east-1:123456789012:table/orders is an ARN of service 'dynamodb'" in message
+    assert "targets[3]: arn:aws:s3:::release-artifacts is an ARN of service 's3'" in message
+    assert "targets[4]: arn:aws:dynamodb:us-east-1:999999999999:table/orders belongs to account 999999999999" in message
+    assert "targets[5]: arn:aws:dynamodb:us-east-1:123456789012:table/orders/backup/" in message
+    assert "is not a DynamoDB table ARN" in message
     assert message.endswith("nothing was created")

@@ -205,3 +205,128 @@ def test_a_name_the_contract_cannot_write_is_a_finding_not_a_crash() -> None:
         ("a b", Action.FINDING),
         ("orders", Action.CREATE),
     ]
+
+
+# ---- caches: the daily kind, Memcached, busy states
+
+DAILY = Period("daily", datetime(2026, 12, 8, 3, tzinfo=UTC), date(2026, 12, 8))
+CACHE_TYPES = [DatabaseType.CACHE_REPLICATION_GROUP, DatabaseType.CACHE_CLUSTER, DatabaseType.SERVERLESS_CACHE]
+CACHE_ARN_PART = {
+    DatabaseType.CACHE_REPLICATION_GROUP: "replicationgroup",
+    DatabaseType.CACHE_CLUSTER: "cluster",
+    DatabaseType.SERVERLESS_CACHE: "serverlesscache",
+}
+
+
+def cache(
+    identifier: str,
+    policy: str | None = "standard",
+    status: str = "available",
+    *,
+    type: DatabaseType = DatabaseType.CACHE_REPLICATION_GROUP,
+    engine: str = "valkey",
+) -> Database:
+    tags = {} if policy is None else {"restorable:policy": policy}
+    arn = f"arn:aws:elasticache:us-east-1:123456789012:{CACHE_ARN_PART[type]}:{identifier}"
+    return Database(type=type, identifier=identifier, arn=arn, status=status, engine=engine, tags=tags)
+
+
+def test_a_cache_gets_its_daily_snapshot_kept_seven_days_and_no_weekly_or_monthly() -> None:
+    decisions = plan_scheduled_snapshots([cache("sessions")], {}, POLICIES, [WEEKLY, MONTHLY, DAILY], STACK)
+    [decision] = decisions
+    assert (decision.kind, decision.action, decision.snapshot_id) == (
+        "daily",
+        Action.CREATE,
+        "sessions-daily-2026-12-08",
+    )
+    assert decision.tags["restorable:expires-at"] == "2026-12-15T03:00:00Z"
+    assert decision.tags["restorable:source"] == "arn:aws:elasticache:us-east-1:123456789012:replicationgroup:sessions"
+
+
+def test_databases_and_tables_get_no_daily_snapshot() -> None:
+    assert plan_scheduled_snapshots([db("orders"), table("carts")], {}, POLICIES, [DAILY], STACK) == []
+
+
+def test_a_tagged_memcached_cluster_is_a_finding_never_a_create() -> None:
+    [decision] = plan_scheduled_snapshots(
+        [cache("pages", type=DatabaseType.CACHE_CLUSTER, engine="memcached")], {}, POLICIES, [DAILY], STACK
+    )
+    assert (decision.kind, decision.action, decision.snapshot_id) == ("daily", Action.FINDING, None)
+    assert "Memcached clusters cannot be snapshotted" in decision.reason
+
+
+def test_a_serverless_memcached_cache_can_be_snapshotted() -> None:
+    [decision] = plan_scheduled_snapshots(
+        [cache("carts", type=DatabaseType.SERVERLESS_CACHE, engine="memcached")], {}, POLICIES, [DAILY], STACK
+    )
+    assert decision.action is Action.CREATE
+
+
+def test_a_busy_cache_waits_for_the_catch_up_run_with_its_state() -> None:
+    for state in ("modifying", "snapshotting", "creating"):
+        [decision] = plan_scheduled_snapshots([cache("sessions", status=state)], {}, POLICIES, [DAILY], STACK)
+        assert (decision.action, decision.snapshot_id) == (Action.SKIP, "sessions-daily-2026-12-08")
+        assert f"'{state}'" in decision.reason
+
+
+def test_a_cache_id_in_upper_case_is_named_in_lower_case_as_elasticache_stores_it() -> None:
+    [decision] = plan_scheduled_snapshots([cache("Sessions")], {}, POLICIES, [DAILY], STACK)
+    assert decision.snapshot_id == "sessions-daily-2026-12-08"
+
+
+def any_resource(data: st.DataObject, identifier: str) -> Database:
+    """One resource of any engine, in any state its engine has (or a state no engine snapshots in)."""
+    resource_type = data.draw(st.sampled_from(list(DatabaseType)))
+    policy = data.draw(st.sampled_from([None, "none", "standard", "compliance", "gold"]))
+    states = sorted({s for states in SNAPSHOTTABLE_STATES.values() for s in states} | {"modifying", "snapshotting"})
+    status = data.draw(st.sampled_from(states))
+    if resource_type in CACHE_TYPES:
+        engine = data.draw(st.sampled_from(["valkey", "redis", "memcached", "Memcached"]))
+        return cache(identifier, policy, status, type=resource_type, engine=engine)
+    if resource_type is DatabaseType.TABLE:
+        return table(identifier, policy, status)
+    return db(identifier, policy, status, type=resource_type)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), names=st.lists(st.from_regex(r"\A[a-z][a-z0-9]{2,8}\Z"), max_size=10, unique=True))
+def test_every_engine_is_planned_only_its_kinds_and_memcached_clusters_never(
+    data: st.DataObject, names: list[str]
+) -> None:
+    """Over fleets of all three engines and the weekly, monthly and daily periods: a snapshot is planned
+    exactly when the engine supports the kind, the resource is protected, snapshottable and in a state its
+    service accepts; an existing point of the name (ours, another's or an automatic one) is never re-created."""
+    fleet = [any_resource(data, name) for name in names]
+    taken = {d.identifier for d in fleet if d.type in CACHE_TYPES and data.draw(st.booleans())}
+    existing = {
+        f"{name}-daily-2026-12-08": replace(
+            snap(f"{name}-daily-2026-12-08", data.draw(st.sampled_from([STACK, "other", None]))),
+            snapshot_type=data.draw(st.sampled_from(["manual", "automated"])),
+        )
+        for name in taken
+    }
+    periods = [WEEKLY, MONTHLY, DAILY]
+    decisions = plan_scheduled_snapshots(fleet, existing, POLICIES, periods, STACK)
+    planned = {(d.database.identifier, d.kind) for d in decisions if d.action is Action.CREATE}
+    for database in fleet:
+        engine = ENGINES[database.type.engine]
+        memcached = database.type is DatabaseType.CACHE_CLUSTER and database.engine.lower() == "memcached"
+        for period in periods:
+            should_create = (
+                database.policy_name in POLICIES.policies
+                and engine.plans(period.kind)
+                and not memcached
+                and database.status in SNAPSHOTTABLE_STATES[database.type]
+                and not (period.kind == "daily" and database.identifier in taken)
+            )
+            assert ((database.identifier, period.kind) in planned) == should_create
+            if memcached and database.policy_name in POLICIES.policies and engine.plans(period.kind):
+                [finding] = [
+                    d for d in decisions if (d.database.identifier, d.kind) == (database.identifier, period.kind)
+                ]
+                assert finding.action is Action.FINDING
+    for decision in decisions:
+        assert ENGINES[decision.database.type.engine].plans(decision.kind) or decision.kind == "*"
+        if decision.action is Action.CREATE and decision.kind == "daily":
+            assert decision.snapshot_id == f"{decision.database.identifier}-daily-2026-12-08"
+            assert decision.tags["restorable:expires-at"] == "2026-12-15T03:00:00Z"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 MAX_SNAPSHOT_NAME_LENGTH = 255
 # Replication groups, clusters and serverless caches: 1-40 characters.
@@ -32,6 +32,16 @@ def scheduled_snapshot_name(cache_id: str, kind: str, period_date: date) -> str:
     if not _KIND.match(kind):
         raise ValueError(f"'{kind}' is not a snapshot kind (lower-case letters and digits, a letter first)")
     name = f"{cache_id.lower()}-{kind}-{period_date:%Y-%m-%d}"
+    if not is_valid_snapshot_name(name):
+        raise ValueError(f"'{name}' is not a valid ElastiCache snapshot name")
+    return name
+
+
+def predeploy_snapshot_name(cache_id: str, at: datetime) -> str:
+    """``{cache-id}-predeploy-{YYYYMMDDHHMMSS}`` (UTC), lower case as ElastiCache stores identifiers."""
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware")
+    name = f"{cache_id.lower()}-predeploy-{at.astimezone(UTC):%Y%m%d%H%M%S}"
     if not is_valid_snapshot_name(name):
         raise ValueError(f"'{name}' is not a valid ElastiCache snapshot name")
     return name

@@ -24,10 +24,10 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Protocol
 
-from .cache_naming import scheduled_snapshot_name
-from .dynamodb_backup_names import parse_backup_name, scheduled_backup_name
+from .cache_naming import predeploy_snapshot_name, scheduled_snapshot_name
+from .dynamodb_backup_names import parse_backup_name, predeploy_backup_name, scheduled_backup_name
 from .models import Database, DatabaseType, Engine, RecoveryPoint
-from .naming import scheduled_snapshot_id
+from .naming import predeploy_snapshot_id, scheduled_snapshot_id
 from .policy import ON_DEMAND_KINDS
 
 __all__ = [
@@ -48,6 +48,10 @@ class PointNames(Protocol):
         self, *, stack_name: str, database: Database, kind: str, period_date: date, expires_at: datetime
     ) -> str: ...
 
+    def predeploy(self, *, stack_name: str, database: Database, at: datetime, expires_at: datetime) -> str:
+        """The pre-deploy point of ``database`` asked for at ``at`` (UTC, to the second)."""
+        ...
+
     def key(self, name: str, stack_name: str) -> Hashable | None:
         """What identifies the point a rerun looks for (None: not a name this stack plans)."""
         ...
@@ -65,6 +69,9 @@ class IdentifierNames:
     ) -> str:
         return scheduled_snapshot_id(database.identifier, kind, period_date)
 
+    def predeploy(self, *, stack_name: str, database: Database, at: datetime, expires_at: datetime) -> str:
+        return predeploy_snapshot_id(database.identifier, at)
+
     def key(self, name: str, stack_name: str) -> Hashable | None:
         return name
 
@@ -80,6 +87,9 @@ class CacheSnapshotNames(IdentifierNames):
     ) -> str:
         return scheduled_snapshot_name(database.identifier, kind, period_date)
 
+    def predeploy(self, *, stack_name: str, database: Database, at: datetime, expires_at: datetime) -> str:
+        return predeploy_snapshot_name(database.identifier, at)
+
 
 class BackupNames:
     """DynamoDB: the name carries the contract (``dynamodb_backup_names``); the key leaves out the expiry."""
@@ -93,6 +103,11 @@ class BackupNames:
             kind=kind,
             period_date=period_date,
             expires_at=expires_at,
+        )
+
+    def predeploy(self, *, stack_name: str, database: Database, at: datetime, expires_at: datetime) -> str:
+        return predeploy_backup_name(
+            stack_name=stack_name, table_name=database.identifier, at=at, expires_at=expires_at
         )
 
     def key(self, name: str, stack_name: str) -> Hashable | None:

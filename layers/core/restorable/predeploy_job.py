@@ -1,17 +1,24 @@
-"""The pre-deploy snapshot job: start snapshots for a job, then check on them until they are usable.
+"""The pre-deploy job: start recovery points for a job, then check on them until they are usable.
+
+The job iterates one ``PredeployGateway`` per engine (RDS, DynamoDB, ElastiCache): each target is
+looked up, planned and created through the gateway of its engine, and a continued call asks each
+gateway about its own slots of the token.
 
 Idempotency lives in AWS, not in memory: every snapshot carries the job id in
 ``restorable:job-id``, and the first call looks for this job's snapshots of each target
 before creating one. A retried invocation of the same job therefore finds and reuses
-what an earlier attempt started, whatever time it is now.
+what an earlier attempt started, whatever time it is now. A DynamoDB backup can carry no tag and
+its name no job id, so nothing proves a table's backup is this job's: a retried first call takes
+another backup of the table (a spare that expires with its policy), never reuses another job's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
+from .engines import profile
 from .errors import (
     AlreadyExistsError,
     AwsError,
@@ -21,14 +28,16 @@ from .errors import (
     ResourceBusyError,
     ThrottledError,
 )
-from .models import Database, RecoveryPoint
+from .models import Database, Engine, RecoveryPoint
 from .predeploy_plan import (
     MAX_TOKEN_LENGTH,
     FailureType,
+    PointReference,
     PredeployError,
     PredeployParameters,
     PredeployStatus,
     Progress,
+    Slot,
     SnapshotState,
     State,
     Target,
@@ -37,6 +46,7 @@ from .predeploy_plan import (
     is_snapshottable,
     new_progress,
     plan_target,
+    records_job,
     resolve_target_references,
     select_targets,
 )
@@ -45,6 +55,9 @@ from .settings import CoreSettings
 
 
 class PredeployGateway(Protocol):
+    """One engine's resources and pre-deploy recovery points in the stack's Region."""
+
+    engine: Engine
     region: str
 
     def find_database(self, identifier: str) -> Database | None: ...
@@ -55,16 +68,16 @@ class PredeployGateway(Protocol):
 
     def create_snapshot(self, database: Database, snapshot_id: str, tags: dict[str, str]) -> RecoveryPoint: ...
 
-    def describe_snapshots(
-        self, instance_snapshot_ids: Sequence[str], cluster_snapshot_ids: Sequence[str]
-    ) -> list[RecoveryPoint]: ...
+    def describe_points(self, references: Sequence[PointReference]) -> list[RecoveryPoint]:
+        """The named points that exist (missing ones are simply absent)."""
+        ...
 
 
 def start_predeploy(
     parameters: PredeployParameters,
     job_id: str,
     settings: CoreSettings,
-    gateway: PredeployGateway,
+    gateways: Sequence[PredeployGateway],
     now: datetime,
     account: str | None = None,
 ) -> PredeployStatus:
@@ -74,17 +87,28 @@ def start_predeploy(
     another account, Region or partition is rejected before anything is created.
     """
     try:
-        return _start(parameters, job_id, settings, gateway, now.astimezone(UTC), account)
+        return _start(parameters, job_id, settings, _by_engine(gateways), now.astimezone(UTC), account)
     except (PredeployError, ConfigurationError) as exc:
         return PredeployStatus.failed(job_id, exc)
 
 
 def continue_predeploy(
-    progress: Progress, settings: CoreSettings, gateway: PredeployGateway, now: datetime
+    progress: Progress, settings: CoreSettings, gateways: Sequence[PredeployGateway], now: datetime
 ) -> PredeployStatus:
-    """A continued call: one look at the token's snapshots (one request per snapshot type)."""
+    """A continued call: one look at the token's points, through the gateway of each engine it names."""
+    by_engine = _by_engine(gateways)
+    found: list[RecoveryPoint] = []
     try:
-        found = gateway.describe_snapshots(progress.db, progress.cluster)
+        for engine in dict.fromkeys(r.slot.engine for r in progress.references()):
+            gateway = by_engine.get(engine)
+            if gateway is None:
+                raise PredeployError(
+                    FailureType.JOB_FAILED,
+                    f"the token names {profile(engine).resource} points this function cannot check",
+                )
+            found.extend(gateway.describe_points(progress.of_engine(engine)))
+    except PredeployError as exc:
+        return PredeployStatus.failed(progress.job, exc)
     except ThrottledError as exc:
         if now < progress.deadline_at:
             return PredeployStatus(
@@ -99,26 +123,52 @@ def continue_predeploy(
     return evaluate(progress.job, progress.snapshot_ids(), found, progress, settings.stack_name, now)
 
 
+def _by_engine(gateways: Sequence[PredeployGateway]) -> dict[Engine, PredeployGateway]:
+    return {gateway.engine: gateway for gateway in gateways}
+
+
+def _region(gateways: Mapping[Engine, PredeployGateway]) -> str:
+    return next(iter(gateways.values())).region
+
+
 def _start(
     parameters: PredeployParameters,
     job_id: str,
     settings: CoreSettings,
-    gateway: PredeployGateway,
+    gateways: Mapping[Engine, PredeployGateway],
     now: datetime,
     account: str | None,
 ) -> PredeployStatus:
-    references = resolve_target_references(parameters.targets, gateway.region, account)
+    region = _region(gateways)
+    references = resolve_target_references(parameters.targets, region, account)
+    unsupported = sorted({profile(r.engine).resource for r in references.values() if r.engine not in gateways})
+    if unsupported:
+        raise ConfigurationError(
+            f"this function takes no pre-deploy recovery points of a {' or '.join(unsupported)}; nothing was created"
+        )
     try:
-        named = {reference: gateway.find_database(identifier) for reference, (identifier, _) in references.items()}
-        inventory = gateway.list_databases() if parameters.policy is not None else None
+        named = {
+            label: gateways[target.engine].find_database(target.identifier) for label, target in references.items()
+        }
+        inventory = (
+            [d for gateway in gateways.values() for d in gateway.list_databases()]
+            if parameters.policy is not None
+            else None
+        )
     except AwsError as exc:
         raise _failure(exc, "looking up the targets") from exc
-    databases = select_targets(parameters, named, inventory, settings.policies, gateway.region)
+    databases = select_targets(parameters, named, inventory, settings.policies, region, resolved=references)
 
     reused: dict[str, RecoveryPoint] = {}
     for database in databases:
+        if not records_job(database.type):
+            continue  # nothing can prove an existing point is this job's: see the module's docstring
         try:
-            mine = [p for p in gateway.list_snapshots_of(database) if belongs_to_job(p, settings.stack_name, job_id)]
+            mine = [
+                p
+                for p in gateways[database.type.engine].list_snapshots_of(database)
+                if belongs_to_job(p, settings.stack_name, job_id)
+            ]
         except AwsError as exc:
             raise _failure(exc, f"looking for this job's snapshots of {database.identifier}") from exc
         if mine:
@@ -130,9 +180,13 @@ def _start(
     busy = [t.database for t in to_create if not is_snapshottable(t.database)]
     if busy:
         described = ", ".join(f"{d.type.value} '{d.identifier}' is '{d.status}'" for d in busy)
+        wanted = ", ".join(
+            f"{d.type.value} {' or '.join(sorted(profile(d.type.engine).snapshottable_states[d.type]))}"
+            for d in {d.type: d for d in busy}.values()
+        )
         raise PredeployError(
             FailureType.JOB_FAILED,
-            f"{described}: a snapshot needs the database available; no snapshot was started",
+            f"{described}: a recovery point needs the database ready ({wanted}); no snapshot was started",
         )
     if parameters.wait:
         _check_token_fits(job_id, now, parameters, [*reused.values()], to_create)
@@ -142,7 +196,7 @@ def _start(
     failures: list[PredeployError] = []
     for target in to_create:
         try:
-            point = _create(target, job_id, settings, gateway)
+            point = _create(target, job_id, settings, gateways[target.engine])
         except PredeployError as failure:
             failures.append(failure)
             continue
@@ -178,16 +232,22 @@ def _create(target: Target, job_id: str, settings: CoreSettings, gateway: Predep
                 p for p in gateway.list_snapshots_of(database) if p.identifier.lower() == target.snapshot_id.lower()
             ]
         except AwsError as lookup_exc:
-            raise _failure(lookup_exc, f"database '{database.identifier}'") from lookup_exc
+            raise _failure(lookup_exc, _named(database)) from lookup_exc
         if same and belongs_to_job(same[0], settings.stack_name, job_id):
             return same[0]
         raise PredeployError(
             FailureType.JOB_FAILED,
-            f"database '{database.identifier}': snapshot identifier {target.snapshot_id} is taken by "
+            f"{_named(database)}: snapshot identifier {target.snapshot_id} is taken by "
             "another snapshot; rerun the stage",
         ) from exc
     except AwsError as exc:
-        raise _failure(exc, f"database '{database.identifier}'") from exc
+        raise _failure(exc, _named(database)) from exc
+
+
+def _named(database: Database) -> str:
+    """How a failure names a target: a database (RDS), a table or a cache."""
+    engine = database.type.engine
+    return f"{'database' if engine is Engine.RDS else profile(engine).resource} '{database.identifier}'"
 
 
 def _failure(exc: AwsError, context: str) -> PredeployError:
@@ -226,11 +286,8 @@ def _failed_creating(job_id: str, failures: list[PredeployError], states: list[S
 def _check_token_fits(
     job_id: str, now: datetime, parameters: PredeployParameters, reused: list[RecoveryPoint], to_create: list[Target]
 ) -> None:
-    planned = [*reused]
-    planned.extend(
-        RecoveryPoint(t.database.type, t.snapshot_id, "", t.database.identifier, "creating", "manual", "")
-        for t in to_create
-    )
+    planned = [PointReference.of(p) for p in reused]
+    planned.extend(_placeholder(t) for t in to_create)
     length = len(new_progress(job_id, now, parameters.time_limit_minutes, planned).encode())
     if length > MAX_TOKEN_LENGTH:
         raise ConfigurationError(
@@ -238,6 +295,15 @@ def _check_token_fits(
             f"{length} characters, CodePipeline allows {MAX_TOKEN_LENGTH}); split them over several actions; "
             "nothing was created"
         )
+
+
+def _placeholder(target: Target) -> PointReference:
+    """What the token will hold for ``target``; a table backup's ARN is the table's, then an id of AWS's
+    fixed length (14 digits, 8 hex)."""
+    slot = Slot.of(target.database.type)
+    if slot is Slot.TABLE:
+        return PointReference(slot, f"{target.database.arn}/backup/{'0' * 14}-{'0' * 8}")
+    return PointReference(slot, target.snapshot_id)
 
 
 def job_result(status: PredeployStatus, region: str) -> JobResult:

@@ -29,6 +29,15 @@ SNAPSHOTTABLE_STATES: Mapping[DatabaseType, frozenset[str]] = {
 }
 
 
+# Resources the service can never snapshot, by type and engine: a tagged one is a finding, never a create.
+UNSNAPSHOTTABLE_ENGINES: Mapping[DatabaseType, Mapping[str, str]] = {
+    DatabaseType.CACHE_CLUSTER: {
+        "memcached": "node-based Memcached clusters cannot be snapshotted; no snapshot taken "
+        f"(protect the data another way, or set {tag_keys.POLICY}=none)",
+    },
+}
+
+
 class Action(enum.Enum):
     CREATE = "create"
     ALREADY_EXISTS = "already_exists"
@@ -120,9 +129,13 @@ def plan_scheduled_snapshots(
                 )
             )
             continue
+        unsnapshottable = UNSNAPSHOTTABLE_ENGINES.get(database.type, {}).get(database.engine.lower())
         for period in period_list:
             rule = policy.rule_for(period.kind)
             if rule is None or not engine_profile.plans(period.kind):
+                continue
+            if unsnapshottable is not None:
+                decisions.append(SnapshotDecision(database, period.kind, Action.FINDING, reason=unsnapshottable))
                 continue
             expires_at = period.scheduled_at + timedelta(days=rule.retention_days)
             try:

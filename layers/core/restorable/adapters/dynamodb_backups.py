@@ -8,11 +8,14 @@ that cannot be read holds every backup (fail safe).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..dynamodb_holds import HoldBook
 from ..dynamodb_models import Table, TableBackup, backup_recovery_point
+from ..errors import ResourceNotFoundError
 from ..models import Database, DatabaseType, Engine, RecoveryPoint
+from ..predeploy_plan import PointReference, Slot
 from .dynamodb import DynamoDbGateway
 from .dynamodb_holds import HoldStore
 from .errors import BOTO_ERRORS, translate
@@ -68,7 +71,32 @@ class DynamoDbBackupGateway:
     def create_snapshot(self, database: Database, snapshot_id: str, tags: dict[str, str]) -> RecoveryPoint:
         """Back the table up as ``snapshot_id``: the name carries the contract, the tags are not stored."""
         table = Table(name=database.identifier, arn=database.arn, status=database.status, tags=database.tags)
-        backup = self._gateway.create_backup(table, snapshot_id)
+        return self._point(self._gateway.create_backup(table, snapshot_id))
+
+    def find_database(self, identifier: str) -> Database | None:
+        """The table named ``identifier`` with its tags, or None when there is none."""
+        try:
+            return table_database(self._gateway.describe_table(identifier))
+        except ResourceNotFoundError:
+            return None
+
+    def list_snapshots_of(self, database: Database) -> list[RecoveryPoint]:
+        """The table's USER backups, tags read from their names (holds are not read: nothing is deleted)."""
+        return [self._point(backup) for backup in self._gateway.list_backups(database.identifier)]
+
+    def describe_points(self, references: Sequence[PointReference]) -> list[RecoveryPoint]:
+        """The pre-deploy job's port: the token's backups by ARN, one DescribeBackup each; a gone one is absent."""
+        found: list[RecoveryPoint] = []
+        for reference in references:
+            if reference.slot is not Slot.TABLE:
+                continue
+            try:
+                found.append(self._point(self._gateway.describe_backup(reference.value)))
+            except ResourceNotFoundError:
+                continue
+        return found
+
+    def _point(self, backup: TableBackup) -> RecoveryPoint:
         return backup_recovery_point(
             backup, stack_name=self._stack_name, point_type=DatabaseType.TABLE, holds=HoldBook(readable=True)
         )

@@ -46,6 +46,31 @@ class HoldStore:
             return HoldBook.unreadable(str(error))
         return HoldBook.from_items(items)
 
+    def items(self) -> list[dict[str, object]]:
+        """Every record as stored (plain values), read consistently; a failure raises the domain error.
+
+        For a person listing holds: the prune reads through ``read``, which never raises.
+        """
+        try:
+            paginator = self._client.get_paginator("scan")
+            return [
+                {key: _TO_PLAIN.deserialize(value) for key, value in raw.items()}
+                for page in paginator.paginate(TableName=self.table_name, ConsistentRead=True)
+                for raw in page.get("Items", [])
+            ]
+        except BOTO_ERRORS as exc:
+            raise translate_dynamodb(exc, f"read the holds store {self.table_name}") from exc
+
+    def item(self, backup_arn: str) -> dict[str, object] | None:
+        """The record of one backup as stored (plain values), or None when there is none."""
+        try:
+            found = self._client.get_item(
+                TableName=self.table_name, Key={"backup_arn": {"S": backup_arn}}, ConsistentRead=True
+            ).get("Item")
+        except BOTO_ERRORS as exc:
+            raise translate_dynamodb(exc, f"read the hold on {backup_arn}") from exc
+        return {key: _TO_PLAIN.deserialize(value) for key, value in found.items()} if found else None
+
     def add(self, *, backup_arn: str, point: str, reason: str, held_by: str, held_at: datetime) -> HoldRecord:
         record = HoldRecord(
             backup_arn=backup_arn, point=point, state=HELD, reason=reason, held_by=held_by, held_at=held_at

@@ -174,8 +174,11 @@ class ElastiCacheGateway:
 
     # ---- caches
 
-    def list_caches(self) -> list[Cache]:
-        """Every replication group, cluster outside a replication group and serverless cache, with tags."""
+    def list_caches(self, *, with_tags: bool = True) -> list[Cache]:
+        """Every replication group, cluster outside a replication group and serverless cache, with tags.
+
+        ``with_tags=False`` leaves out the one ``ListTagsForResource`` per cache (a reader needing only ARNs).
+        """
         caches = [cache_from_group(item) for item in self._pages("describe_replication_groups", CACHE_PAGE_SIZE)]
         caches.extend(
             cache_from_cluster(item)
@@ -187,6 +190,8 @@ class ElastiCacheGateway:
         caches.extend(
             cache_from_serverless(item) for item in self._pages("describe_serverless_caches", SERVERLESS_PAGE_SIZE)
         )
+        if not with_tags:
+            return caches
         return [_with_tags(cache, self.tags_of(cache.arn)) for cache in caches]
 
     def tags_of(self, arn: str) -> dict[str, str]:
@@ -212,10 +217,39 @@ class ElastiCacheGateway:
         # A snapshot without an ARN cannot be tagged or read by tag: it stays listed, untagged (so never deleted).
         return [_snapshot_with_tags(point, self.tags_of(point.arn)) if point.arn else point for point in points]
 
+    def find_cache(self, identifier: str) -> tuple[Cache, str | None] | None:
+        """The cache named ``identifier`` with its tags, or None; for a member of a replication group, the group.
+
+        A replication group first, then a cluster, then a serverless cache (one call each until found).
+        """
+        lookups: tuple[tuple[str, str, dict[str, Any]], ...] = (
+            ("describe_replication_groups", "ReplicationGroups", {"ReplicationGroupId": identifier}),
+            ("describe_cache_clusters", "CacheClusters", {"CacheClusterId": identifier}),
+            ("describe_serverless_caches", "ServerlessCaches", {"ServerlessCacheName": identifier}),
+        )
+        mappers = (cache_from_group, cache_from_cluster, cache_from_serverless)
+        for (operation, key, request), mapper in zip(lookups, mappers, strict=True):
+            try:
+                items = getattr(self._client, operation)(**request).get(key, [])
+            except BOTO_ERRORS as exc:
+                error = translate_error(exc, f"{operation} {identifier}")
+                if isinstance(error, ResourceNotFoundError):
+                    continue
+                raise error from exc
+            if items:
+                cache = mapper(items[0])
+                group = items[0].get("ReplicationGroupId") if cache.kind is CacheKind.CACHE_CLUSTER else None
+                return _with_tags(cache, self.tags_of(cache.arn) if cache.arn else {}), group
+        return None
+
     def find_snapshot(self, cache: Cache, name: str) -> CacheSnapshot | None:
         """The snapshot named ``name`` with its tags, or None: how a rerun finds what an earlier run made."""
+        return self.snapshot_named(name, serverless=cache.kind is CacheKind.SERVERLESS)
+
+    def snapshot_named(self, name: str, *, serverless: bool) -> CacheSnapshot | None:
+        """The node-based (or serverless) snapshot named ``name`` with its tags, or None."""
         try:
-            if cache.kind is CacheKind.SERVERLESS:
+            if serverless:
                 items = self._client.describe_serverless_cache_snapshots(ServerlessCacheSnapshotName=name)[
                     "ServerlessCacheSnapshots"
                 ]

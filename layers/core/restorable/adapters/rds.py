@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ResourceNotFoundError
 from ..models import Database, DatabaseType, Engine, RecoveryPoint
+from ..predeploy_plan import PointReference, Slot
 from ..tags import tag_dict, tag_list
 from .errors import BOTO_ERRORS, translate
 
@@ -230,6 +231,13 @@ class RdsGateway:
                 )
             )
         return points
+
+    def describe_points(self, references: Sequence[PointReference]) -> list[RecoveryPoint]:
+        """The pre-deploy job's port: the token's DB and DB cluster snapshots, one request per type."""
+        return self.describe_snapshots(
+            [r.value for r in references if r.slot is Slot.DB],
+            [r.value for r in references if r.slot is Slot.CLUSTER],
+        )
 
 
 def database_from_instance(item: Mapping[str, Any]) -> Database:
