@@ -48,11 +48,19 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _chosen(template: Template, raw: Any) -> Any:
+    """A policy behind a condition (``Fn::If [cond, policy, AWS::NoValue]``) as the template's parameters decide."""
+    if isinstance(raw, dict) and set(raw) == {"Fn::If"}:
+        name, when_true, when_false = raw["Fn::If"]
+        raw = when_true if template.conditions[name] else when_false
+    return None if raw == {"Ref": "AWS::NoValue"} else raw
+
+
 def _statements(template: Template) -> Iterator[Statement]:
     for logical_id, resource in template.resources.items():
         if resource["Type"] not in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
             continue
-        for policy in resource["Properties"].get("Policies", []):
+        for policy in (_chosen(template, item) for item in resource["Properties"].get("Policies", [])):
             if not isinstance(policy, dict) or "Statement" not in policy:
                 continue  # SAM policy templates (LambdaInvokePolicy...) are scoped by their parameter
             for raw in policy["Statement"]:

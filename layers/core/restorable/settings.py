@@ -265,3 +265,44 @@ class PruneSettings(CoreSettings):
     def breaker_limits(self) -> BreakerLimits:
         """The circuit breaker: a share (1-100 percent) and a count (0: no count limit)."""
         return BreakerLimits(max_share=self.prune_max_share_percent / 100, max_count=self.prune_max_count)
+
+
+_BUCKET_NAME = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{12}:key/[A-Za-z0-9-]+$")
+
+
+def _bucket_name(value: str) -> str:
+    if value and not _BUCKET_NAME.match(value):
+        raise problem(f"'{value}' is not an S3 bucket name")
+    return value
+
+
+BucketName = Annotated[str, AfterValidator(_bucket_name)]
+
+
+class CacheExportSettings(CoreSettings):
+    """The cache export: the staging bucket in this Region, the DR bucket and its key (empty: exports off)."""
+
+    cache_export_bucket: BucketName = variable("CACHE_EXPORT_BUCKET")
+    dr_export_bucket: BucketName = variable("DR_EXPORT_BUCKET", empty_means="to turn exports to the DR Region off")
+    dr_export_kms_key_arn: str = variable(
+        "DR_EXPORT_KMS_KEY_ARN", empty_means="only while DR_EXPORT_BUCKET is empty (exports off)"
+    )
+
+    @model_validator(mode="after")
+    def _dr_key(self) -> Self:
+        key = self.dr_export_kms_key_arn
+        if not self.dr_export_bucket:
+            return self
+        match = _KMS_KEY_ARN.match(key)
+        if not key:
+            raise problem("DR_EXPORT_KMS_KEY_ARN must name the DR bucket's KMS key when DR_EXPORT_BUCKET is set")
+        if match is None:
+            raise problem(f"DR_EXPORT_KMS_KEY_ARN '{key}' is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")
+        if match["region"] != self.dr_region:
+            raise problem(f"DR_EXPORT_KMS_KEY_ARN '{key}' is in {match['region']}, not the DR Region {self.dr_region}")
+        return self
+
+    @property
+    def exports_on(self) -> bool:
+        return bool(self.dr_export_bucket)

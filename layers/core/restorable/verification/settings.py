@@ -30,6 +30,10 @@ class VerifySettings(CoreSettings):
     snapshot_max_age_days: dict[str, float] = variable("SNAPSHOT_MAX_AGE_DAYS", json_value=True)
     quota_warning_percent: Percent = variable("QUOTA_WARNING_PERCENT")
     drill_max_age_days: Days = variable("DRILL_MAX_AGE_DAYS")
+    dr_export_bucket: str = variable(
+        "DR_EXPORT_BUCKET",
+        empty_means="when exports to the DR Region are off (a cache whose policy asks for them is then a warning)",
+    )
 
     @field_validator("snapshot_max_age_days", mode="before")
     @classmethod
