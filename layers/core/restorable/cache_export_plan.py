@@ -258,8 +258,9 @@ def select_snapshots(
             )
             continue
         ours = [s for s in snapshot_list if _ours(s, cache, stack_name)]
-        available = [s for s in ours if s.is_available and s.created_at is not None]
-        newest = max(available, key=_created, default=None)
+        # An export under way leaves the snapshot "exporting": it is still the newest, never skipped for an older one.
+        ready = [s for s in ours if (s.is_available or s.status in EXPORTING_STATES) and s.created_at is not None]
+        newest = max(ready, key=_created, default=None)
         with_staged = [s for s in ours if any(staged_pattern(s.identifier).match(o.key) for o in staged_list)]
         chosen = {s.identifier: s for s in [*([newest] if newest else []), *with_staged]}
         for name in chosen:
