@@ -206,6 +206,8 @@ class Functions:
         for logical_id, resource in template.resources.items():
             if resource.get("Type") != SERVERLESS_FUNCTION:
                 continue
+            if resource.get("Condition") and not template.conditions.get(resource["Condition"]):
+                continue  # not deployed with these parameters
             properties = resource.get("Properties", {})
             merged = _merge_globals(globals_, properties)
             environment = {
