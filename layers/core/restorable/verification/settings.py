@@ -32,7 +32,8 @@ class VerifySettings(CoreSettings):
     drill_max_age_days: Days = variable("DRILL_MAX_AGE_DAYS")
     dr_export_bucket: str = variable(
         "DR_EXPORT_BUCKET",
-        empty_means="when exports to the DR Region are off (a cache whose policy asks for them is then a warning)",
+        unset_means="exports to the DR Region are off (a cache whose policy asks for them is then a warning)",
+        default="",
     )
 
     @field_validator("snapshot_max_age_days", mode="before")
