@@ -207,3 +207,30 @@ def test_invalid_request_is_rejected_naming_the_field(world: ExportWorld, hook: 
     with pytest.raises(InvalidRequestError, match="dry_run"):
         world.functions.invoke("CacheExportFunction", {"dry_run": "yes"}).result()
     assert hook.calls == []
+
+
+# The IAM actions an S3 call needs (the others are named as their operation).
+S3_ACTIONS = {
+    "ListObjectsV2": {"s3:ListBucket"},
+    "HeadObject": {"s3:GetObject"},
+    "CopyObject": {"s3:GetObject", "s3:PutObject"},
+    "DeleteObject": {"s3:DeleteObject"},
+}
+
+
+def test_every_call_of_the_export_path_is_allowed_by_the_role(
+    world: ExportWorld, hook: ExportHook, sessions: str
+) -> None:
+    policies = world.template.resolve(world.template.resources["CacheExportFunction"]["Properties"]["Policies"])
+    allowed = {
+        action
+        for policy in policies
+        for statement in policy["Statement"]
+        if statement["Effect"] == "Allow"
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    with recorded_calls() as calls:
+        converge(world, 3)
+    needed = {a for c in calls for a in S3_ACTIONS.get(c.operation, {f"{c.service}:{c.operation}"})}
+    assert {"elasticache:CopySnapshot", "s3:PutObject", "s3:DeleteObject"} <= needed
+    assert needed - allowed == set()
