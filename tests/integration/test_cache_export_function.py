@@ -162,6 +162,9 @@ def test_one_caches_failed_export_never_stops_the_others(world: ExportWorld, hoo
 # rerun finishes the work.
 CALLS = [
     ("elasticache", "DescribeReplicationGroups"),
+    ("elasticache", "DescribeCacheClusters"),
+    ("elasticache", "DescribeServerlessCaches"),
+    ("elasticache", "DescribeServerlessCacheSnapshots"),
     ("elasticache", "DescribeSnapshots"),
     ("elasticache", "ListTagsForResource"),
     ("elasticache", "CopySnapshot"),
@@ -172,8 +175,19 @@ CALLS = [
 ]
 
 
-@pytest.mark.parametrize(("service", "operation"), CALLS, ids=[op for _, op in CALLS])
-@pytest.mark.parametrize("code", ["ServiceUnavailable", "AccessDenied"])
+# A transient and a permanent error for the calls that change something; reads fail transiently.
+FAULTS = [
+    (service, operation, code)
+    for service, operation in CALLS
+    for code in (
+        ("ServiceUnavailable", "AccessDenied")
+        if operation in ("CopySnapshot", "CopyObject", "DeleteObject")
+        else ("ServiceUnavailable",)
+    )
+]
+
+
+@pytest.mark.parametrize(("service", "operation", "code"), FAULTS, ids=[f"{op}-{code}" for _, op, code in FAULTS])
 def test_a_failed_call_deletes_nothing_unverified_and_a_rerun_finishes(
     world: ExportWorld, hook: ExportHook, sessions: str, service: str, operation: str, code: str
 ) -> None:
