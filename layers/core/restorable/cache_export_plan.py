@@ -15,6 +15,7 @@ whose objects are all in the DR Region is complete.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -319,10 +320,7 @@ def plan_cache(
         pattern = staged_pattern(name)
         here = sorted((o for o in staged_list if pattern.match(o.key)), key=lambda o: o.key)
         copies = {o.key: o for o in dr_objects.get(name, ())}
-
-        def step(action: ExportAction, reason: str, **kwargs: object) -> ExportStep:
-            return ExportStep(cache.identifier, cache.arn, action, reason, snapshot=name, **kwargs)  # type: ignore[arg-type]  # noqa: B023
-
+        step = functools.partial(ExportStep, cache.identifier, cache.arn, snapshot=name)
         if snapshot.status in EXPORTING_STATES:
             steps.append(step(ExportAction.EXPORTING, f"export of {name} under way ({snapshot.status})"))
             continue
