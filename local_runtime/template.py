@@ -69,6 +69,8 @@ def _construct_intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.No
 
 
 _TemplateLoader.add_multi_constructor("!", _construct_intrinsic)
+# What ``Ref AWS::NoValue`` resolves to: the list item or property holding it is removed.
+NO_VALUE = object()
 
 
 def load_template_document(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -172,6 +174,8 @@ class Template:
         return values[name]
 
     def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         if name.startswith("AWS::"):
             return self.pseudo(name)
         if name in self.parameters:
@@ -197,9 +201,9 @@ class Template:
         raise KeyError(f"unsupported attribute {logical_id}.{attribute}")
 
     def resolve(self, value: Any) -> Any:
-        """Evaluate intrinsic functions in ``value`` (recursively)."""
+        """Evaluate intrinsic functions in ``value`` (recursively); ``Ref AWS::NoValue`` removes the item."""
         if isinstance(value, list):
-            return [self.resolve(v) for v in value]
+            return [item for item in (self.resolve(v) for v in value) if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -209,7 +213,8 @@ class Template:
                 if handler is None:
                     raise KeyError(f"unsupported intrinsic function {key}")
                 return handler(argument)
-        return {k: self.resolve(v) for k, v in value.items()}
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
     def _fn_Ref(self, argument: str) -> Any:  # noqa: N802
         return self.ref(argument)

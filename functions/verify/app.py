@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from restorable.adapters import clients
 from restorable.adapters.alerts import AlertPublisher
 from restorable.adapters.backup_inventory import BackupInventory
+from restorable.adapters.cache_export_store import DrExportReader, ObjectStore
 from restorable.adapters.dynamodb import DynamoDbGateway
 from restorable.adapters.elasticache import ElastiCacheGateway
 from restorable.adapters.notification_store import DrillHistoryReader, NotificationStateStore
@@ -53,6 +54,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         drills=DrillHistoryReader(dynamodb, settings.drill_history_table) if settings.drill_history_table else None,
         tables=DynamoDbGateway(dynamodb),
         caches=ElastiCacheGateway(clients.client("elasticache", settings.region)),
+        cache_exports=DrExportReader(
+            ObjectStore(clients.client("s3", settings.dr_region), settings.dr_export_bucket), settings.stack_name
+        )
+        if settings.dr_export_bucket
+        else None,
     )
     run = run_verification(target, settings, gateways, now=datetime.now(UTC))
     record_verification(run, logger)

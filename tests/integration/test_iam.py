@@ -48,11 +48,19 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _chosen(template: Template, raw: Any) -> Any:
+    """A policy behind a condition (``Fn::If [cond, policy, AWS::NoValue]``) as the template's parameters decide."""
+    if isinstance(raw, dict) and set(raw) == {"Fn::If"}:
+        name, when_true, when_false = raw["Fn::If"]
+        raw = when_true if template.conditions[name] else when_false
+    return None if raw == {"Ref": "AWS::NoValue"} else raw
+
+
 def _statements(template: Template) -> Iterator[Statement]:
     for logical_id, resource in template.resources.items():
         if resource["Type"] not in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine"):
             continue
-        for policy in resource["Properties"].get("Policies", []):
+        for policy in (_chosen(template, item) for item in resource["Properties"].get("Policies", [])):
             if not isinstance(policy, dict) or "Statement" not in policy:
                 continue  # SAM policy templates (LambdaInvokePolicy...) are scoped by their parameter
             for raw in policy["Statement"]:
@@ -492,7 +500,9 @@ def test_the_export_function_reads_but_never_backs_up_deletes_or_writes_items(ex
 def test_verification_reads_exports_and_never_starts_one(exporting: list[Statement]) -> None:
     verify = {a for s in exporting if s.role == "VerifyFunction" for a in s.actions}
     assert {"dynamodb:ListExports", "dynamodb:DescribeExport"} <= verify
-    assert not any(a.startswith("s3:") or a == "dynamodb:ExportTableToPointInTime" for a in verify)
+    # It reads the DR bucket's cache exports; it never writes, deletes or starts an export.
+    assert {a for a in verify if a.startswith("s3:")} <= {"s3:ListBucket", "s3:GetObject"}
+    assert "dynamodb:ExportTableToPointInTime" not in verify
 
 
 # ---- ElastiCache (pre-deploy) ----
@@ -526,3 +536,93 @@ def test_the_predeploy_function_snapshots_only_protected_caches_into_predeploy_n
 
 
 CACHE_TYPES = {"replicationgroup", "cluster", "serverlesscache"}
+
+
+# ---- ElastiCache exports to the DR Region
+
+DR_EXPORT_KEY = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+EXPORTS_ON = {"DrExportBucket": "restorable-dr-exports", "DrExportKmsKeyArn": DR_EXPORT_KEY}
+
+
+@pytest.fixture(scope="module")
+def exports_on() -> list[Statement]:
+    return list(_statements(Template.load(region="us-east-1", parameter_overrides=EXPORTS_ON)))
+
+
+@pytest.mark.parametrize(
+    ("action", "sid", "resource"),
+    [
+        (
+            "elasticache:CopySnapshot",
+            "ExportOnlySnapshotsOwnedByThisStack",
+            "arn:aws:elasticache:us-east-1:123456789012:snapshot:*-daily-????-??-??",
+        ),
+        (
+            "elasticache:ExportServerlessCacheSnapshot",
+            "ExportOnlyServerlessSnapshotsOwnedByThisStack",
+            "arn:aws:elasticache:us-east-1:123456789012:serverlesscachesnapshot:*-daily-????-??-??",
+        ),
+    ],
+)
+def test_only_this_stacks_daily_cache_snapshots_are_exported(
+    exports_on: list[Statement], action: str, sid: str, resource: str
+) -> None:
+    """CopySnapshot with TargetBucket writes a snapshot's data out of ElastiCache: only ours, by tag."""
+    exporting = [s for s in exports_on if action in s.actions]
+    assert [(s.role, s.sid) for s in exporting] == [("CacheExportFunction", sid)]
+    [statement] = exporting
+    assert statement.actions == (action,)
+    assert statement.resources == (resource,)
+    assert statement.operator("StringEquals") == {"aws:ResourceTag/restorable:managed-by": STACK_REF}
+
+
+def test_the_export_role_reaches_only_the_staging_bucket_and_the_dr_buckets_cache_prefix(
+    exports_on: list[Statement],
+) -> None:
+    staging = "arn:aws:s3:::restorable-cacheexportbucket"
+    dr = "arn:aws:s3:::restorable-dr-exports"
+    s3 = [s for s in exports_on if s.role == "CacheExportFunction" and any(a.startswith("s3:") for a in s.actions)]
+    assert s3
+    for statement in s3:
+        if statement.actions == ("s3:ListAllMyBuckets",):  # CopySnapshot's check; no resource-level permission
+            continue
+        for resource in statement.resources:
+            assert resource in (staging, dr) or resource.startswith((f"{staging}/", f"{dr}/elasticache/")), (
+                statement.sid,
+                resource,
+            )
+        if statement.resources == (dr,):
+            assert statement.actions == ("s3:ListBucket",)
+            assert statement.operator("StringLike") == {"s3:prefix": "elasticache/*"}
+    [write] = [s for s in s3 if "s3:PutObject" in s.actions and any(r.startswith(dr) for r in s.resources)]
+    assert write.actions == ("s3:PutObject",)
+    assert write.operator("StringEqualsIfExists") == {
+        "s3:x-amz-server-side-encryption": "aws:kms",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id": {"Ref": "DrExportKmsKeyArn"},
+    }
+    deleting = [s for s in exports_on if "s3:DeleteObject" in s.actions]
+    assert [(s.role, s.resources) for s in deleting] == [
+        ("CacheExportFunction", (f"{staging}/*-daily-????-??-??*.rdb",))
+    ], "only staged exports are ever deleted; the DR copies expire by the DR bucket's lifecycle"
+
+
+def test_the_export_role_uses_only_the_dr_key_and_only_through_s3(exports_on: list[Statement]) -> None:
+    kms = [s for s in exports_on if s.role == "CacheExportFunction" and any(a.startswith("kms:") for a in s.actions)]
+    assert [s.sid for s in kms] == ["EncryptDrExportsThroughS3"]
+    [statement] = kms
+    assert statement.resources == (DR_EXPORT_KEY,)
+    assert set(statement.actions) == {"kms:GenerateDataKey", "kms:Decrypt"}
+    assert statement.operator("StringEquals") == {"kms:ViaService": {"Fn::Sub": "s3.${DrRegion}.amazonaws.com"}}
+
+
+def test_verification_reads_the_dr_exports_only_when_they_are_on(
+    exports_on: list[Statement], statements: list[Statement]
+) -> None:
+    reading = [s for s in exports_on if s.role == "VerifyFunction" and any(a.startswith("s3:") for a in s.actions)]
+    assert {(s.sid, s.actions, s.resources) for s in reading} == {
+        ("ListCacheExportsInDrBucket", ("s3:ListBucket",), ("arn:aws:s3:::restorable-dr-exports",)),
+        ("ReadCacheExportsInDrBucket", ("s3:GetObject",), ("arn:aws:s3:::restorable-dr-exports/elasticache/*",)),
+    }
+    [listing] = [s for s in reading if s.sid == "ListCacheExportsInDrBucket"]
+    assert listing.operator("StringLike") == {"s3:prefix": "elasticache/*"}
+    assert not [s for s in statements if s.role == "VerifyFunction" and any(a.startswith("s3:") for a in s.actions)]

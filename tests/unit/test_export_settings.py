@@ -27,11 +27,14 @@ def test_both_empty_is_exports_off() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"DR_EXPORT_KMS_KEY_ARN": ""}, "DR_EXPORT_KMS_KEY_ARN must be set when DR_EXPORT_BUCKET is"),
+        (
+            {"DR_EXPORT_KMS_KEY_ARN": ""},
+            "DR_EXPORT_KMS_KEY_ARN must name the DR bucket's KMS key when DR_EXPORT_BUCKET is set",
+        ),
         ({"DR_EXPORT_KMS_KEY_ARN": "alias/aws/s3"}, "is not a KMS key ARN"),
         (
             {"DR_EXPORT_KMS_KEY_ARN": KEY.replace("us-west-2", "us-east-1")},
-            "the export bucket's key must be in us-west-2",
+            "not the DR Region us-west-2",
         ),
         ({"DR_EXPORT_BUCKET": "Not_A_Bucket"}, "DR_EXPORT_BUCKET: 'Not_A_Bucket' is not an S3 bucket name"),
     ],

@@ -267,27 +267,26 @@ class PruneSettings(CoreSettings):
         return BreakerLimits(max_share=self.prune_max_share_percent / 100, max_count=self.prune_max_count)
 
 
-_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_KMS_KEY_ARN = re.compile(
-    r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{12}:(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)$"
-)
+_BUCKET_NAME = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):\d{12}:key/[A-Za-z0-9-]+$")
 
 
 def export_bucket(value: str) -> str:
-    """A DR export bucket name, or empty (exports off)."""
+    """An S3 bucket name, or empty (for the DR export bucket: exports off)."""
     if value and not _BUCKET_NAME.match(value):
         raise problem(f"'{value}' is not an S3 bucket name")
     return value
 
 
-class ExportSettings(CoreSettings):
-    """The DynamoDB export function: the DR Region's export bucket and its KMS key (the DR companion stack's)."""
+BucketName = Annotated[str, AfterValidator(export_bucket)]
 
-    dr_export_bucket: Annotated[str, AfterValidator(export_bucket)] = variable(
-        "DR_EXPORT_BUCKET", empty_means="to turn DynamoDB exports to the DR Region off"
-    )
+
+class ExportSettings(CoreSettings):
+    """An export to the DR Region: the DR companion stack's export bucket and its KMS key (empty: exports off)."""
+
+    dr_export_bucket: BucketName = variable("DR_EXPORT_BUCKET", empty_means="to turn exports to the DR Region off")
     dr_export_kms_key_arn: str = variable(
-        "DR_EXPORT_KMS_KEY_ARN", empty_means="only when DR_EXPORT_BUCKET is empty (exports off)"
+        "DR_EXPORT_KMS_KEY_ARN", empty_means="only while DR_EXPORT_BUCKET is empty (exports off)"
     )
 
     @model_validator(mode="after")
@@ -297,15 +296,23 @@ class ExportSettings(CoreSettings):
             return self
         match = _KMS_KEY_ARN.match(key)
         if not key:
-            raise problem("DR_EXPORT_KMS_KEY_ARN must be set when DR_EXPORT_BUCKET is (exports are KMS-encrypted)")
+            raise problem("DR_EXPORT_KMS_KEY_ARN must name the DR bucket's KMS key when DR_EXPORT_BUCKET is set")
         if match is None:
-            raise problem(f"DR_EXPORT_KMS_KEY_ARN '{key}' is not a KMS key ARN")
+            raise problem(f"DR_EXPORT_KMS_KEY_ARN '{key}' is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")
         if match["region"] != self.dr_region:
-            raise problem(
-                f"DR_EXPORT_KMS_KEY_ARN is in {match['region']}; the export bucket's key must be in {self.dr_region}"
-            )
+            raise problem(f"DR_EXPORT_KMS_KEY_ARN '{key}' is in {match['region']}, not the DR Region {self.dr_region}")
         return self
 
     @property
     def exports_enabled(self) -> bool:
         return bool(self.dr_export_bucket)
+
+
+class CacheExportSettings(ExportSettings):
+    """The cache export: also the staging bucket in this Region that ElastiCache writes exports to."""
+
+    cache_export_bucket: BucketName = variable("CACHE_EXPORT_BUCKET")
+
+    @property
+    def exports_on(self) -> bool:
+        return self.exports_enabled

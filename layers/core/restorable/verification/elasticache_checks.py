@@ -348,3 +348,108 @@ def _check_quota(
             "further snapshots fail until the oldest leaves the 24-hour window",
         )
     )
+
+
+# ---- Exports to the DR Region (opt-in: the policy's daily rule sets dr_copy) ----
+
+CHECK_DR_EXPORT = f"dr-export:{DAILY}"
+
+
+@dataclass(frozen=True)
+class DrExportSet:
+    """The objects of one exported snapshot in the DR bucket (``elasticache/{cache}/{snapshot}/``)."""
+
+    cache_id: str
+    snapshot: str
+    objects: int
+    complete: bool
+    created_at: datetime | None  # the snapshot's creation time the copy recorded (else the copy's time)
+
+
+@dataclass(frozen=True)
+class DrExportInventory:
+    """The newest export set per cache in the DR bucket; ``sets`` None with an error when unreadable."""
+
+    bucket: str  # "" when exports to the DR Region are off
+    region: str
+    sets: dict[str, DrExportSet] | None
+    error: str = ""
+
+
+def verify_cache_exports(
+    inventory: ElastiCacheInventory,
+    exports: DrExportInventory,
+    context: VerificationContext,
+    verification: Verification,
+) -> None:
+    """For each protected cache whose policy opts in: the newest DR export set's age against the daily maximum."""
+    for monitored in inventory.caches or []:
+        cache = monitored.cache
+        policy = context.policies.get(cache.policy_name) if cache.policy_name else None
+        rule = policy.rule_for(DAILY) if policy is not None else None
+        if rule is None or not rule.dr_copy or not cache.snapshottable:
+            continue
+        try:
+            verification.results.append(_export_result(monitored, exports, context))
+        except Exception as exc:  # one cache's odd data never hides the others' results
+            verification.results.append(checks_failed(cache.arn, cache.identifier, exc))
+
+
+def _export_result(monitored: MonitoredCache, exports: DrExportInventory, context: VerificationContext) -> CheckResult:
+    cache, now = monitored.cache, context.now
+    max_age = context.thresholds.snapshot_max_age.get(DAILY)
+    expected = f"a complete export of a {DAILY} snapshot in the DR bucket" + (
+        f", no older than {limit_text(max_age)}" if max_age is not None else ""
+    )
+    reconcile = (
+        "read the cache export function's results (CacheExportFunction) for this cache; invoke it with "
+        '{"dry_run": true} to see what it would do, then without'
+    )
+    if not exports.bucket:
+        return _result(
+            cache,
+            CHECK_DR_EXPORT,
+            Severity.WARNING,
+            observed=f"policy {cache.policy_name} asks for a DR copy of {DAILY} snapshots, but exports to the DR "
+            "Region are off",
+            expected=expected,
+            fix="deploy dr-template.yaml in the DR Region and set the stack's DrExportBucket and DrExportKmsKeyArn "
+            f"parameters, or set dr_copy false for {DAILY} in policy {cache.policy_name}",
+        )
+    if exports.sets is None:
+        unreadable = exports.error or f"s3://{exports.bucket} in {exports.region} unreadable"
+        return _unknown(cache, CHECK_DR_EXPORT, unreadable)
+    found = exports.sets.get(cache.identifier.lower())
+    if found is None:
+        existed = now - monitored.created_at if monitored.created_at else None
+        if existed is not None and max_age is not None and existed <= max_age:
+            return _result(cache, CHECK_DR_EXPORT, Severity.OK, observed=f"none yet; cache is {age_text(existed)} old")
+        return _result(
+            cache,
+            CHECK_DR_EXPORT,
+            Severity.CRITICAL,
+            observed=f"no export of this cache in s3://{exports.bucket}/elasticache/ ({exports.region})",
+            expected=expected,
+            fix=reconcile,
+        )
+    if not found.complete:
+        return _result(
+            cache,
+            CHECK_DR_EXPORT,
+            Severity.WARNING,
+            observed=f"newest export {found.snapshot} in the DR bucket is incomplete ({found.objects} object(s))",
+            expected=expected,
+            fix=reconcile,
+        )
+    if found.created_at is None or max_age is None:
+        return _result(cache, CHECK_DR_EXPORT, Severity.OK, observed=f"newest export {found.snapshot} is complete")
+    age = now - found.created_at
+    severity = age_severity(age, max_age)
+    return _result(
+        cache,
+        CHECK_DR_EXPORT,
+        severity,
+        observed=f"newest export in the DR Region, {found.snapshot}, is {age_text(age)} old",
+        expected=expected,
+        fix="" if severity is Severity.OK else reconcile,
+    )

@@ -35,7 +35,14 @@ from .checks import (
     verify,
 )
 from .dynamodb_checks import DynamoDbInventory, MonitoredTable, verify_tables
-from .elasticache_checks import ElastiCacheInventory, MonitoredCache, verify_caches
+from .elasticache_checks import (
+    DrExportInventory,
+    DrExportSet,
+    ElastiCacheInventory,
+    MonitoredCache,
+    verify_cache_exports,
+    verify_caches,
+)
 from .request import InstanceEvent, VerifyRequest
 from .settings import VerifySettings
 
@@ -94,6 +101,15 @@ class CacheGateway(Protocol):
     def list_manual_snapshots(self, *, with_tags: bool = True) -> Sequence[CacheSnapshot]: ...
 
 
+class DrExportGateway(Protocol):
+    """The DR bucket's cache exports (``adapters.cache_export_store.DrExportReader``)."""
+
+    bucket: str
+    region: str
+
+    def newest_sets(self) -> dict[str, DrExportSet]: ...
+
+
 class StateGateway(Protocol):
     def load_all(self) -> dict[tuple[str, str], NotificationState]: ...
 
@@ -120,6 +136,8 @@ class Gateways:
     # The other engines of the source Region; None: not verified by this function.
     tables: TableGateway | None = None
     caches: CacheGateway | None = None
+    # The DR bucket of cache exports; None: exports to the DR Region are off.
+    cache_exports: DrExportGateway | None = None
 
 
 @dataclass
@@ -294,6 +312,16 @@ def _cache_inventory(gateway: CacheGateway) -> ElastiCacheInventory:
     )
 
 
+def _export_inventory(gateway: DrExportGateway | None, dr_region: str) -> DrExportInventory:
+    if gateway is None:
+        return DrExportInventory(bucket="", region=dr_region, sets={})
+    try:
+        return DrExportInventory(bucket=gateway.bucket, region=gateway.region, sets=gateway.newest_sets())
+    except Exception as exc:
+        reason = f"cache exports in s3://{gateway.bucket} ({gateway.region}) unreadable: {_reason(exc)}"
+        return DrExportInventory(bucket=gateway.bucket, region=gateway.region, sets=None, error=reason)
+
+
 def _guarded(check: Callable[[], None], engine: str, run: VerificationRun) -> None:
     """An engine's checks that raise (odd data) leave a note; RDS and the other engines are still announced."""
     try:
@@ -377,6 +405,8 @@ def run_verification(
         caches = _cache_inventory(gateways.caches)
         run.databases_listed = run.databases_listed and caches.caches is not None
         _guarded(lambda: verify_caches(caches, context, run.verification), "ElastiCache", run)
+        exports = _export_inventory(gateways.cache_exports, settings.dr_region)
+        _guarded(lambda: verify_cache_exports(caches, exports, context, run.verification), "ElastiCache export", run)
     _notify(run, gateways, settings, now, notify=target.notify, region_checks=True)
     return run
 
