@@ -160,7 +160,7 @@ class RestoreState(_StateModel):
 
 class CheckResult(_StateModel):
     name: str = Field(min_length=1)
-    kind: Literal["api", "sql"]
+    kind: Literal["api", "sql", "cache"]
     status: Literal["passed", "failed", "error"]
     detail: str = ""
     value: float | str | None = None
