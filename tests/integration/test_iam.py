@@ -401,3 +401,105 @@ def test_the_prune_reads_the_holds_store_and_never_writes_it(statements: list[St
         a for s in statements if s.role == "PruneFunction" for a in s.actions if a.startswith("dynamodb:")
     }
     assert prune_dynamodb & DYNAMODB_WRITES == {"dynamodb:DeleteBackup"}
+
+
+# ---- cache drills (ElastiCache)
+
+CREATES_A_CACHE = {"elasticache:CreateReplicationGroup", "elasticache:CreateServerlessCache"}
+CACHE_DELETES = {"elasticache:DeleteReplicationGroup", "elasticache:DeleteServerlessCache"}
+
+
+def _creating_caches(statements: list[Statement]) -> list[Statement]:
+    return [s for s in statements if s.effect == "Allow" and CREATES_A_CACHE & set(s.actions)]
+
+
+def test_cache_restores_create_only_drill_named_encrypted_caches_without_an_auth_token(
+    statements: list[Statement],
+) -> None:
+    group = _find(statements, "DrillFunction", "RestoreIntoEncryptedTaggedDrillCachesOnly")
+    assert group.actions == ("elasticache:CreateReplicationGroup",)
+    assert group.resources
+    assert all(re.search(r":us-east-1:\d{12}:replicationgroup:drill-\*$", r) for r in group.resources)
+    assert group.operator("Bool") == {
+        "elasticache:TransitEncryptionEnabled": "true",
+        "elasticache:AtRestEncryptionEnabled": "true",
+        "elasticache:AuthTokenEnabled": "false",
+    }
+    serverless = _find(statements, "DrillFunction", "RestoreIntoTaggedServerlessDrillCachesOnly")
+    assert serverless.actions == ("elasticache:CreateServerlessCache",)
+    assert serverless.resources
+    assert all(re.search(r":us-east-1:\d{12}:serverlesscache:drill-\*$", r) for r in serverless.resources)
+    for statement in (group, serverless):
+        assert statement.operator("StringEquals") == DRILL_REQUEST_TAGS
+        assert set(statement.operator("ForAllValues:StringEquals")[TAG_KEYS]) == DRILL_TAG_KEYS
+
+
+def test_every_statement_a_cache_restore_needs_requires_the_drill_request_tags(statements: list[Statement]) -> None:
+    """The new cache, its members, the snapshot and the groups are authorized in one request: none of their
+    statements lends itself to creating anything but this stack's drill cache of one execution."""
+    creating = _creating_caches(statements)
+    assert {s.role for s in creating} == {"DrillFunction"}
+    assert len(creating) >= 5
+    for statement in creating:
+        equals = statement.operator("StringEquals")
+        assert {k: equals.get(k) for k in DRILL_REQUEST_TAGS} == DRILL_REQUEST_TAGS, statement.sid
+        assert statement.operator("Null").get("aws:RequestTag/restorable:drill-execution") == "false", statement.sid
+        keys = statement.operator("ForAllValues:StringEquals").get(TAG_KEYS)
+        assert keys is None or set(keys) == DRILL_TAG_KEYS, statement.sid  # never restorable:policy
+        named = [r for r in statement.resources if re.search(r":(replicationgroup|serverlesscache|cluster):", r)]
+        assert all(r.endswith(":drill-*") for r in named), statement.sid
+
+
+def test_cache_restores_need_a_snapshot_this_stack_owns(statements: list[Statement]) -> None:
+    on_snapshots = [
+        s
+        for s in _creating_caches(statements)
+        if any(re.search(r":(snapshot|serverlesscachesnapshot):", r) for r in s.resources)
+    ]
+    assert [s.sid for s in on_snapshots] == ["RestoreOnlyCacheSnapshotsOfThisStack"]
+    [statement] = on_snapshots
+    assert all(re.search(r":(snapshot|serverlesscachesnapshot):\*$", r) for r in statement.resources)
+    assert statement.operator("StringEquals")["aws:ResourceTag/restorable:managed-by"] == STACK_REF
+    assert statement.operator("Null")["aws:ResourceTag/restorable:source"] == "false"
+    assert statement.operator("Null")["aws:ResourceTag/restorable:policy"] == "false"
+
+
+def test_cache_tag_writes_name_this_stack_as_owner_and_never_relabel_another_owner(
+    statements: list[Statement],
+) -> None:
+    tagging = [s for s in statements if "elasticache:AddTagsToResource" in s.actions]
+    assert "DrillFunction" in {s.role for s in tagging}
+    for statement in tagging:
+        equals = statement.operator("StringEquals")
+        owned_already = equals.get("aws:ResourceTag/restorable:managed-by") == STACK_REF
+        on_create = (
+            equals.get("aws:RequestTag/restorable:managed-by") == STACK_REF
+            and statement.operator("StringEqualsIfExists").get("aws:ResourceTag/restorable:managed-by") == STACK_REF
+        )
+        assert owned_already or on_create, (statement.role, statement.sid)
+    drill = _find(statements, "DrillFunction", "TagOnlyDrillCachesItCreates")
+    assert drill.resources
+    assert all(r.endswith(":drill-*") for r in drill.resources)
+    assert set(drill.operator("ForAllValues:StringEquals")[TAG_KEYS]) == DRILL_TAG_KEYS
+
+
+@pytest.mark.parametrize("action", sorted(CACHE_DELETES))
+def test_drill_cache_deletes_need_the_drill_tags(statements: list[Statement], action: str) -> None:
+    deleting = [s for s in statements if action in s.actions and s.effect == "Allow"]
+    assert {s.role for s in deleting} == {"DrillFunction", "DrillJanitorFunction"}
+    for statement in deleting:
+        assert statement.resources
+        assert all(re.search(r":(replicationgroup|serverlesscache):drill-\*$", r) for r in statement.resources)
+        assert statement.operator("StringEquals") == {
+            "aws:ResourceTag/restorable:kind": "drill",
+            "aws:ResourceTag/restorable:managed-by": STACK_REF,
+        }
+
+
+def test_serverless_cache_endpoints_are_made_only_through_elasticache(statements: list[Statement]) -> None:
+    statement = _find(statements, "DrillFunction", "ServerlessCacheEndpointsThroughElastiCacheOnly")
+    assert set(statement.operator("ForAnyValue:StringEquals")["aws:CalledVia"]) == {
+        "elasticache.amazonaws.com",
+        "ec.amazonaws.com",
+    }
+    assert all(a.startswith("ec2:") for a in statement.actions)
