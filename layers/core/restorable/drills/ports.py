@@ -5,11 +5,20 @@ Every port raises domain errors (``restorable.errors``), never botocore's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from pydantic import JsonValue
 
 from ..models import DatabaseType
+from .cache_model import (
+    CacheNetwork,
+    CacheRestoreSpec,
+    CacheSnapshotInfo,
+    RestoredCache,
+    RestoredCacheType,
+    SourceCache,
+)
 from .model import DrillResource, Network, RestoredDatabase, SnapshotInfo, SourceDatabase
 from .state import DrillPlan
 
@@ -54,3 +63,27 @@ class DrillRecords(Protocol):
     def put_report(self, key: str, document: dict[str, JsonValue], markdown: str) -> dict[str, str]: ...
 
     def put_history(self, item: dict[str, JsonValue]) -> None: ...
+
+
+class DrillCache(Protocol):
+    """One Region's ElastiCache, for cache drills (``adapters.drill_elasticache.DrillElastiCacheGateway``)."""
+
+    region: str
+
+    def find_source(self, identifier: str, cache_type: DatabaseType | None = None) -> SourceCache: ...
+
+    def get_snapshot(self, source_type: DatabaseType, name: str) -> CacheSnapshotInfo: ...
+
+    def list_snapshots(self, source: SourceCache) -> list[CacheSnapshotInfo]: ...
+
+    def restore(
+        self, spec: CacheRestoreSpec, tags: Mapping[str, str], network: CacheNetwork, execution_id: str
+    ) -> None: ...
+
+    def describe(self, cache_type: RestoredCacheType, identifier: str) -> RestoredCache | None: ...
+
+    def delete(
+        self, cache_type: RestoredCacheType, identifier: str, stack_name: str, execution_id: str | None = None
+    ) -> str: ...
+
+    def list_drill_resources(self, stack_name: str) -> list[DrillResource]: ...
