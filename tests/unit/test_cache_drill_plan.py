@@ -226,3 +226,51 @@ def test_a_memcached_snapshot_or_a_bad_name_is_never_restored() -> None:
         cache_restore_spec(_snapshot(engine="memcached"), _source(), "drill-sessions-1", "r")
     with pytest.raises(InvalidRequestError, match="not a valid ElastiCache identifier"):
         cache_restore_spec(_snapshot(), _source(), "drill--sessions", "r")
+
+
+snapshot_strategy = st.builds(
+    lambda i, owner, kind, source, cache, status, hours: _snapshot(
+        f"s-{i}",
+        tags={tag_keys.MANAGED_BY: owner, tag_keys.KIND: kind, tag_keys.SOURCE: source},
+        source_identifier=cache,
+        status=status,
+        created_at=None if hours is None else datetime(2026, 12, 1, tzinfo=UTC) + timedelta(hours=hours),
+    ),
+    st.integers(0, 10**6),
+    st.sampled_from([STACK, "other-stack", ""]),
+    st.sampled_from(["daily", "predeploy", "weekly"]),
+    st.sampled_from([SESSIONS_ARN, SESSIONS_ARN.replace("sessions", "carts"), ""]),
+    st.sampled_from(["sessions", "carts"]),
+    st.sampled_from(["available", "creating", "failed"]),
+    st.one_of(st.none(), st.integers(0, 24 * 30)),
+)
+
+
+@given(st.lists(snapshot_strategy, max_size=12), st.sampled_from([None, "daily", "predeploy"]))
+def test_a_drill_restores_only_an_available_point_this_stack_made_of_this_cache(
+    snapshots: list[CacheSnapshotInfo], kind: str | None
+) -> None:
+    try:
+        chosen = newest_cache_snapshot(snapshots, _source(), STACK, kind, REGION)
+    except InvalidRequestError:
+        eligible = [
+            s
+            for s in snapshots
+            if s.tags[tag_keys.MANAGED_BY] == STACK
+            and s.source_arn == SESSIONS_ARN
+            and s.source_identifier == "sessions"
+            and s.tags[tag_keys.KIND] == (kind or "daily")
+            and s.status == "available"
+            and s.created_at is not None
+        ]
+        assert eligible == []
+        return
+    assert chosen.tags[tag_keys.MANAGED_BY] == STACK
+    assert (chosen.source_arn, chosen.source_identifier) == (SESSIONS_ARN, "sessions")
+    assert chosen.tags[tag_keys.KIND] == (kind or "daily")
+    assert chosen.status == "available"
+    assert chosen.created_at is not None
+    same = [
+        s for s in snapshots if s.tags == chosen.tags and s.source_identifier == "sessions" and s.status == "available"
+    ]
+    assert all(s.created_at is None or s.created_at <= chosen.created_at for s in same)
