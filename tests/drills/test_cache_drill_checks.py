@@ -20,7 +20,7 @@ from restorable.adapters.secrets import SecretsManagerStore
 from restorable.drills.cache_check import cache_checks, compare_restored_cache
 from restorable.drills.cache_model import CacheRestoreSpec, RestoredCache
 from restorable.drills.cache_plan import CacheDrillChecks
-from tests.drills.cache_server import CacheServer, cache_server_fixture  # noqa: F401
+from tests.drills.cache_server import CacheServer, cache_server_fixture, tls_cache_server_fixture  # noqa: F401
 from tests.drills.servers import free_port
 
 REGION = "us-east-1"
@@ -201,3 +201,45 @@ def test_api_checks_compare_the_restored_cache_with_its_snapshot(seeded: CacheSe
         "engine_version",
         "shards",
     }
+
+
+def _seed(server: CacheServer) -> None:
+    assert server.ca_file is not None
+    client = redis.Redis(
+        host=server.host, port=server.port, password=server.password, ssl=True, ssl_ca_certs=str(server.ca_file)
+    )
+    client.flushdb()
+    client.mset({f"session:{i}": "x" for i in range(120)})
+    client.hset("user:ada", mapping={"name": "ada"})
+    client.set("app:last-write", "2026-12-08T02:00:00Z")
+    client.close()
+
+
+def test_over_tls_the_client_verifies_the_certificate_and_reads_the_data(
+    tls_cache_server: CacheServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drill's client trusts the system's CAs (ElastiCache's certificates chain to a public root); here
+    the system's trust is the test CA, through SSL_CERT_FILE."""
+    _seed(tls_cache_server)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_cache_server.ca_file))
+    with mock_aws():
+        secrets = boto3.client("secretsmanager", region_name=REGION)
+        arn = secrets.create_secret(Name="drill/tls", SecretString=tls_cache_server.password)["ARN"]
+        store = SecretsManagerStore(lambda region: boto3.client("secretsmanager", region_name=region))
+        restored = _restored(tls_cache_server, transit_encryption=True, at_rest_encryption=True)
+        results, data_rpo = cache_checks(restored, _checks(arn), RECOVERY_POINT, store)
+    assert [r.status for r in results] == ["passed", "passed", "passed"], results
+    assert data_rpo == 3600.0
+
+
+def test_over_tls_an_untrusted_certificate_is_refused(tls_cache_server: CacheServer) -> None:
+    _seed(tls_cache_server)
+    with mock_aws():
+        secrets = boto3.client("secretsmanager", region_name=REGION)
+        arn = secrets.create_secret(Name="drill/tls", SecretString=tls_cache_server.password)["ARN"]
+        store = SecretsManagerStore(lambda region: boto3.client("secretsmanager", region_name=region))
+        restored = _restored(tls_cache_server, transit_encryption=True)
+        results, _ = cache_checks(restored, _checks(arn), RECOVERY_POINT, store)
+    assert {r.status for r in results} == {"error"}
+    assert "CERTIFICATE_VERIFY_FAILED" in results[0].detail
+    assert tls_cache_server.password not in results[0].detail
