@@ -19,7 +19,9 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .. import tags as tag_keys
+from ..arns import is_arn, parse_arn
 from ..errors import InvalidRequestError
+from ..models import Engine
 from ..naming import format_timestamp
 from ..validation import describe_problems
 
@@ -38,6 +40,14 @@ class DrillMode(enum.Enum):
     SNAPSHOT = "snapshot"
     PITR = "pitr"
     CROSS_REGION = "cross-region"
+
+
+# The modes each engine drills (an engine missing here has no drills yet).
+ENGINE_MODES: Final = {
+    Engine.RDS: frozenset({DrillMode.SNAPSHOT, DrillMode.PITR, DrillMode.CROSS_REGION}),
+}
+# The service an ARN names, for a request whose source is an ARN and that names no engine.
+_ENGINE_OF_SERVICE: Final = {engine.value: engine for engine in Engine}
 
 
 # Default targets: RTO per mode, RPO under one hour (docs/drills.md, "RTO and RPO").
@@ -133,7 +143,10 @@ class Targets(_Strict):
 class DrillRequest(_Strict):
     """The state machine's input."""
 
-    source: str = Field(min_length=1, max_length=2048, description="identifier or ARN of an instance or cluster")
+    source: str = Field(min_length=1, max_length=2048, description="identifier or ARN of the protected resource")
+    # Which engine the source lives in; without it, the service of an ARN source, else RDS (the first engine,
+    # so that requests written before other engines had drills keep their meaning).
+    engine: Engine | None = None
     mode: DrillMode
     snapshot: SnapshotSelector | None = None
     restore_time: datetime | Literal["latest"] | None = None
@@ -150,11 +163,29 @@ class DrillRequest(_Strict):
 
     @model_validator(mode="after")
     def _fields_fit_the_mode(self) -> DrillRequest:
+        engine = self.source_engine
+        modes = ENGINE_MODES.get(engine, frozenset())
+        if self.mode not in modes:
+            known = ", ".join(sorted(m.value for m in modes)) or "none yet"
+            raise ValueError(f"mode '{self.mode.value}' is not a mode of {engine.value} drills (known: {known})")
         if self.mode is DrillMode.PITR and self.snapshot is not None:
             raise ValueError("'snapshot' applies to the snapshot and cross-region modes, not pitr")
         if self.mode is not DrillMode.PITR and self.restore_time is not None:
             raise ValueError("'restore_time' applies to the pitr mode only")
         return self
+
+    @property
+    def source_engine(self) -> Engine:
+        """The engine the source lives in (``engine``, or the service of an ARN source, or RDS)."""
+        if self.engine is not None:
+            return self.engine
+        if is_arn(self.source):
+            try:
+                service = parse_arn(self.source, field="source").service
+            except InvalidRequestError:
+                return Engine.RDS  # the planner names the problem with the ARN
+            return _ENGINE_OF_SERVICE.get(service, Engine.RDS)
+        return Engine.RDS
 
     @property
     def selector(self) -> SnapshotSelector:
