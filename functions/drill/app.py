@@ -20,11 +20,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable.adapters import clients
+from restorable.adapters.drill_elasticache import DrillElastiCacheGateway
 from restorable.adapters.drill_rds import DrillRdsGateway
 from restorable.adapters.drill_records import DrillRecordStore
 from restorable.adapters.secrets import SecretsManagerStore
 from restorable.arns import account_of
 from restorable.drills import steps as drill_steps
+from restorable.drills.elasticache import CacheDrillChecker, CacheDrillPlanner
 from restorable.drills.ports import DrillChecker, DrillEngine, DrillPlanner
 from restorable.drills.rds import RdsDrillPlanner
 from restorable.drills.settings import DrillStepSettings
@@ -51,14 +53,35 @@ def _rds_planner(settings: DrillStepSettings, account: str | None) -> DrillPlann
     )
 
 
+def _cache_planner(settings: DrillStepSettings, account: str | None) -> DrillPlanner:
+    return CacheDrillPlanner(
+        caches=DrillElastiCacheGateway(clients.client("elasticache", settings.region)),
+        secrets=_secrets(),
+        policies=settings.policies,
+        stack_name=settings.stack_name,
+        account=account,
+    )
+
+
+def _secrets() -> SecretsManagerStore:
+    return SecretsManagerStore(lambda region: clients.client("secretsmanager", region))
+
+
 # The validate step's engine part, per engine (settings, the stack's account).
-PLANNERS: Mapping[Engine, Callable[[DrillStepSettings, str | None], DrillPlanner]] = {Engine.RDS: _rds_planner}
+PLANNERS: Mapping[Engine, Callable[[DrillStepSettings, str | None], DrillPlanner]] = {
+    Engine.RDS: _rds_planner,
+    Engine.ELASTICACHE: _cache_planner,
+}
 # One Region of the engine, for restore, poll and cleanup (the plan's Region).
 ENGINES: Mapping[Engine, Callable[[str], DrillEngine]] = {
     Engine.RDS: lambda region: DrillRdsGateway(clients.client("rds", region)),
+    Engine.ELASTICACHE: lambda region: DrillElastiCacheGateway(clients.client("elasticache", region)),
 }
-# Engines whose checks are API calls run them here, outside any VPC (the plan's checks_via is "api").
-API_CHECKERS: Mapping[Engine, Callable[[str], DrillChecker]] = {}
+# Engines whose checks are API calls run them here, outside any VPC (the plan's checks_via is "api"): a cache
+# drill without key checks.
+API_CHECKERS: Mapping[Engine, Callable[[str], DrillChecker]] = {
+    Engine.ELASTICACHE: lambda region: CacheDrillChecker(_secrets()),
+}
 
 
 def _served(engine: Engine, table: Mapping[Engine, Any], what: str) -> Any:
@@ -122,7 +145,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             return _record(state, settings, now, fields)
         gateway: DrillEngine = _served(plan.engine, ENGINES, "gateway")(plan.region)
         if step == "restore":
-            network = settings.network(in_dr_region=plan.region != settings.region)
+            network = (
+                settings.cache_network()
+                if plan.engine is Engine.ELASTICACHE
+                else settings.network(in_dr_region=plan.region != settings.region)
+            )
             state = drill_steps.restore(state, gateway, network, now)
             logger.info("restore started", extra={**fields, "region": plan.region})
         elif step == "poll":

@@ -1,10 +1,11 @@
 """Restore drill checks that need the network: for RDS, API checks on the restored database, then SQL checks
-through the real driver. (An engine whose checks are AWS API calls runs them in the drill function instead:
-the plan's ``checks_via`` is "api" and the state machine's Choice sends them there.)
+through the real driver; for caches, API checks, then the key checks through redis-py. (An engine whose
+checks are AWS API calls runs them in the drill function instead: the plan's ``checks_via`` is "api" and the
+state machine's Choice sends them there.)
 
-Runs in the VPC that reaches the temporary databases. Credentials come from Secrets Manager
-(the restored instance's managed master user secret, or ``checks.sql.secret_arn``) and never
-appear in logs, results or errors.
+Runs in the VPC that reaches the temporary databases and caches. Credentials come from Secrets Manager
+(the restored instance's managed master user secret, ``checks.sql.secret_arn`` or ``checks.cache.secret_arn``)
+and never appear in logs, results or errors.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from restorable.adapters import clients
 from restorable.adapters.secrets import SecretsManagerStore
 from restorable.drills import steps as drill_steps
+from restorable.drills.elasticache import CacheDrillChecker
 from restorable.drills.ports import DrillChecker, SecretStore
 from restorable.drills.rds import RdsChecks
 from restorable.drills.state import parse_drill_state
@@ -33,7 +35,10 @@ metrics = Metrics()
 tracer = Tracer()
 
 # The checks that run here (in the VPC), per engine.
-NETWORK_CHECKERS: Mapping[Engine, Callable[[SecretStore], DrillChecker]] = {Engine.RDS: RdsChecks}
+NETWORK_CHECKERS: Mapping[Engine, Callable[[SecretStore], DrillChecker]] = {
+    Engine.RDS: RdsChecks,
+    Engine.ELASTICACHE: CacheDrillChecker,  # key checks through redis-py (TLS), on the cache's endpoint
+}
 
 
 @logger.inject_lambda_context(log_event=False)  # never the raw event: see log_event_summary

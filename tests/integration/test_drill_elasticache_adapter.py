@@ -170,7 +170,7 @@ def test_a_snapshot_is_restored_to_an_encrypted_tagged_one_node_group_in_the_dri
     _managed_snapshot(client, "sessions-daily-2026-12-08")
     gateway = DrillElastiCacheGateway(client)
     spec = _spec(gateway)
-    gateway.restore(spec, drill_tags(), NETWORK, EXECUTION)
+    gateway.create_cache(spec, drill_tags(), NETWORK, EXECUTION)
 
     [(_, body)] = [call for call in sent if call[0] == "CreateReplicationGroup" and "SnapshotName" in call[1]]
     assert body["ReplicationGroupId"] == spec.identifier
@@ -207,10 +207,10 @@ def test_a_retried_restore_finds_its_own_cache_and_refuses_another_executions(wo
     _managed_snapshot(client, "sessions-daily-2026-12-08")
     gateway = DrillElastiCacheGateway(client)
     spec = _spec(gateway)
-    gateway.restore(spec, drill_tags(), NETWORK, EXECUTION)
-    gateway.restore(spec, drill_tags(), NETWORK, EXECUTION)  # the response was lost: the retry succeeds
+    gateway.create_cache(spec, drill_tags(), NETWORK, EXECUTION)
+    gateway.create_cache(spec, drill_tags(), NETWORK, EXECUTION)  # the response was lost: the retry succeeds
     with pytest.raises(AlreadyExistsError, match="ReplicationGroupAlreadyExists"):
-        gateway.restore(spec, drill_tags(OTHER_EXECUTION), NETWORK, OTHER_EXECUTION)
+        gateway.create_cache(spec, drill_tags(OTHER_EXECUTION), NETWORK, OTHER_EXECUTION)
 
 
 def test_restore_errors_are_domain_errors(world: tuple[Any, Any]) -> None:
@@ -223,7 +223,7 @@ def test_restore_errors_are_domain_errors(world: tuple[Any, Any]) -> None:
         lambda **_: error_response("InsufficientCacheClusterCapacity"),
     )
     with pytest.raises(QuotaExceededError, match="InsufficientCacheClusterCapacity") as raised:
-        gateway.restore(spec, drill_tags(), NETWORK, EXECUTION)
+        gateway.create_cache(spec, drill_tags(), NETWORK, EXECUTION)
     assert raised.value.transient
 
 
@@ -232,7 +232,7 @@ def test_delete_needs_the_drill_tags_and_this_execution(world: tuple[Any, Any]) 
     _managed_snapshot(client, "sessions-daily-2026-12-08")
     gateway = DrillElastiCacheGateway(client)
     spec = _spec(gateway)
-    gateway.restore(spec, drill_tags(), NETWORK, EXECUTION)
+    gateway.create_cache(spec, drill_tags(), NETWORK, EXECUTION)
 
     with pytest.raises(NotOwnedError, match="not a drill cache of stack other-stack"):
         gateway.delete("replication-group", spec.identifier, "other-stack", EXECUTION)
@@ -254,7 +254,7 @@ def test_a_cache_still_creating_is_cleanup_pending(world: tuple[Any, Any]) -> No
     _managed_snapshot(client, "sessions-daily-2026-12-08")
     gateway = DrillElastiCacheGateway(client)
     spec = _spec(gateway)
-    gateway.restore(spec, drill_tags(), NETWORK, EXECUTION)
+    gateway.create_cache(spec, drill_tags(), NETWORK, EXECUTION)
     client.meta.events.register(
         "before-call.elasticache.DeleteReplicationGroup",
         lambda **_: error_response("InvalidReplicationGroupState", "is not in available state"),
@@ -268,9 +268,9 @@ def test_the_janitor_lists_only_this_stacks_drill_caches(world: tuple[Any, Any])
     _managed_snapshot(client, "sessions-daily-2026-12-08")
     gateway = DrillElastiCacheGateway(client)
     spec = _spec(gateway)
-    gateway.restore(spec, drill_tags(), NETWORK, EXECUTION)
+    gateway.create_cache(spec, drill_tags(), NETWORK, EXECUTION)
     other = spec.model_copy(update={"identifier": "drill-sessions-00000000"})
-    gateway.restore(other, drill_tags(OTHER_EXECUTION, stack="other-stack"), NETWORK, OTHER_EXECUTION)
+    gateway.create_cache(other, drill_tags(OTHER_EXECUTION, stack="other-stack"), NETWORK, OTHER_EXECUTION)
     # A cache named like a drill but without the tags is not one.
     client.create_replication_group(
         ReplicationGroupId="drill-lookalike", ReplicationGroupDescription="x", Engine="valkey", Tags=POLICY
@@ -405,7 +405,7 @@ def test_a_serverless_snapshot_is_restored_described_and_deleted(
         "delete_serverless_cache", {"ServerlessCache": _serverless(name, "deleting")}, {"ServerlessCacheName": name}
     )
 
-    gateway.restore(spec, drill_tags(), network, EXECUTION)
+    gateway.create_cache(spec, drill_tags(), network, EXECUTION)
     restored = gateway.describe("serverless-cache", name)
     assert restored is not None
     assert (restored.type, restored.status, restored.port) == ("serverless-cache", "available", 6379)

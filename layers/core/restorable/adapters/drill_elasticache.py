@@ -7,7 +7,8 @@ Node-based snapshots (of a replication group or a standalone Valkey / Redis OSS 
 token (see docs/drills.md, "ElastiCache"), no automatic snapshots, and the drill tags from the create
 call on. Listings carry no tags: ownership is read with ``ListTagsForResource`` before every delete.
 
-Returns the domain types of ``drills.cache_model``; every AWS error goes through
+Implements ``drills.ports.DrillEngine`` (restore, poll, cleanup, janitor) and ``drills.ports.DrillCache`` (what
+the cache planner reads); returns the domain types of ``drills.cache_model``; every AWS error goes through
 ``elasticache.translate_error``.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 from .. import tags as tag_keys
 from ..arns import is_arn
 from ..drills.cache_model import (
+    CACHE_TERMINAL_FAILURE_STATES,
     CacheNetwork,
     CacheRestoreSpec,
     CacheSnapshotInfo,
@@ -26,8 +28,9 @@ from ..drills.cache_model import (
     RestoredCacheType,
     SourceCache,
 )
-from ..drills.model import DrillResource
+from ..drills.model import DrillResource, Network
 from ..drills.plan import is_drill_resource
+from ..drills.state import DrillPlan
 from ..errors import (
     AlreadyExistsError,
     CleanupPendingError,
@@ -36,7 +39,7 @@ from ..errors import (
     ResourceBusyError,
     ResourceNotFoundError,
 )
-from ..models import DatabaseType
+from ..models import DatabaseType, Engine
 from ..naming import parse_timestamp
 from ..tags import tag_list
 from .elasticache import (
@@ -55,6 +58,10 @@ _SOURCE_LOOKUPS = (DatabaseType.CACHE_REPLICATION_GROUP, DatabaseType.SERVERLESS
 
 class DrillElastiCacheGateway:
     """One Region's ElastiCache, for drills."""
+
+    engine = Engine.ELASTICACHE
+    available_status = "available"
+    failed_statuses = CACHE_TERMINAL_FAILURE_STATES
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -153,9 +160,32 @@ class DrillElastiCacheGateway:
             ]
         return [self._with_snapshot_tags(point) for point in points]
 
-    # ---- restore
+    # ---- the engine's drill steps (ports.DrillEngine)
 
-    def restore(
+    def restore(self, plan: DrillPlan, network: Network) -> None:
+        """Start the restore the plan's target describes, in the cache network (``DrillStepSettings.cache_network``)."""
+        if not isinstance(network, CacheNetwork):
+            raise TypeError("a cache restore needs a CacheNetwork (cache subnet group, subnets, user group)")
+        self.create_cache(_spec(plan), plan.tags, network, plan.execution_id)
+
+    def observe(self, plan: DrillPlan) -> RestoredCache | None:
+        spec = _spec(plan)
+        return self.describe(spec.type, spec.identifier)
+
+    def delete_target(self, plan: DrillPlan, stack_name: str) -> str:
+        spec = _spec(plan)
+        return self.delete(spec.type, spec.identifier, stack_name, plan.execution_id)
+
+    def delete_resource(self, resource: DrillResource, stack_name: str) -> str:
+        """The janitor's delete of a listed drill cache (any execution of this stack), proven again by its tags."""
+        cache_type: RestoredCacheType = (
+            "serverless-cache" if resource.type is DatabaseType.SERVERLESS_CACHE else "replication-group"
+        )
+        return self.delete(cache_type, resource.identifier, stack_name)
+
+    # ---- create
+
+    def create_cache(
         self, spec: CacheRestoreSpec, tags: Mapping[str, str], network: CacheNetwork, execution_id: str
     ) -> None:
         """Start the restore ``spec`` describes. A retry after a lost response finds its own cache and succeeds."""
@@ -323,6 +353,13 @@ class DrillElastiCacheGateway:
         return CacheSnapshotInfo(**{**point.__dict__, "tags": tags, "created_at": created_at})
 
 
+def _spec(plan: DrillPlan) -> CacheRestoreSpec:
+    spec = plan.target.cache
+    if spec is None:
+        raise InvalidRequestError("plan.target.cache: a cache drill's plan needs the temporary cache's shape")
+    return spec
+
+
 def _group_arguments(spec: CacheRestoreSpec, network: CacheNetwork) -> dict[str, Any]:
     arguments: dict[str, Any] = {
         "ReplicationGroupId": spec.identifier,
@@ -403,6 +440,7 @@ def _source_group(item: Mapping[str, Any]) -> SourceCache:
         engine=item.get("Engine") or "redis",
         cluster_mode=mode,
         node_type=item.get("CacheNodeType"),
+        at_rest_encryption=bool(item.get("AtRestEncryptionEnabled", False)),
     )
 
 
@@ -414,6 +452,7 @@ def _source_serverless(item: Mapping[str, Any]) -> SourceCache:
         status=item.get("Status", "unknown"),
         engine=item.get("Engine", ""),
         engine_version=str(item.get("FullEngineVersion") or item.get("MajorEngineVersion") or ""),
+        at_rest_encryption=True,  # serverless caches always encrypt at rest
     )
 
 
@@ -426,6 +465,7 @@ def _source_cluster(item: Mapping[str, Any]) -> SourceCache:
         engine=item.get("Engine", ""),
         engine_version=str(item.get("EngineVersion", "")),
         node_type=item.get("CacheNodeType"),
+        at_rest_encryption=bool(item.get("AtRestEncryptionEnabled", False)),
     )
 
 
@@ -451,6 +491,7 @@ def restored_from_group(item: Mapping[str, Any], engine_version: str = "") -> Re
         port=endpoint.get("Port"),
         transit_encryption=bool(item.get("TransitEncryptionEnabled", False)),
         at_rest_encryption=bool(item.get("AtRestEncryptionEnabled", False)),
+        encrypted=bool(item.get("AtRestEncryptionEnabled", False)),
         cluster_mode_enabled=cluster_enabled,
         shard_count=len(groups),
         node_type=item.get("CacheNodeType"),
@@ -472,6 +513,7 @@ def restored_from_serverless(item: Mapping[str, Any]) -> RestoredCache:
         # Serverless caches always encrypt in transit and at rest; the API has no flag to report.
         transit_encryption=True,
         at_rest_encryption=True,
+        encrypted=True,
         cluster_mode_enabled=False,
         shard_count=1,
         user_group_ids=(item["UserGroupId"],) if item.get("UserGroupId") else (),

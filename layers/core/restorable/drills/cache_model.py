@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import tags as tag_keys
 from ..models import Database, DatabaseType
+from .model import Network, RestoredDatabase
 
 # Engines whose snapshots a drill restores and whose data the cache checks can read (redis-py).
 CACHE_DRILL_ENGINES = frozenset({"redis", "valkey"})
@@ -33,6 +34,7 @@ class SourceCache(Database):
     # Replication groups: enabled | disabled | compatible; None for standalone clusters and serverless caches.
     cluster_mode: str | None = None
     node_type: str | None = None
+    at_rest_encryption: bool = False
 
     @property
     def cluster_mode_enabled(self) -> bool:
@@ -70,7 +72,7 @@ class CacheSnapshotInfo:
 
 
 @dataclass(frozen=True)
-class CacheNetwork:
+class CacheNetwork(Network):
     """Where temporary caches go and who may use them.
 
     ``subnet_group`` (a cache subnet group) places node-based caches, ``subnet_ids`` serverless ones (empty:
@@ -78,9 +80,7 @@ class CacheNetwork:
     RBAC user group, whose user the cache checks authenticate as (``checks.cache.secret_arn``).
     """
 
-    subnet_group: str = ""
     subnet_ids: tuple[str, ...] = ()
-    security_group_ids: tuple[str, ...] = ()
     user_group_id: str = ""
 
 
@@ -105,22 +105,14 @@ class CacheRestoreSpec(BaseModel):
     description: str = Field(default="", max_length=255)
 
 
-class RestoredCache(BaseModel):
-    """What a poll sees of the temporary cache. The tags prove ownership and stay out of the state."""
+class RestoredCache(RestoredDatabase):
+    """What a poll sees of the temporary cache: the state's ``restored`` part (``encrypted`` is at rest).
+    The tags prove ownership and stay out of the state."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
-
-    identifier: str = Field(min_length=1)
     type: RestoredCacheType
-    status: str
-    engine: str = ""
-    engine_version: str = ""
-    address: str | None = None
-    port: int | None = None
     transit_encryption: bool = False
     at_rest_encryption: bool = False
     cluster_mode_enabled: bool = False
     shard_count: int = 0
     node_type: str | None = None
     user_group_ids: tuple[str, ...] = ()
-    tags: dict[str, str] = Field(default_factory=dict, exclude=True)

@@ -24,6 +24,7 @@ from ..errors import InvalidRequestError
 from ..models import Engine
 from ..naming import format_timestamp
 from ..validation import describe_problems
+from .cache_plan import CacheDrillChecks
 
 # Outcomes recorded in the drill history table; verification counts DRILL_PASSED only.
 DRILL_PASSED: Final = "passed"
@@ -45,6 +46,8 @@ class DrillMode(enum.Enum):
 # The modes each engine drills (an engine missing here has no drills yet).
 ENGINE_MODES: Final = {
     Engine.RDS: frozenset({DrillMode.SNAPSHOT, DrillMode.PITR, DrillMode.CROSS_REGION}),
+    # A cache snapshot restores in its own Region only; the cross-Region path is an S3 export.
+    Engine.ELASTICACHE: frozenset({DrillMode.SNAPSHOT}),
 }
 # The service an ARN names, for a request whose source is an ARN and that names no engine.
 _ENGINE_OF_SERVICE: Final = {engine.value: engine for engine in Engine}
@@ -131,6 +134,7 @@ class SqlChecks(_Strict):
 
 class Checks(_Strict):
     sql: SqlChecks | None = None
+    cache: CacheDrillChecks | None = None
 
 
 class Targets(_Strict):
@@ -168,6 +172,13 @@ class DrillRequest(_Strict):
         if self.mode not in modes:
             known = ", ".join(sorted(m.value for m in modes)) or "none yet"
             raise ValueError(f"mode '{self.mode.value}' is not a mode of {engine.value} drills (known: {known})")
+        if engine is Engine.ELASTICACHE:
+            if self.checks.sql is not None:
+                raise ValueError("'checks.sql' applies to databases; a cache's checks are 'checks.cache'")
+            if self.instance_class is not None:
+                raise ValueError("'instance_class' applies to databases; a cache restores on its snapshot's node type")
+        elif self.checks.cache is not None:
+            raise ValueError(f"'checks.cache' applies to ElastiCache caches, not to {engine.value} drills")
         if self.mode is DrillMode.PITR and self.snapshot is not None:
             raise ValueError("'snapshot' applies to the snapshot and cross-region modes, not pitr")
         if self.mode is not DrillMode.PITR and self.restore_time is not None:

@@ -116,7 +116,8 @@ class DrillRecords(Protocol):
 
 
 class DrillCache(Protocol):
-    """One Region's ElastiCache, for cache drills (``adapters.drill_elasticache.DrillElastiCacheGateway``)."""
+    """One Region's ElastiCache as the cache planner reads it, and the temporary caches' own calls
+    (``adapters.drill_elasticache.DrillElastiCacheGateway``, which is also the engine's ``DrillEngine``)."""
 
     region: str
 
@@ -126,7 +127,7 @@ class DrillCache(Protocol):
 
     def list_snapshots(self, source: SourceCache) -> list[CacheSnapshotInfo]: ...
 
-    def restore(
+    def create_cache(
         self, spec: CacheRestoreSpec, tags: Mapping[str, str], network: CacheNetwork, execution_id: str
     ) -> None: ...
 

@@ -18,6 +18,7 @@ from ..arns import parse_arn
 from ..errors import InvalidRequestError
 from ..models import Engine
 from ..validation import describe_problems
+from .cache_model import CacheRestoreSpec
 from .model import RestoredDatabase
 from .plan import DrillMode, DrillRequest, parse_drill_request, parse_time
 
@@ -38,7 +39,7 @@ def _time(value: str) -> datetime:
 
 
 # The resource types a drill restores from and into (``models.DatabaseType`` values).
-ResourceType = Literal["instance", "cluster", "table"]
+ResourceType = Literal["instance", "cluster", "table", "replication-group", "cache-cluster", "serverless-cache"]
 # Where the checks run: "network", the check function (in the VPC that reaches the restored database);
 # "api", the drill function (the checks are AWS API calls: no VPC needed).
 ChecksVia = Literal["network", "api"]
@@ -71,11 +72,15 @@ class PlanTarget(_StateModel):
     instance_identifier: str | None = None
     instance_class: str | None = Field(default=None, min_length=1)
     region: str = Field(min_length=1)
+    # A cache: everything its create call needs (the snapshot's engine, version, node type, shards...).
+    cache: CacheRestoreSpec | None = None
 
     @model_validator(mode="after")
     def _cluster_has_instance(self) -> PlanTarget:
         if self.type == "cluster" and not self.instance_identifier:
             raise ValueError("a cluster target needs 'instance_identifier'")
+        if self.type in ("replication-group", "serverless-cache") and self.cache is None:
+            raise ValueError("a cache target needs 'cache' (the temporary cache's shape)")
         return self
 
 

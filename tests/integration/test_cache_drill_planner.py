@@ -1,11 +1,13 @@
-"""The cache drill steps through the real ElastiCache drill gateway on moto: what validation accepts and
-refuses (nothing is created when it refuses), then restore, observe and cleanup of the temporary cache.
+"""The cache drill planner and engine through the real ElastiCache drill gateway on moto: what validation
+accepts and refuses (nothing is created when it refuses), the plan it writes, then restore, observe and
+cleanup of the temporary cache.
 
 moto ignores ``SnapshotName`` on ``CreateReplicationGroup``: nothing here asserts restored data.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -15,20 +17,14 @@ from restorable import tags as tag_keys
 from restorable.adapters.drill_elasticache import DrillElastiCacheGateway
 from restorable.adapters.elasticache import CREATED_AT
 from restorable.adapters.secrets import SecretsManagerStore
+from restorable.drills import steps as drill_steps
 from restorable.drills.cache_model import CacheNetwork
 from restorable.drills.cache_plan import CacheDrillChecks
-from restorable.drills.cache_steps import (
-    CacheRestoreChoice,
-    choose_cache_restore,
-    cleanup_cache,
-    delete_expired_cache,
-    is_cache_reference,
-    observe_cache,
-    restore_cache,
-)
-from restorable.drills.plan import drill_tags
+from restorable.drills.elasticache import CacheDrillPlanner, CacheRestoreChoice
+from restorable.drills.plan import parse_drill_request
+from restorable.drills.state import DrillStart
 from restorable.errors import InvalidRequestError, NotOwnedError, ResourceNotFoundError
-from restorable.naming import parse_timestamp
+from restorable.models import DatabaseType, Engine
 from restorable.policy import default_policy_text, parse_policy_document
 
 REGION = "us-east-1"
@@ -85,22 +81,30 @@ class World:
             ],
         )
 
+    def planner(self, account: str | None = ACCOUNT) -> CacheDrillPlanner:
+        return CacheDrillPlanner(
+            caches=self.gateway, secrets=self.secrets, policies=POLICIES, stack_name=STACK, account=account
+        )
+
+    @staticmethod
+    def request(
+        source: str,
+        snapshot_identifier: str | None = None,
+        kind: str | None = None,
+        checks: CacheDrillChecks | None = None,
+    ) -> dict[str, Any]:
+        document: dict[str, Any] = {"source": source, "engine": "elasticache", "mode": "snapshot"}
+        if snapshot_identifier is not None:
+            document["snapshot"] = {"identifier": snapshot_identifier}
+        if kind is not None:
+            document["snapshot"] = {"kind": kind}
+        if checks is not None:
+            document["checks"] = {"cache": checks.model_dump(mode="json", exclude_none=True)}
+        return document
+
     def choose(self, source: str, **changes: Any) -> CacheRestoreChoice:
-        arguments: dict[str, Any] = {
-            "gateway": self.gateway,
-            "source": source,
-            "snapshot_identifier": None,
-            "kind": None,
-            "checks": None,
-            "policies": POLICIES,
-            "stack_name": STACK,
-            "secrets": self.secrets,
-            "execution_id": EXECUTION,
-            "execution_name": "sessions-2026-12",
-            "account": ACCOUNT,
-        }
-        arguments.update(changes)
-        return choose_cache_restore(**arguments)
+        request = parse_drill_request(self.request(source, **changes))
+        return self.planner().choose(request, execution_id=EXECUTION, execution_name="sessions-2026-12")
 
     def created(self) -> list[str]:
         return [c for c in self.calls if c.startswith("Create") and c != "CreateSnapshot"]
@@ -202,28 +206,47 @@ def test_a_readable_secret_is_accepted(world: World) -> None:
     assert world.choose("sessions", checks=checks).snapshot.identifier == "sessions-daily-2026-12-08"
 
 
+def test_the_plan_carries_the_cache_its_snapshot_and_where_the_checks_run(world: World) -> None:
+    started = datetime(2026, 12, 8, 6, tzinfo=UTC)
+    start = DrillStart(EXECUTION, "sessions-2026-12", started, parse_drill_request(world.request("sessions")))
+    plan = drill_steps.validate(start, world.planner(), stack_name=STACK, now=started).plan
+    assert (plan.engine, plan.mode.value, plan.region, plan.checks_via) == (
+        Engine.ELASTICACHE,
+        "snapshot",
+        REGION,
+        "api",
+    )
+    assert (plan.source.type, plan.source.arn) == ("replication-group", f"{ARN}:replicationgroup:sessions")
+    assert (plan.recovery_point.identifier, plan.recovery_point_time) == (
+        "sessions-daily-2026-12-08",
+        "2026-12-08T03:00:00.000Z",
+    )
+    assert plan.targets.rto_seconds == 3600  # the snapshot-restore target
+    assert plan.target.cache is not None
+    assert plan.target.identifier == plan.target.cache.identifier
+    assert plan.tags[tag_keys.DRILL_EXECUTION] == EXECUTION
+    with_checks = parse_drill_request(world.request("sessions", checks=CacheDrillChecks(min_keys=1)))
+    keyed = drill_steps.validate(
+        DrillStart(EXECUTION, "sessions-2026-12", started, with_checks), world.planner(), stack_name=STACK, now=started
+    )
+    assert keyed.plan.checks_via == "network"  # key checks connect: the check function, in the VPC
+
+
 def test_restore_observe_and_cleanup_of_the_temporary_cache(world: World) -> None:
-    choice = world.choose("sessions")
-    expires = parse_timestamp("2026-12-08T10:00:00Z")
-    assert expires is not None
-    tags = drill_tags(STACK, choice.source.arn, EXECUTION, expires)
-    restore_cache(world.gateway, choice.spec, tags, CacheNetwork(), EXECUTION)
-    restored = observe_cache(world.gateway, choice.spec)
+    started = datetime(2026, 12, 8, 6, tzinfo=UTC)
+    start = DrillStart(EXECUTION, "sessions-2026-12", started, parse_drill_request(world.request("sessions")))
+    plan = drill_steps.validate(start, world.planner(), stack_name=STACK, now=started).plan
+    world.gateway.restore(plan, CacheNetwork(subnet_group="drill-caches"))
+    restored = world.gateway.observe(plan)
     assert restored is not None
     assert (restored.identifier, restored.status, restored.transit_encryption) == (
-        choice.spec.identifier,
+        plan.target.identifier,
         "available",
         True,
     )
     with pytest.raises(NotOwnedError):
-        cleanup_cache(world.gateway, choice.spec, STACK, EXECUTION + "-other")
-    assert cleanup_cache(world.gateway, choice.spec, STACK, EXECUTION) == "deleted"
+        world.gateway.delete_target(plan.model_copy(update={"execution_id": EXECUTION + "-other"}), STACK)
+    assert world.gateway.delete_target(plan, STACK) == "deleted"
     [left] = world.gateway.list_drill_resources(STACK)
-    assert left.status == "deleting"
-    assert delete_expired_cache(world.gateway, left, STACK) == "already deleting"
-
-
-def test_a_cache_arn_is_told_from_a_database_reference() -> None:
-    assert is_cache_reference(f"{ARN}:replicationgroup:sessions")
-    assert not is_cache_reference(f"arn:aws:rds:{REGION}:{ACCOUNT}:db:orders")
-    assert not is_cache_reference("sessions")
+    assert (left.type, left.status) == (DatabaseType.CACHE_REPLICATION_GROUP, "deleting")
+    assert world.gateway.delete_resource(left, STACK) == "already deleting"
