@@ -27,6 +27,10 @@ DR_REGION = "us-west-2"
 # Wall clock inside a drill test (time-machine, ticking): deterministic dates in reports and tags.
 START = datetime(2026, 12, 8, 6, 0, tzinfo=UTC)
 STATE_MACHINE = "DrillStateMachine"
+NO_SERVERLESS_CACHES = {
+    "DescribeServerlessCaches": "ServerlessCaches",
+    "DescribeServerlessCacheSnapshots": "ServerlessCacheSnapshots",
+}
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -197,7 +201,12 @@ def world() -> Iterator[DrillWorld]:
                 drill_world.calls.append((region, operation, dict(body) if isinstance(body, dict) else {}))
                 rule = drill_world.failures.get(operation)
                 code = rule(params) if rule is not None else None
-                return error_response(code) if code else None
+                if code:
+                    return error_response(code)
+                if operation in NO_SERVERLESS_CACHES:  # moto has none: answered empty, as AWS does without any
+                    response = type("Response", (), {"status_code": 200, "headers": {}})()
+                    return response, {NO_SERVERLESS_CACHES[operation]: [], "ResponseMetadata": {"HTTPStatusCode": 200}}
+                return None
 
             session = boto3._get_default_session()
             session.events.register("before-call.*.*", hook, unique_id="drill-calls")
