@@ -28,7 +28,7 @@ from ..drills.cache_model import (
     RestoredCacheType,
     SourceCache,
 )
-from ..drills.model import DrillResource, Network
+from ..drills.model import DrillResource, Network, RestoredDatabase
 from ..drills.plan import is_drill_resource
 from ..drills.state import DrillPlan
 from ..errors import (
@@ -168,9 +168,12 @@ class DrillElastiCacheGateway:
             raise TypeError("a cache restore needs a CacheNetwork (cache subnet group, subnets, user group)")
         self.create_cache(_spec(plan), plan.tags, network, plan.execution_id)
 
-    def observe(self, plan: DrillPlan) -> RestoredCache | None:
+    def observe(self, plan: DrillPlan) -> RestoredDatabase | None:
+        """The temporary cache as the state keeps it: a ``RestoredDatabase`` carrying the cache's fields (the state
+        serialises its declared type; ``drills.elasticache.restored_cache`` reads them back)."""
         spec = _spec(plan)
-        return self.describe(spec.type, spec.identifier)
+        found = self.describe(spec.type, spec.identifier)
+        return None if found is None else RestoredDatabase.model_validate(found.model_dump(mode="json"))
 
     def delete_target(self, plan: DrillPlan, stack_name: str) -> str:
         spec = _spec(plan)
