@@ -307,14 +307,22 @@ def test_checks_that_cannot_read_the_secret_fail_the_drill_and_the_cache_is_dele
     assert caches.leftovers() == []
 
 
-def test_a_wrong_password_fails_every_key_check_without_showing_it(world: DrillWorld, caches: Caches) -> None:
-    result = world.run(_drill_input(_secret("not-the-password-4242")))
+def test_a_wrong_password_fails_every_key_check_without_showing_it(
+    world: DrillWorld, caches: Caches, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    wrong = "not-the-password-4242"
+    result = world.run(_drill_input(_secret(wrong)))
     assert result.status == "FAILED"
     item = world.history_item("sessions-prod")
     reasons = _reasons(item)
     assert "check required_keys error" in reasons
-    assert "not-the-password-4242" not in reasons
-    assert "not-the-password-4242" not in json.dumps(world.published())
+    assert "WRONGPASS" in reasons or "AuthenticationError" in reasons
+    checked = [r for r in caplog.records if r.getMessage() == "drill check" and getattr(r, "check", "") == "min_keys"]
+    assert [getattr(r, "status", None) for r in checked] == ["error"]  # the check line was logged...
+    out, err = capfd.readouterr()
+    records = json.dumps([r.__dict__ for r in caplog.records], default=str)
+    for text in (reasons, json.dumps(world.published()), json.dumps(item), out, err, records):
+        assert wrong not in text  # ...never the secret
     assert caches.leftovers() == []
 
 
