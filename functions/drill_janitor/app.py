@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable.adapters import clients
+from restorable.adapters.drill_dynamodb import DrillTableGateway
 from restorable.adapters.drill_rds import DrillRdsGateway
 from restorable.drills.janitor import run_janitor
 from restorable.drills.ports import DrillEngine
@@ -39,6 +40,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         raise
     regions = (settings.region, settings.dr_region)
     gateways: list[DrillEngine] = [DrillRdsGateway(clients.client("rds", r)) for r in regions]
+    gateways += [DrillTableGateway(clients.client("dynamodb", r)) for r in regions]
     result = run_janitor(gateways, settings.stack_name, datetime.now(UTC), dry_run)
     metrics.add_dimension(name="Job", value="drill-janitor")
     metrics.add_metric(name="Deleted", unit=MetricUnit.Count, value=0 if dry_run else len(result.deleted))
