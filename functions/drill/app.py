@@ -20,12 +20,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable.adapters import clients
+from restorable.adapters.drill_dynamodb import DrillTableGateway
 from restorable.adapters.drill_elasticache import DrillElastiCacheGateway
 from restorable.adapters.drill_rds import DrillRdsGateway
 from restorable.adapters.drill_records import DrillRecordStore
 from restorable.adapters.secrets import SecretsManagerStore
 from restorable.arns import account_of
 from restorable.drills import steps as drill_steps
+from restorable.drills.dynamodb import TableChecker, TablePlanner
 from restorable.drills.elasticache import CacheDrillChecker, CacheDrillPlanner
 from restorable.drills.ports import DrillChecker, DrillEngine, DrillPlanner
 from restorable.drills.rds import RdsDrillPlanner
@@ -53,6 +55,16 @@ def _rds_planner(settings: DrillStepSettings, account: str | None) -> DrillPlann
     )
 
 
+def _table_planner(settings: DrillStepSettings, account: str | None) -> DrillPlanner:
+    return TablePlanner(
+        tables=_tables(settings.region), policies=settings.policies, stack_name=settings.stack_name, account=account
+    )
+
+
+def _tables(region: str) -> DrillTableGateway:
+    return DrillTableGateway(clients.client("dynamodb", region))
+
+
 def _cache_planner(settings: DrillStepSettings, account: str | None) -> DrillPlanner:
     return CacheDrillPlanner(
         caches=DrillElastiCacheGateway(clients.client("elasticache", settings.region)),
@@ -70,16 +82,19 @@ def _secrets() -> SecretsManagerStore:
 # The validate step's engine part, per engine (settings, the stack's account).
 PLANNERS: Mapping[Engine, Callable[[DrillStepSettings, str | None], DrillPlanner]] = {
     Engine.RDS: _rds_planner,
+    Engine.DYNAMODB: _table_planner,
     Engine.ELASTICACHE: _cache_planner,
 }
 # One Region of the engine, for restore, poll and cleanup (the plan's Region).
 ENGINES: Mapping[Engine, Callable[[str], DrillEngine]] = {
     Engine.RDS: lambda region: DrillRdsGateway(clients.client("rds", region)),
+    Engine.DYNAMODB: _tables,
     Engine.ELASTICACHE: lambda region: DrillElastiCacheGateway(clients.client("elasticache", region)),
 }
-# Engines whose checks are API calls run them here, outside any VPC (the plan's checks_via is "api"): a cache
-# drill without key checks.
+# Engines whose checks are API calls run them here, outside any VPC (the plan's checks_via is "api"): tables,
+# and caches drilled without key checks.
 API_CHECKERS: Mapping[Engine, Callable[[str], DrillChecker]] = {
+    Engine.DYNAMODB: lambda region: TableChecker(_tables(region)),
     Engine.ELASTICACHE: lambda region: CacheDrillChecker(_secrets()),
 }
 

@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable.adapters import clients
+from restorable.adapters.drill_dynamodb import DrillTableGateway
 from restorable.adapters.drill_elasticache import DrillElastiCacheGateway
 from restorable.adapters.drill_rds import DrillRdsGateway
 from restorable.drills.janitor import run_janitor
@@ -40,6 +41,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         raise
     regions = (settings.region, settings.dr_region)
     gateways: list[DrillEngine] = [DrillRdsGateway(clients.client("rds", r)) for r in regions]
+    gateways += [DrillTableGateway(clients.client("dynamodb", r)) for r in regions]
     # Cache drills restore in the stack's Region only.
     gateways.append(DrillElastiCacheGateway(clients.client("elasticache", settings.region)))
     result = run_janitor(gateways, settings.stack_name, datetime.now(UTC), dry_run)

@@ -197,8 +197,7 @@ def world() -> Iterator[DrillWorld]:
                 operation = event_name.split(".", 2)[2]
                 url = str(params.get("url", ""))
                 region = DR_REGION if DR_REGION in url else SOURCE_REGION
-                body = params.get("body")
-                drill_world.calls.append((region, operation, dict(body) if isinstance(body, dict) else {}))
+                drill_world.calls.append((region, operation, request_body(params)))
                 rule = drill_world.failures.get(operation)
                 code = rule(params) if rule is not None else None
                 if code:
@@ -214,6 +213,20 @@ def world() -> Iterator[DrillWorld]:
                 yield drill_world
             finally:
                 session.events.unregister("before-call.*.*", unique_id="drill-calls")
+
+
+def request_body(params: dict[str, Any]) -> dict[str, Any]:
+    """A request's parameters: the query form's fields (RDS) or the JSON document (DynamoDB)."""
+    body = params.get("body")
+    if isinstance(body, dict):
+        return dict(body)
+    if isinstance(body, bytes | str) and body:
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
+    return {}
 
 
 def taken_at(day: str) -> datetime:

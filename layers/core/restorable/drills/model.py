@@ -110,3 +110,31 @@ class DrillResource:
     status: str
     tags: Mapping[str, str]
     named_expiry: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """A protected DynamoDB table as a drill needs it: its keys, encryption, tags and PITR window."""
+
+    name: str
+    arn: str
+    status: str
+    tags: Mapping[str, str]
+    key_attributes: tuple[str, ...]
+    encrypted: bool
+    pitr_enabled: bool
+    earliest_restorable_time: datetime | None
+    latest_restorable_time: datetime | None
+
+    @property
+    def policy_name(self) -> str | None:
+        value = self.tags.get(tag_keys.POLICY, "").strip()
+        return None if value.lower() in tag_keys.UNMANAGED_POLICY_VALUES else value
+
+
+@dataclass(frozen=True)
+class ScanPage:
+    """One page of a Scan of the restored table: how many items, and the freshness attribute's values in it."""
+
+    count: int
+    values: tuple[object, ...] = ()
