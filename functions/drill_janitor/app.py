@@ -1,4 +1,4 @@
-"""Janitor: deletes drill instances and clusters past their restorable:expires-at, in both Regions."""
+"""Janitor: deletes drill resources (every engine's) past their restorable:expires-at, in both Regions."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable.adapters import clients
+from restorable.adapters.drill_dynamodb import DrillTableGateway
+from restorable.adapters.drill_elasticache import DrillElastiCacheGateway
 from restorable.adapters.drill_rds import DrillRdsGateway
 from restorable.drills.janitor import run_janitor
+from restorable.drills.ports import DrillEngine
 from restorable.errors import InvalidRequestError, RestorableError
 from restorable.observability import log_event_summary
 from restorable.settings import CoreSettings
@@ -36,7 +39,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except RestorableError as exc:
         logger.error("rejected janitor event; nothing was changed", extra={"error": str(exc)})
         raise
-    gateways = [DrillRdsGateway(clients.client("rds", r)) for r in (settings.region, settings.dr_region)]
+    regions = (settings.region, settings.dr_region)
+    gateways: list[DrillEngine] = [DrillRdsGateway(clients.client("rds", r)) for r in regions]
+    gateways += [DrillTableGateway(clients.client("dynamodb", r)) for r in regions]
+    # Cache drills restore in the stack's Region only.
+    gateways.append(DrillElastiCacheGateway(clients.client("elasticache", settings.region)))
     result = run_janitor(gateways, settings.stack_name, datetime.now(UTC), dry_run)
     metrics.add_dimension(name="Job", value="drill-janitor")
     metrics.add_metric(name="Deleted", unit=MetricUnit.Count, value=0 if dry_run else len(result.deleted))

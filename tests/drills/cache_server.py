@@ -30,6 +30,7 @@ class CacheServer:
     host: str
     port: int
     password: str = field(repr=False)
+    ca_file: Path | None = None  # TLS servers: the CA that signed the server's certificate
 
 
 def redis_server_binary() -> str:
@@ -41,16 +42,59 @@ def redis_server_binary() -> str:
     return found
 
 
+def _certificates(root: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for 127.0.0.1 / localhost signed by it (openssl CLI)."""
+    ca_key, ca, key, csr, cert, ext = (
+        root / n for n in ("ca.key", "ca.pem", "server.key", "server.csr", "server.pem", "ext.cnf")
+    )
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    quiet = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca),
+         "-days", "1", "-subj", "/CN=restorable-test-ca"],
+        **quiet,
+    )  # fmt: skip
+    subprocess.run(
+        ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
+         "-subj", "/CN=127.0.0.1"],
+        **quiet,
+    )  # fmt: skip
+    subprocess.run(
+        ["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+         "-out", str(cert), "-days", "1", "-extfile", str(ext)],
+        **quiet,
+    )  # fmt: skip
+    return ca, cert, key
+
+
 @contextlib.contextmanager
-def redis_server() -> Iterator[CacheServer]:
+def tls_redis_server() -> Iterator[CacheServer]:
+    with redis_server(tls=True) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def redis_server(*, tls: bool = False) -> Iterator[CacheServer]:
     root = Path(tempfile.mkdtemp(prefix="restorable-redis-"))
     log = root / "server.log"
     port = free_port()
     password = secrets.token_urlsafe(24)
+    ca_file: Path | None = None
+    listen = [f"port {port}"]
+    if tls:
+        ca_file, cert, key = _certificates(root)
+        listen = [
+            "port 0",
+            f"tls-port {port}",
+            f"tls-cert-file {cert}",
+            f"tls-key-file {key}",
+            f"tls-ca-cert-file {ca_file}",
+            "tls-auth-clients no",
+        ]
     # The password goes through stdin as a config file ("-"), so it never shows in the process list.
     config = "\n".join(
         [
-            f"port {port}",
+            *listen,
             "bind 127.0.0.1",
             f"dir {root}",
             f"logfile {log}",
@@ -72,7 +116,7 @@ def redis_server() -> Iterator[CacheServer]:
     try:
         log.touch()
         _wait_for_port(port, process, log)
-        yield CacheServer(host="127.0.0.1", port=port, password=password)
+        yield CacheServer(host="127.0.0.1", port=port, password=password, ca_file=ca_file)
     finally:
         process.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -85,4 +129,10 @@ def redis_server() -> Iterator[CacheServer]:
 @pytest.fixture(scope="session", name="cache_server")
 def cache_server_fixture() -> Iterator[CacheServer]:
     with redis_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session", name="tls_cache_server")
+def tls_cache_server_fixture() -> Iterator[CacheServer]:
+    with tls_redis_server() as server:
         yield server

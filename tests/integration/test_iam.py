@@ -94,6 +94,11 @@ UNCONDITIONED_WILDCARD_EXCEPTIONS = {
         "CloudWatch Logs log delivery actions (CreateLogDelivery, PutResourcePolicy...) support only Resource '*'"
     ),
     ("DrillStateMachine", "Traces"): "X-Ray PutTraceSegments/PutTelemetryRecords support only Resource '*'",
+    ("DrillFunction", "RestoreTableBackupsOfThisRegion"): (
+        "dynamodb:RestoreTableFromBackup is authorized on the backup, which has no condition keys (backups cannot "
+        "be tagged); the target is bounded to drill tables by RestoreIntoAndReadDrillTablesOnly, and the backup's "
+        "name proves it is this stack's backup of the source"
+    ),
     ("PruneFunction", "DeleteTableBackupsOfThisRegion"): (
         "dynamodb:DeleteBackup's backup resource has no condition keys (backups cannot be tagged) and its ARN "
         "carries an id, not the name: the name contract, the holds store and the planner prove ownership"
@@ -626,3 +631,181 @@ def test_verification_reads_the_dr_exports_only_when_they_are_on(
     [listing] = [s for s in reading if s.sid == "ListCacheExportsInDrBucket"]
     assert listing.operator("StringLike") == {"s3:prefix": "elasticache/*"}
     assert not [s for s in statements if s.role == "VerifyFunction" and any(a.startswith("s3:") for a in s.actions)]
+
+
+# ---- cache drills (ElastiCache)
+
+CREATES_A_CACHE = {"elasticache:CreateReplicationGroup", "elasticache:CreateServerlessCache"}
+CACHE_DELETES = {"elasticache:DeleteReplicationGroup", "elasticache:DeleteServerlessCache"}
+
+
+def _creating_caches(statements: list[Statement]) -> list[Statement]:
+    return [s for s in statements if s.effect == "Allow" and CREATES_A_CACHE & set(s.actions)]
+
+
+def test_cache_restores_create_only_drill_named_encrypted_caches_without_an_auth_token(
+    statements: list[Statement],
+) -> None:
+    group = _find(statements, "DrillFunction", "RestoreIntoEncryptedTaggedDrillCachesOnly")
+    assert group.actions == ("elasticache:CreateReplicationGroup",)
+    assert group.resources
+    assert all(re.search(r":us-east-1:\d{12}:replicationgroup:drill-\*$", r) for r in group.resources)
+    assert group.operator("Bool") == {
+        "elasticache:TransitEncryptionEnabled": "true",
+        "elasticache:AtRestEncryptionEnabled": "true",
+        "elasticache:AuthTokenEnabled": "false",
+    }
+    serverless = _find(statements, "DrillFunction", "RestoreIntoTaggedServerlessDrillCachesOnly")
+    assert serverless.actions == ("elasticache:CreateServerlessCache",)
+    assert serverless.resources
+    assert all(re.search(r":us-east-1:\d{12}:serverlesscache:drill-\*$", r) for r in serverless.resources)
+    for statement in (group, serverless):
+        assert statement.operator("StringEquals") == DRILL_REQUEST_TAGS
+        assert set(statement.operator("ForAllValues:StringEquals")[TAG_KEYS]) == DRILL_TAG_KEYS
+
+
+def test_every_statement_a_cache_restore_needs_requires_the_drill_request_tags(statements: list[Statement]) -> None:
+    """The new cache, its members, the snapshot and the groups are authorized in one request: none of their
+    statements lends itself to creating anything but this stack's drill cache of one execution."""
+    creating = _creating_caches(statements)
+    assert {s.role for s in creating} == {"DrillFunction"}
+    assert len(creating) >= 5
+    for statement in creating:
+        equals = statement.operator("StringEquals")
+        assert {k: equals.get(k) for k in DRILL_REQUEST_TAGS} == DRILL_REQUEST_TAGS, statement.sid
+        assert statement.operator("Null").get("aws:RequestTag/restorable:drill-execution") == "false", statement.sid
+        keys = statement.operator("ForAllValues:StringEquals").get(TAG_KEYS)
+        assert keys is None or set(keys) == DRILL_TAG_KEYS, statement.sid  # never restorable:policy
+        named = [r for r in statement.resources if re.search(r":(replicationgroup|serverlesscache|cluster):", r)]
+        assert all(r.endswith(":drill-*") for r in named), statement.sid
+
+
+def test_cache_restores_need_a_snapshot_this_stack_owns(statements: list[Statement]) -> None:
+    on_snapshots = [
+        s
+        for s in _creating_caches(statements)
+        if any(re.search(r":(snapshot|serverlesscachesnapshot):", r) for r in s.resources)
+    ]
+    assert [s.sid for s in on_snapshots] == ["RestoreOnlyCacheSnapshotsOfThisStack"]
+    [statement] = on_snapshots
+    assert all(re.search(r":(snapshot|serverlesscachesnapshot):\*$", r) for r in statement.resources)
+    assert statement.operator("StringEquals")["aws:ResourceTag/restorable:managed-by"] == STACK_REF
+    assert statement.operator("Null")["aws:ResourceTag/restorable:source"] == "false"
+    assert statement.operator("Null")["aws:ResourceTag/restorable:policy"] == "false"
+
+
+def test_cache_tag_writes_name_this_stack_as_owner_and_never_relabel_another_owner(
+    statements: list[Statement],
+) -> None:
+    tagging = [s for s in statements if "elasticache:AddTagsToResource" in s.actions]
+    assert "DrillFunction" in {s.role for s in tagging}
+    for statement in tagging:
+        equals = statement.operator("StringEquals")
+        owned_already = equals.get("aws:ResourceTag/restorable:managed-by") == STACK_REF
+        on_create = (
+            equals.get("aws:RequestTag/restorable:managed-by") == STACK_REF
+            and statement.operator("StringEqualsIfExists").get("aws:ResourceTag/restorable:managed-by") == STACK_REF
+        )
+        assert owned_already or on_create, (statement.role, statement.sid)
+    drill = _find(statements, "DrillFunction", "TagOnlyDrillCachesItCreates")
+    assert drill.resources
+    assert all(r.endswith(":drill-*") for r in drill.resources)
+    assert set(drill.operator("ForAllValues:StringEquals")[TAG_KEYS]) == DRILL_TAG_KEYS
+
+
+@pytest.mark.parametrize("action", sorted(CACHE_DELETES))
+def test_drill_cache_deletes_need_the_drill_tags(statements: list[Statement], action: str) -> None:
+    deleting = [s for s in statements if action in s.actions and s.effect == "Allow"]
+    assert {s.role for s in deleting} == {"DrillFunction", "DrillJanitorFunction"}
+    for statement in deleting:
+        assert statement.resources
+        assert all(re.search(r":(replicationgroup|serverlesscache):drill-\*$", r) for r in statement.resources)
+        assert statement.operator("StringEquals") == {
+            "aws:ResourceTag/restorable:kind": "drill",
+            "aws:ResourceTag/restorable:managed-by": STACK_REF,
+        }
+
+
+def test_serverless_cache_endpoints_are_made_only_through_elasticache(statements: list[Statement]) -> None:
+    statement = _find(statements, "DrillFunction", "ServerlessCacheEndpointsThroughElastiCacheOnly")
+    assert set(statement.operator("ForAnyValue:StringEquals")["aws:CalledVia"]) == {
+        "elasticache.amazonaws.com",
+        "ec.amazonaws.com",
+    }
+    assert all(a.startswith("ec2:") for a in statement.actions)
+
+
+# ---- DynamoDB table drills ----
+
+DRILL_TABLES = "arn:aws:dynamodb:{region}:123456789012:table/drill.restorable.*"
+
+
+def test_table_drills_write_only_tables_named_as_this_stacks_drill_tables(statements: list[Statement]) -> None:
+    """The restore's item permissions, the checks' reads and the tagging name only ``drill.{stack}.*``."""
+    item_writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+    drill_writes = [s for s in statements if s.role == "DrillFunction" and item_writes & set(s.actions)]
+    history = [s for s in drill_writes if s.sid == "WriteHistory"]
+    [target] = [s for s in drill_writes if s.sid != "WriteHistory"]
+    assert history
+    assert history[0].actions == ("dynamodb:PutItem",)
+    assert target.sid == "RestoreIntoAndReadDrillTablesOnly"
+    assert target.resources == (DRILL_TABLES.format(region="us-east-1"),)
+    # What AWS documents a restore needs on its target table, and the checks' reads.
+    assert set(target.actions) >= item_writes | {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"}
+    assert set(target.actions) >= {"dynamodb:RestoreTableToPointInTime", "dynamodb:RestoreTableFromBackup"}
+
+
+def test_point_in_time_table_restores_read_only_protected_tables(statements: list[Statement]) -> None:
+    restoring = [s for s in statements if "dynamodb:RestoreTableToPointInTime" in s.actions]
+    sources = [s for s in restoring if s.resources != (DRILL_TABLES.format(region="us-east-1"),)]
+    assert [(s.role, s.sid) for s in sources] == [("DrillFunction", "RestoreProtectedTablesToPointInTime")]
+    [source] = sources
+    assert source.actions == ("dynamodb:RestoreTableToPointInTime",)
+    assert source.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*",)
+    assert source.operator("Null") == {"aws:ResourceTag/restorable:policy": "false"}
+
+
+def test_table_backup_restores_read_only_backups_of_this_region(statements: list[Statement]) -> None:
+    restoring = [s for s in statements if "dynamodb:RestoreTableFromBackup" in s.actions]
+    assert {s.role for s in restoring} == {"DrillFunction"}
+    backups = [s for s in restoring if any("/backup/" in r for r in s.resources)]
+    assert [s.sid for s in backups] == ["RestoreTableBackupsOfThisRegion"]
+    assert backups[0].resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*/backup/*",)
+
+
+def test_drill_tables_are_tagged_only_with_the_drill_contract(statements: list[Statement]) -> None:
+    tagging = [s for s in statements if "dynamodb:TagResource" in s.actions]
+    assert [(s.role, s.sid) for s in tagging] == [("DrillFunction", "TagDrillTablesWithTheDrillContractOnly")]
+    [statement] = tagging
+    assert statement.resources == (DRILL_TABLES.format(region="us-east-1"),)
+    assert statement.operator("StringEquals") == DRILL_REQUEST_TAGS
+    assert statement.operator("StringEqualsIfExists") == {"aws:ResourceTag/restorable:managed-by": STACK_REF}
+    assert statement.operator("Null") == {"aws:RequestTag/restorable:drill-execution": "false"}
+    assert set(statement.operator("ForAllValues:StringEquals")[TAG_KEYS]) == DRILL_TAG_KEYS
+
+
+def test_table_deletes_need_a_drill_name_and_this_stacks_tags_or_no_tags_at_all(statements: list[Statement]) -> None:
+    deleting = [s for s in statements if "dynamodb:DeleteTable" in s.actions]
+    assert {s.role for s in deleting} == {"DrillFunction", "DrillJanitorFunction"}
+    for statement in deleting:
+        assert statement.actions == ("dynamodb:DeleteTable",)
+        assert statement.resources == (DRILL_TABLES.format(region="*"),), statement.sid
+        if statement.sid == "DeleteTaggedDrillTablesOnly":
+            assert statement.operator("StringEquals") == {
+                "aws:ResourceTag/restorable:kind": "drill",
+                "aws:ResourceTag/restorable:managed-by": STACK_REF,
+            }
+        else:
+            assert statement.sid == "DeleteUntaggedDrillTablesOnly"
+            # Untagged only: any owner's, kind or protection tag makes the statement not apply.
+            assert statement.operator("Null") == {
+                "aws:ResourceTag/restorable:managed-by": "true",
+                "aws:ResourceTag/restorable:kind": "true",
+                "aws:ResourceTag/restorable:policy": "true",
+            }
+            assert set(statement.condition) == {"Null"}
+    assert {(s.role, s.sid) for s in deleting} == {
+        (role, sid)
+        for role in ("DrillFunction", "DrillJanitorFunction")
+        for sid in ("DeleteTaggedDrillTablesOnly", "DeleteUntaggedDrillTablesOnly")
+    }

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from restorable.drills.cache_model import CacheNetwork
 from restorable.drills.model import Network
 from restorable.drills.settings import DrillSchedulerSettings, DrillStepSettings
 from restorable.errors import ConfigurationError, PolicyError
@@ -193,6 +194,29 @@ def test_drill_networks_default_to_the_account_default_when_unset() -> None:
         DrillStepSettings.from_environ({**DRILL_STEP, "DRILL_SECURITY_GROUP_IDS": "default"})
     with pytest.raises(ConfigurationError, match="DRILL_REPORT_BUCKET is missing"):
         DrillStepSettings.from_environ({**DRILL_STEP, "DRILL_REPORT_BUCKET": ""})
+
+
+def test_cache_drill_network_and_user_group() -> None:
+    settings = DrillStepSettings.from_environ(
+        {
+            **DRILL_STEP,
+            "DRILL_SECURITY_GROUP_IDS": "sg-0123456789abcdef0",
+            "DRILL_CACHE_SUBNET_GROUP": "drill-caches",
+            "DRILL_CACHE_SUBNET_IDS": "subnet-0123456789abcdef0, subnet-0123456789abcdef1",
+            "DRILL_CACHE_USER_GROUP_ID": "restorable-drill",
+        }
+    )
+    assert settings.cache_network() == CacheNetwork(
+        subnet_group="drill-caches",
+        subnet_ids=("subnet-0123456789abcdef0", "subnet-0123456789abcdef1"),
+        security_group_ids=("sg-0123456789abcdef0",),
+        user_group_id="restorable-drill",
+    )
+    assert DrillStepSettings.from_environ(DRILL_STEP).cache_network() == CacheNetwork()
+    with pytest.raises(ConfigurationError, match="DRILL_CACHE_SUBNET_IDS: subnet-x is not a subnet id"):
+        DrillStepSettings.from_environ({**DRILL_STEP, "DRILL_CACHE_SUBNET_IDS": "subnet-x"})
+    with pytest.raises(ConfigurationError, match="DRILL_CACHE_USER_GROUP_ID: '-bad' is not an ElastiCache user group"):
+        DrillStepSettings.from_environ({**DRILL_STEP, "DRILL_CACHE_USER_GROUP_ID": "-bad"})
 
 
 def test_drill_scheduler_settings() -> None:

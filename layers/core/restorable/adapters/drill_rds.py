@@ -1,7 +1,8 @@
 """RDS adapter for restore drills: find the source and its recovery points, restore to a temporary
 database, read its state, and delete it again (only with positive proof that it is a drill resource).
 
-Implements ``drills.ports.DrillRds``; returns the domain types of ``drills.model``."""
+Implements ``drills.ports.DrillEngine`` (restore, poll, cleanup, janitor) and ``drills.ports.RdsSources`` (what the
+RDS planner reads); returns the domain types of ``drills.model``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from botocore.exceptions import ClientError
 
 from .. import tags as tag_keys
 from ..arns import is_arn
-from ..drills.model import DrillResource, Network, RestoredDatabase, SnapshotInfo, SourceDatabase
+from ..drills.model import (
+    TERMINAL_FAILURE_STATES,
+    DrillResource,
+    Network,
+    RestoredDatabase,
+    SnapshotInfo,
+    SourceDatabase,
+)
 from ..drills.plan import CLUSTER_INSTANCE_SUFFIX, DrillMode, is_drill_resource
 from ..drills.state import DrillPlan
 from ..errors import (
@@ -23,7 +31,7 @@ from ..errors import (
     ResourceBusyError,
     ResourceNotFoundError,
 )
-from ..models import DatabaseType
+from ..models import DatabaseType, Engine
 from ..tags import tag_dict, tag_list
 from .errors import translate
 from .rds import RdsGateway
@@ -45,6 +53,10 @@ def _network_arguments(network: Network) -> dict[str, Any]:
 
 class DrillRdsGateway(RdsGateway):
     """One Region's RDS, for drills."""
+
+    engine = Engine.RDS
+    available_status = "available"
+    failed_statuses = TERMINAL_FAILURE_STATES
 
     def __init__(self, client: RDSClient) -> None:
         super().__init__(client)
@@ -270,7 +282,7 @@ class DrillRdsGateway(RdsGateway):
                 DBInstanceIdentifier=instance,
                 DBClusterIdentifier=target.identifier,
                 Engine=plan.source.engine,
-                DBInstanceClass=target.instance_class,
+                DBInstanceClass=str(target.instance_class),
                 PubliclyAccessible=False,
                 Tags=tags,  # type: ignore[arg-type]
             )
@@ -288,6 +300,21 @@ class DrillRdsGateway(RdsGateway):
         return found is not None and found.tags.get(tag_keys.DRILL_EXECUTION) == plan.execution_id
 
     # ---- observe
+
+    def observe(self, plan: DrillPlan) -> RestoredDatabase | None:
+        """The instance; for a cluster, the cluster once it and its instance are both available."""
+        target = plan.target
+        if target.type != "cluster":
+            return self.describe_instance(target.identifier)
+        cluster = self.describe_cluster(target.identifier)
+        if cluster is None or cluster.status != "available":
+            return cluster
+        instance = self.describe_instance(str(target.instance_identifier))
+        if instance is None:
+            return RestoredDatabase(identifier=target.identifier, status="creating-instance")
+        if instance.status != "available":
+            return RestoredDatabase(identifier=target.identifier, status=instance.status)
+        return cluster
 
     def describe_instance(self, identifier: str) -> RestoredDatabase | None:
         try:
@@ -310,6 +337,16 @@ class DrillRdsGateway(RdsGateway):
         return restored_from_cluster(identifier, dict(found))
 
     # ---- delete (tag-checked)
+
+    def delete_target(self, plan: DrillPlan, stack_name: str) -> str:
+        if plan.is_cluster:
+            return self.delete_cluster(plan.target.identifier, stack_name, plan.execution_id)
+        return self.delete_instance(plan.target.identifier, stack_name, plan.execution_id)
+
+    def delete_resource(self, resource: DrillResource, stack_name: str) -> str:
+        if resource.type is DatabaseType.CLUSTER:
+            return self.delete_cluster(resource.identifier, stack_name)
+        return self.delete_instance(resource.identifier, stack_name)
 
     def delete_instance(self, identifier: str, stack_name: str, execution_id: str | None = None) -> str:
         """Delete a drill instance without a final snapshot: ``deleted``, ``absent`` or ``already deleting``."""

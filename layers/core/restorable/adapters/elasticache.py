@@ -66,6 +66,21 @@ _CODES: dict[str, type[AwsError]] = {
     "TagQuotaPerResourceExceeded": InvalidParameterError,
     "InvalidARN": InvalidParameterError,
     "ServiceLinkedRoleNotFoundFault": PermissionDeniedError,
+    # restore drills: creating and deleting temporary caches
+    "ReplicationGroupAlreadyExists": AlreadyExistsError,
+    "ServerlessCacheAlreadyExistsFault": AlreadyExistsError,
+    "InsufficientCacheClusterCapacity": QuotaExceededError,
+    "ClusterQuotaForCustomerExceeded": QuotaExceededError,
+    "NodeQuotaForClusterExceeded": QuotaExceededError,
+    "NodeQuotaForCustomerExceeded": QuotaExceededError,
+    "NodeGroupsPerReplicationGroupQuotaExceeded": QuotaExceededError,
+    "ServerlessCacheQuotaForCustomerExceededFault": QuotaExceededError,
+    "CacheSubnetGroupNotFoundFault": ResourceNotFoundError,
+    "CacheParameterGroupNotFound": ResourceNotFoundError,
+    "CacheSecurityGroupNotFound": ResourceNotFoundError,
+    "UserGroupNotFound": ResourceNotFoundError,
+    "InvalidUserGroupState": ResourceBusyError,
+    "InvalidCredentialsException": PermissionDeniedError,
 }
 
 

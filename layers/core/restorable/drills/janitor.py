@@ -1,4 +1,5 @@
-"""The janitor: delete drill resources past their expiry (a drill that died left them behind)."""
+"""The janitor: delete drill resources past their expiry (a drill that died left them behind), for every
+engine and Region it is given (``ports.DrillEngine``)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pydantic import JsonValue
 from .. import tags as tag_keys
 from ..errors import AwsError, CleanupPendingError, NotOwnedError
 from ..models import DatabaseType
-from ..naming import parse_timestamp
+from ..naming import format_timestamp, parse_timestamp
 from .model import DrillResource
-from .ports import DrillRds
+from .ports import DrillEngine
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class JanitorResult:
         }
 
 
-def run_janitor(gateways: Sequence[DrillRds], stack_name: str, now: datetime, dry_run: bool) -> JanitorResult:
+def run_janitor(gateways: Sequence[DrillEngine], stack_name: str, now: datetime, dry_run: bool) -> JanitorResult:
     """Every Region's drill resources of this stack: expired ones deleted, others kept, each reported."""
     result = JanitorResult(dry_run=dry_run)
     for gateway in gateways:
@@ -60,12 +61,16 @@ def run_janitor(gateways: Sequence[DrillRds], stack_name: str, now: datetime, dr
     return result
 
 
-def _tidy(gateway: DrillRds, resource: DrillResource, stack_name: str, now: datetime, result: JanitorResult) -> None:
+def _tidy(gateway: DrillEngine, resource: DrillResource, stack_name: str, now: datetime, result: JanitorResult) -> None:
     def entry(reason: str) -> JanitorEntry:
         return JanitorEntry(gateway.region, resource.identifier, resource.type, reason)
 
     expiry = resource.tags.get(tag_keys.EXPIRES_AT, "")
     expires_at = parse_timestamp(expiry)
+    if expires_at is None and tag_keys.EXPIRES_AT not in resource.tags and resource.named_expiry is not None:
+        # Untagged (its tagging failed): the expiry its name states.
+        expires_at = resource.named_expiry
+        expiry = format_timestamp(expires_at)
     if expires_at is None:
         result.findings.append(entry("drill resource without a valid expiry: left alone"))
     elif expires_at > now:
@@ -76,10 +81,7 @@ def _tidy(gateway: DrillRds, resource: DrillResource, stack_name: str, now: date
         result.deleted.append(entry("would delete (dry run)"))
     else:
         try:
-            if resource.type is DatabaseType.CLUSTER:
-                outcome = gateway.delete_cluster(resource.identifier, stack_name)
-            else:
-                outcome = gateway.delete_instance(resource.identifier, stack_name)
+            outcome = gateway.delete_resource(resource, stack_name)
             result.deleted.append(entry(f"expired {expiry}: {outcome}"))
         except CleanupPendingError as exc:
             result.kept.append(entry(f"busy, next run retries: {exc}"))

@@ -1,6 +1,7 @@
-"""What a drill knows of RDS: the source, its snapshots, the temporary database and where it goes.
+"""What a drill knows of the outside: the RDS source and its snapshots, the temporary resource (any engine),
+where it goes and what the janitor finds.
 
-The RDS adapter returns these; the drill steps read them. No boto3 here.
+The adapters return these; the drill steps read them. No boto3 here.
 """
 
 from __future__ import annotations
@@ -97,9 +98,43 @@ class Network:
 
 @dataclass(frozen=True)
 class DrillResource:
-    """A temporary drill instance (not a cluster member) or cluster of the stack, as the janitor lists it."""
+    """A temporary drill resource of the stack (an RDS instance that is no cluster member, a cluster, a table),
+    as the janitor lists it.
+
+    ``named_expiry``: the expiry the resource's own name states, for an engine whose temporary resources are
+    tagged only after they exist (a restored DynamoDB table): the janitor reads it when the tags are missing.
+    """
 
     type: DatabaseType
     identifier: str
     status: str
     tags: Mapping[str, str]
+    named_expiry: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    """A protected DynamoDB table as a drill needs it: its keys, encryption, tags and PITR window."""
+
+    name: str
+    arn: str
+    status: str
+    tags: Mapping[str, str]
+    key_attributes: tuple[str, ...]
+    encrypted: bool
+    pitr_enabled: bool
+    earliest_restorable_time: datetime | None
+    latest_restorable_time: datetime | None
+
+    @property
+    def policy_name(self) -> str | None:
+        value = self.tags.get(tag_keys.POLICY, "").strip()
+        return None if value.lower() in tag_keys.UNMANAGED_POLICY_VALUES else value
+
+
+@dataclass(frozen=True)
+class ScanPage:
+    """One page of a Scan of the restored table: how many items, and the freshness attribute's values in it."""
+
+    count: int
+    values: tuple[object, ...] = ()

@@ -19,9 +19,12 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .. import tags as tag_keys
+from ..arns import is_arn, parse_arn
 from ..errors import InvalidRequestError
+from ..models import Engine
 from ..naming import format_timestamp
 from ..validation import describe_problems
+from .cache_plan import CacheDrillChecks
 
 # Outcomes recorded in the drill history table; verification counts DRILL_PASSED only.
 DRILL_PASSED: Final = "passed"
@@ -38,10 +41,28 @@ class DrillMode(enum.Enum):
     SNAPSHOT = "snapshot"
     PITR = "pitr"
     CROSS_REGION = "cross-region"
+    BACKUP = "backup"
+
+
+# The modes each engine drills (an engine missing here has no drills yet).
+ENGINE_MODES: Final = {
+    Engine.RDS: frozenset({DrillMode.SNAPSHOT, DrillMode.PITR, DrillMode.CROSS_REGION}),
+    Engine.DYNAMODB: frozenset({DrillMode.PITR, DrillMode.BACKUP}),
+    # A cache snapshot restores in its own Region only; the cross-Region path is an S3 export.
+    Engine.ELASTICACHE: frozenset({DrillMode.SNAPSHOT}),
+}
+# The service an ARN names, for a request whose source is an ARN and that names no engine.
+_ENGINE_OF_SERVICE: Final = {engine.value: engine for engine in Engine}
 
 
 # Default targets: RTO per mode, RPO under one hour (docs/drills.md, "RTO and RPO").
-RTO_TARGET_SECONDS = {DrillMode.PITR: 30 * 60, DrillMode.SNAPSHOT: 60 * 60, DrillMode.CROSS_REGION: 4 * 60 * 60}
+# A DynamoDB backup restore is held to the snapshot restore's target.
+RTO_TARGET_SECONDS = {
+    DrillMode.PITR: 30 * 60,
+    DrillMode.SNAPSHOT: 60 * 60,
+    DrillMode.BACKUP: 60 * 60,
+    DrillMode.CROSS_REGION: 4 * 60 * 60,
+}
 RPO_TARGET_SECONDS = 60 * 60
 # The RPO target is about continuous backups (PITR); snapshot drills report their RPO and judge it only
 # when the request sets ``targets.rpo_seconds``.
@@ -119,8 +140,56 @@ class SqlChecks(_Strict):
         return self
 
 
+class AttributeValue(_Strict):
+    """One key attribute's value, in DynamoDB's typed form: ``{"S": "order#1"}``, ``{"N": "42"}`` or ``{"B": ..}``."""
+
+    S: str | None = Field(default=None, max_length=2048)
+    N: str | None = Field(default=None, pattern=r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+    B: str | None = Field(default=None, max_length=2048, description="base64")
+
+    @model_validator(mode="after")
+    def _one_type(self) -> AttributeValue:
+        if sum(value is not None for value in (self.S, self.N, self.B)) != 1:
+            raise ValueError("a key attribute is exactly one of S, N or B")
+        return self
+
+
+class TableFreshness(_Strict):
+    """The newest value of ``attribute`` (e.g. ``updated_at``) against the restore time: data-level RPO."""
+
+    name: str = Field(default="freshness", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    attribute: str = Field(min_length=1, max_length=255)
+    # How the attribute holds a time: an ISO-8601 string, or a number of seconds / milliseconds since the epoch.
+    format: Literal["iso8601", "epoch_seconds", "epoch_milliseconds"] = "iso8601"
+    max_age_seconds: int | None = Field(default=None, gt=0)
+
+
+class TableChecks(_Strict):
+    """Checks on a restored DynamoDB table (API calls the drill function makes; docs/drills.md for their cost).
+
+    ``count``: "scan" counts every item (a paginated Scan with Select=COUNT, exact, it reads the whole table);
+    "describe" reads DescribeTable's ItemCount (free, but DynamoDB updates it about every six hours, so a table
+    restored minutes ago may report 0 or an old count).
+    """
+
+    min_items: int | None = Field(default=None, ge=0)
+    count: Literal["scan", "describe"] = "scan"
+    keys: list[dict[str, AttributeValue]] = Field(default_factory=list, max_length=100)
+    freshness: TableFreshness | None = None
+
+    @model_validator(mode="after")
+    def _something_to_check(self) -> TableChecks:
+        if self.min_items is None and not self.keys and self.freshness is None:
+            raise ValueError("give min_items, keys or freshness")
+        if any(not key for key in self.keys):
+            raise ValueError("a key names at least its partition key attribute")
+        return self
+
+
 class Checks(_Strict):
     sql: SqlChecks | None = None
+    table: TableChecks | None = None
+    cache: CacheDrillChecks | None = None
 
 
 class Targets(_Strict):
@@ -133,9 +202,14 @@ class Targets(_Strict):
 class DrillRequest(_Strict):
     """The state machine's input."""
 
-    source: str = Field(min_length=1, max_length=2048, description="identifier or ARN of an instance or cluster")
+    source: str = Field(min_length=1, max_length=2048, description="identifier or ARN of the protected resource")
+    # Which engine the source lives in; without it, the service of an ARN source, else RDS (the first engine,
+    # so that requests written before other engines had drills keep their meaning).
+    engine: Engine | None = None
     mode: DrillMode
     snapshot: SnapshotSelector | None = None
+    # DynamoDB's backup mode: a named backup (its ARN) or the newest managed one of a kind (weekly by default).
+    backup: SnapshotSelector | None = None
     restore_time: datetime | Literal["latest"] | None = None
     instance_class: str | None = Field(default=None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
     checks: Checks = Field(default_factory=Checks)
@@ -150,15 +224,43 @@ class DrillRequest(_Strict):
 
     @model_validator(mode="after")
     def _fields_fit_the_mode(self) -> DrillRequest:
-        if self.mode is DrillMode.PITR and self.snapshot is not None:
-            raise ValueError("'snapshot' applies to the snapshot and cross-region modes, not pitr")
+        engine = self.source_engine
+        modes = ENGINE_MODES.get(engine, frozenset())
+        if self.mode not in modes:
+            known = ", ".join(sorted(m.value for m in modes)) or "none yet"
+            raise ValueError(f"mode '{self.mode.value}' is not a mode of {engine.value} drills (known: {known})")
+        if self.snapshot is not None and self.mode not in (DrillMode.SNAPSHOT, DrillMode.CROSS_REGION):
+            raise ValueError(f"'snapshot' applies to the snapshot and cross-region modes, not {self.mode.value}")
+        if self.backup is not None and self.mode is not DrillMode.BACKUP:
+            raise ValueError(f"'backup' applies to the backup mode, not {self.mode.value}")
+        if self.checks.sql is not None and engine is not Engine.RDS:
+            raise ValueError(f"'checks.sql' applies to RDS drills, not {engine.value}")
+        if self.checks.table is not None and engine is not Engine.DYNAMODB:
+            raise ValueError(f"'checks.table' applies to DynamoDB drills, not {engine.value}")
+        if self.instance_class is not None and engine is not Engine.RDS:
+            raise ValueError(f"'instance_class' applies to RDS drills, not {engine.value}")
+        if self.checks.cache is not None and engine is not Engine.ELASTICACHE:
+            raise ValueError(f"'checks.cache' applies to ElastiCache drills, not {engine.value}")
         if self.mode is not DrillMode.PITR and self.restore_time is not None:
             raise ValueError("'restore_time' applies to the pitr mode only")
         return self
 
     @property
+    def source_engine(self) -> Engine:
+        """The engine the source lives in (``engine``, or the service of an ARN source, or RDS)."""
+        if self.engine is not None:
+            return self.engine
+        if is_arn(self.source):
+            try:
+                service = parse_arn(self.source, field="source").service
+            except InvalidRequestError:
+                return Engine.RDS  # the planner names the problem with the ARN
+            return _ENGINE_OF_SERVICE.get(service, Engine.RDS)
+        return Engine.RDS
+
+    @property
     def selector(self) -> SnapshotSelector:
-        return self.snapshot or SnapshotSelector()
+        return self.snapshot or self.backup or SnapshotSelector()
 
     @property
     def restore_to(self) -> datetime | None:

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, m
 
 from ..arns import parse_arn
 from ..errors import InvalidRequestError
+from ..models import Engine
 from ..validation import describe_problems
+from .cache_model import CacheRestoreSpec
 from .model import RestoredDatabase
 from .plan import DrillMode, DrillRequest, parse_drill_request, parse_time
 
@@ -36,8 +38,15 @@ def _time(value: str) -> datetime:
     return moment
 
 
+# The resource types a drill restores from and into (``models.DatabaseType`` values).
+ResourceType = Literal["instance", "cluster", "table", "replication-group", "cache-cluster", "serverless-cache"]
+# Where the checks run: "network", the check function (in the VPC that reaches the restored database);
+# "api", the drill function (the checks are AWS API calls: no VPC needed).
+ChecksVia = Literal["network", "api"]
+
+
 class PlanSource(_StateModel):
-    type: Literal["instance", "cluster"]
+    type: ResourceType
     identifier: str = Field(min_length=1)
     arn: str = Field(min_length=1)
     engine: str
@@ -46,7 +55,7 @@ class PlanSource(_StateModel):
 
 
 class PlanRecoveryPoint(_StateModel):
-    type: Literal["snapshot", "point-in-time"]
+    type: Literal["snapshot", "point-in-time", "backup"]
     identifier: str | None = None
     arn: str | None = None
     region: str = Field(min_length=1)
@@ -58,16 +67,20 @@ class PlanRecoveryPoint(_StateModel):
 
 
 class PlanTarget(_StateModel):
-    type: Literal["instance", "cluster"]
+    type: ResourceType
     identifier: str = Field(min_length=1)
     instance_identifier: str | None = None
-    instance_class: str = Field(min_length=1)
+    instance_class: str | None = Field(default=None, min_length=1)
     region: str = Field(min_length=1)
+    # A cache: everything its create call needs (the snapshot's engine, version, node type, shards...).
+    cache: CacheRestoreSpec | None = None
 
     @model_validator(mode="after")
     def _cluster_has_instance(self) -> PlanTarget:
         if self.type == "cluster" and not self.instance_identifier:
             raise ValueError("a cluster target needs 'instance_identifier'")
+        if self.type in ("replication-group", "serverless-cache") and self.cache is None:
+            raise ValueError("a cache target needs 'cache' (the temporary cache's shape)")
         return self
 
 
@@ -82,6 +95,9 @@ class DrillPlan(_StateModel):
     execution_id: str = Field(min_length=1)
     execution_name: str = Field(min_length=1)
     started_at: str = Field(min_length=1)
+    # An execution started before drills had engines carries neither: it is an RDS drill checked in the VPC.
+    engine: Engine = Engine.RDS
+    checks_via: ChecksVia = "network"
     mode: DrillMode
     region: str = Field(min_length=1)
     source: PlanSource
@@ -160,7 +176,7 @@ class RestoreState(_StateModel):
 
 class CheckResult(_StateModel):
     name: str = Field(min_length=1)
-    kind: Literal["api", "sql"]
+    kind: Literal["api", "sql", "table", "cache"]
     status: Literal["passed", "failed", "error"]
     detail: str = ""
     value: float | str | None = None
@@ -276,6 +292,20 @@ def parse_drill_state(drill: object, step: str) -> DrillState:
                 f"invalid drill state for step {step!r}: request: {describe_problems(exc, top='input')}"
             ) from exc
     return state
+
+
+@dataclass(frozen=True)
+class PlannedRestore:
+    """The engine's part of a plan (``ports.DrillPlanner.locate``); the validate step adds the rest."""
+
+    region: str
+    source: PlanSource
+    recovery_point: PlanRecoveryPoint
+    restore_time: datetime | None
+    recovery_point_time: datetime
+    targeted_time: datetime
+    target: PlanTarget
+    checks_via: ChecksVia
 
 
 @dataclass(frozen=True)

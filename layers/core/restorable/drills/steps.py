@@ -3,6 +3,10 @@ the state machine passes the whole state from step to step (the handlers turn it
 
 validate -> restore -> (wait, poll)* -> check -> cleanup -> record. Every step after the restore
 started leads to cleanup, failures included (the state machine's Catch).
+
+The steps are the same for every engine: they see it through ``ports`` (``DrillPlanner`` for validate,
+``DrillEngine`` for restore, poll and cleanup, ``DrillChecker`` for check). The RDS parts are in ``rds``,
+DynamoDB's in ``dynamodb``; the SQL checks (RDS) stay here, beside the check step they serve.
 """
 
 from __future__ import annotations
@@ -10,22 +14,10 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
-from .. import tags as tag_keys
 from ..adapters.sql import ConnectionTarget, Credentials, connect, engine_family, scalar, scrub, timed
-from ..arns import (
-    RDS_CLUSTER,
-    RDS_CLUSTER_SNAPSHOT,
-    RDS_INSTANCE,
-    RDS_SNAPSHOT,
-    account_of,
-    check_local,
-    is_arn,
-    parse_arn,
-    parse_rds_arn,
-)
 from ..errors import (
     AwsError,
     InvalidRequestError,
@@ -33,18 +25,11 @@ from ..errors import (
     RestoreFailedError,
     RestoreTimedOutError,
 )
-from ..models import DatabaseType
-from ..policy import PolicyDocument
-from .model import TERMINAL_FAILURE_STATES, Network, RestoredDatabase, SnapshotInfo, SourceDatabase
+from .model import Network, RestoredDatabase
 from .plan import (
-    CLUSTER_INSTANCE_SUFFIX,
     FIRST_POLL_SECONDS,
-    DrillMode,
-    DrillRequest,
     FreshnessCheck,
-    SnapshotSelector,
     SqlChecks,
-    drill_identifier,
     drill_tags,
     iso,
     next_poll_wait,
@@ -54,7 +39,7 @@ from .plan import (
     rpo_target_seconds,
     rto_target_seconds,
 )
-from .ports import DrillRds, DrillRecords, SecretStore
+from .ports import DrillChecker, DrillEngine, DrillPlanner, DrillRecords, SecretStore
 from .report import render_markdown, report_document
 from .state import (
     CheckResult,
@@ -66,7 +51,6 @@ from .state import (
     HistoryItem,
     PlanRecoveryPoint,
     PlanSource,
-    PlanTarget,
     PlanTargets,
     PollState,
     RecordState,
@@ -79,98 +63,36 @@ from .verdict import Verdict, judge
 # ---------------------------------------------------------------- validate
 
 
-def validate(
-    start: DrillStart,
-    *,
-    stack_name: str,
-    policies: PolicyDocument,
-    source_rds: DrillRds,
-    dr_rds: DrillRds,
-    secrets: SecretStore,
-    now: datetime,
-    account: str | None = None,
-) -> DrillState:
+def validate(start: DrillStart, planner: DrillPlanner, *, stack_name: str, now: datetime) -> DrillState:
     """Check the input against what exists; the plan for the restore. Raises before anything is created.
 
-    The source must be a protected database (its ``restorable:policy`` names a policy that exists); a
-    snapshot or cross-Region drill restores only a snapshot this stack manages for that source. ARNs
-    naming another partition, Region or account (``account``: the stack's, when known) are rejected.
+    The engine's planner finds the protected source, the recovery point and names the temporary resource;
+    the targets, the deadline, the expiry and the drill tags are the same for every engine.
     """
     request = start.request
     started_at = start.started_at or now
-    source = _find_protected_source(source_rds, request.source, policies, account)
     mode = request.mode
-
-    restore_time: datetime | None = None
-    if mode is DrillMode.PITR:
-        restore_time = _validate_restore_time(source, request, now)
-        point = PlanRecoveryPoint(
-            type="point-in-time",
-            identifier=None,
-            arn=None,
-            region=source_rds.region,
-            created_at=iso(restore_time) if restore_time else None,
-            encrypted=source.encrypted,
-            engine_version=source.engine_version,
-            allocated_storage=source.allocated_storage,
-        )
-        latest = source.latest_restorable_time or now
-        recovery_point_time = restore_time or latest
-        targeted_time = restore_time or started_at
-        region_gateway = source_rds
-    else:
-        region_gateway = dr_rds if mode is DrillMode.CROSS_REGION else source_rds
-        snapshot = _select_snapshot(region_gateway, source, request.selector, stack_name, account)
-        point = PlanRecoveryPoint(
-            type="snapshot",
-            identifier=snapshot.identifier,
-            arn=snapshot.arn,
-            region=snapshot.region,
-            created_at=iso(snapshot.created_at) if snapshot.created_at else None,
-            encrypted=snapshot.encrypted,
-            engine_version=snapshot.engine_version or source.engine_version,
-            allocated_storage=snapshot.allocated_storage,
-            kind=snapshot.tags.get(tag_keys.KIND),
-        )
-        recovery_point_time = snapshot.created_at or started_at
-        targeted_time = started_at
-
-    _validate_checks(request, source, secrets, source_rds.region, region_gateway.region)
-
     rto = rto_target_seconds(mode, request.targets)
     deadline = restore_deadline(started_at, rto)
     expires_at = resource_expiry(deadline)
-    identifier = drill_identifier(source.identifier, start.execution_id)
-    instance_class = request.instance_class or source.instance_class
-    if not instance_class:
-        raise InvalidRequestError(f"no instance class known for {source.identifier}: give 'instance_class'")
-    is_cluster = source.type is DatabaseType.CLUSTER
+    located = planner.locate(
+        request, execution_id=start.execution_id, started_at=started_at, expires_at=expires_at, now=now
+    )
     plan = DrillPlan(
         execution_id=start.execution_id,
         execution_name=start.execution_name,
         started_at=iso(started_at),
+        engine=planner.engine,
+        checks_via=located.checks_via,
         mode=mode,
-        region=region_gateway.region,
-        source=PlanSource(
-            type="cluster" if is_cluster else "instance",
-            identifier=source.identifier,
-            arn=source.arn,
-            engine=source.engine,
-            engine_version=source.engine_version,
-            encrypted=source.encrypted,
-        ),
-        recovery_point=point,
-        restore_time=iso(restore_time) if restore_time else None,
-        recovery_point_time=iso(recovery_point_time),
-        targeted_time=iso(targeted_time),
-        target=PlanTarget(
-            type="cluster" if is_cluster else "instance",
-            identifier=identifier,
-            instance_identifier=identifier + CLUSTER_INSTANCE_SUFFIX if is_cluster else None,
-            instance_class=instance_class,
-            region=region_gateway.region,
-        ),
-        tags=drill_tags(stack_name, source.arn, start.execution_id, expires_at),
+        region=located.region,
+        source=located.source,
+        recovery_point=located.recovery_point,
+        restore_time=iso(located.restore_time) if located.restore_time else None,
+        recovery_point_time=iso(located.recovery_point_time),
+        targeted_time=iso(located.targeted_time),
+        target=located.target,
+        tags=drill_tags(stack_name, located.source.arn, start.execution_id, expires_at),
         targets=PlanTargets(rto_seconds=rto, rpo_seconds=rpo_target_seconds(mode, request.targets)),
         deadline=iso(deadline),
         expires_at=iso(expires_at),
@@ -183,139 +105,10 @@ def validate(
     )
 
 
-def _validate_restore_time(source: SourceDatabase, request: DrillRequest, now: datetime) -> datetime | None:
-    if source.backup_retention_days <= 0:
-        raise InvalidRequestError(f"{source.identifier} has automated backups disabled: no point-in-time restore")
-    wanted = request.restore_to
-    if wanted is None:
-        return None
-    earliest = source.earliest_restorable_time
-    latest = source.latest_restorable_time or now
-    if (earliest is not None and wanted < earliest) or wanted > latest:
-        window = f"{iso(earliest) if earliest else 'unknown'} .. {iso(latest)}"
-        raise InvalidRequestError(
-            f"restore_time {iso(wanted)} is outside the restorable window of {source.identifier} ({window})"
-        )
-    return wanted.astimezone(UTC)
-
-
-def _find_protected_source(
-    gateway: DrillRds, reference: str, policies: PolicyDocument, account: str | None
-) -> SourceDatabase:
-    """The source the request names (identifier or a local ARN), if it is protected by an existing policy."""
-    wanted_type: DatabaseType | None = None
-    identifier = reference
-    if is_arn(reference):
-        arn = check_local(
-            parse_rds_arn(reference, field="source", types={RDS_INSTANCE, RDS_CLUSTER}),
-            field="source",
-            region=gateway.region,
-            account=account,
-        )
-        wanted_type = DatabaseType.CLUSTER if arn.resource_type == RDS_CLUSTER else DatabaseType.INSTANCE
-        identifier = arn.resource_name
-    source = gateway.find_source(identifier, wanted_type)
-    if is_arn(reference) and source.arn != reference:
-        raise InvalidRequestError(f"source: {reference} is not {source.arn}, the {source.type.value} of that name here")
-    name = f"source: {source.type.value} {source.identifier}"
-    if source.is_cluster_member:
-        raise InvalidRequestError(
-            f"{name} is a member of cluster {source.cluster_identifier}: drill the cluster instead"
-        )
-    policy_name = source.policy_name
-    if policy_name is None:
-        raise InvalidRequestError(
-            f"{name} is not protected (no {tag_keys.POLICY} tag naming a policy): drills restore only protected "
-            "databases"
-        )
-    if policies.get(policy_name) is None:
-        known = ", ".join(sorted(policies.policies))
-        raise InvalidRequestError(f"{name}: {tag_keys.POLICY}={policy_name!r} names no policy (known: {known})")
-    return source
-
-
-def _select_snapshot(
-    gateway: DrillRds,
-    source: SourceDatabase,
-    selector: SnapshotSelector,
-    stack_name: str,
-    account: str | None,
-) -> SnapshotInfo:
-    where = f"in {gateway.region}"
-    if selector.identifier is not None:
-        identifier = selector.identifier
-        if is_arn(identifier):
-            wanted = RDS_CLUSTER_SNAPSHOT if source.type is DatabaseType.CLUSTER else RDS_SNAPSHOT
-            arn = check_local(
-                parse_rds_arn(identifier, field="snapshot.identifier", types={wanted}),
-                field="snapshot.identifier",
-                region=gateway.region,
-                account=account,
-            )
-            identifier = arn.resource_name
-        snapshot = gateway.get_snapshot(source.type, identifier)
-        if is_arn(selector.identifier) and snapshot.arn != selector.identifier:
-            raise InvalidRequestError(f"snapshot.identifier: {selector.identifier} is not {snapshot.arn}")
-        owner = snapshot.tags.get(tag_keys.MANAGED_BY)
-        if owner != stack_name:
-            by = f"managed by {owner!r}" if owner else f"not managed by any stack (no {tag_keys.MANAGED_BY} tag)"
-            raise InvalidRequestError(
-                f"snapshot.identifier: snapshot {snapshot.identifier} is {by}; drills restore only recovery points "
-                f"of stack {stack_name}"
-            )
-        if snapshot.source_arn != source.arn:
-            raise InvalidRequestError(
-                f"snapshot.identifier: snapshot {snapshot.identifier} is a recovery point of "
-                f"{snapshot.source_arn or 'an unknown source'} ({tag_keys.SOURCE}), not of {source.arn}"
-            )
-        if snapshot.status != "available":
-            raise InvalidRequestError(f"snapshot {snapshot.identifier} is '{snapshot.status}', not available")
-        return snapshot
-    candidates = [
-        s
-        for s in gateway.list_snapshots(source.type)
-        if s.source_arn == source.arn
-        and s.tags.get(tag_keys.MANAGED_BY) == stack_name
-        and (selector.kind is None or s.tags.get(tag_keys.KIND) == selector.kind)
-    ]
-    available = [s for s in candidates if s.status == "available" and s.created_at is not None]
-    what = f"{selector.kind} snapshot" if selector.kind else "managed snapshot"
-    if not available:
-        pending = f" ({len(candidates)} not available yet)" if candidates else ""
-        raise InvalidRequestError(f"no available {what} of {source.identifier} {where}{pending}")
-    return max(available, key=lambda s: (s.created_at or datetime.min.replace(tzinfo=UTC), s.identifier))
-
-
-def _validate_checks(
-    request: DrillRequest, source: SourceDatabase, secrets: SecretStore, source_region: str, restore_region: str
-) -> None:
-    sql = request.checks.sql
-    if sql is None:
-        return
-    engine_family(source.engine)
-    if sql.secret_arn is None:
-        if source.type is DatabaseType.CLUSTER:
-            raise InvalidRequestError(
-                "checks.sql.secret_arn is required for a cluster (a restored cluster has no managed master user "
-                "secret); give a secret holding the snapshot's master username and password"
-            )
-        return
-    check_local(
-        parse_arn(sql.secret_arn, field="checks.sql.secret_arn"),
-        field="checks.sql.secret_arn",
-        region={source_region, restore_region},
-        account=account_of(source.arn),
-    )
-    try:
-        secrets.describe(sql.secret_arn)
-    except AwsError as exc:
-        raise InvalidRequestError(f"checks.sql.secret_arn: secret {sql.secret_arn} cannot be read: {exc.code}") from exc
-
-
 # ---------------------------------------------------------------- restore
 
 
-def restore(state: DrillState, gateway: DrillRds, network: Network, now: datetime) -> DrillState:
+def restore(state: DrillState, gateway: DrillEngine, network: Network, now: datetime) -> DrillState:
     gateway.restore(state.plan, network)
     restore_state = RestoreState(
         network=RestoreNetwork(subnet_group=network.subnet_group, security_groups=list(network.security_group_ids))
@@ -328,19 +121,19 @@ def restore(state: DrillState, gateway: DrillRds, network: Network, now: datetim
 # ---------------------------------------------------------------- poll
 
 
-def poll(state: DrillState, gateway: DrillRds, now: datetime) -> DrillState:
-    """One look at the temporary database; the wait before the next look grows with the time elapsed."""
+def poll(state: DrillState, gateway: DrillEngine, now: datetime) -> DrillState:
+    """One look at the temporary resource; the wait before the next look grows with the time elapsed."""
     plan = state.plan
     target = plan.target
-    restored = _observe(gateway, target)
+    restored = gateway.observe(plan)
     previous = state.poll or PollState()
     attempt = previous.attempt + 1
     elapsed = (now - plan.started).total_seconds()
     if restored is None:
         raise RestoreFailedError(f"{target.identifier} does not exist: the restore did not start or was deleted")
-    if restored.status in TERMINAL_FAILURE_STATES:
+    if restored.status in gateway.failed_statuses:
         raise RestoreFailedError(f"{target.identifier} is '{restored.status}': the restore failed")
-    if restored.status == "available":
+    if restored.status == gateway.available_status:
         available = PollState(
             attempt=attempt,
             wait_seconds=0,
@@ -363,33 +156,14 @@ def poll(state: DrillState, gateway: DrillRds, now: datetime) -> DrillState:
     return state.model_copy(update={"poll": waiting})
 
 
-def _observe(gateway: DrillRds, target: PlanTarget) -> RestoredDatabase | None:
-    if target.type != "cluster":
-        return gateway.describe_instance(target.identifier)
-    cluster = gateway.describe_cluster(target.identifier)
-    if cluster is None or cluster.status != "available":
-        return cluster
-    instance = gateway.describe_instance(str(target.instance_identifier))
-    if instance is None:
-        return RestoredDatabase(identifier=target.identifier, status="creating-instance")
-    if instance.status != "available":
-        return RestoredDatabase(identifier=target.identifier, status=instance.status)
-    return cluster
-
-
 # ---------------------------------------------------------------- check
 
 
-def check(state: DrillState, secrets: SecretStore, now_fn: Callable[[], datetime]) -> DrillState:
-    """API checks on what RDS reports, then the configured SQL checks through the real driver."""
+def check(state: DrillState, checker: DrillChecker, now_fn: Callable[[], datetime]) -> DrillState:
+    """The engine's checks on the restored resource (for RDS: what RDS reports, then the SQL checks)."""
     plan = state.plan
     restored = state.restored or RestoredDatabase(identifier=plan.target.identifier, status="unknown")
-    results = api_checks(plan, restored)
-    data_rpo: float | None = None
-    sql = state.drill_request().checks.sql
-    if sql is not None:
-        sql_results, data_rpo = sql_checks(plan.source.engine, plan.targeted, restored, sql, secrets)
-        results.extend(sql_results)
+    results, data_rpo = checker.run(plan, restored, state.drill_request().checks)
     finished_at = iso(now_fn())
     checks = ChecksState(
         results=results,
@@ -568,15 +342,11 @@ def _rollback(connection: SqlConnection) -> None:
 # ---------------------------------------------------------------- cleanup
 
 
-def cleanup(state: DrillState, gateway: DrillRds, stack_name: str, now: datetime) -> DrillState:
-    """Delete the temporary database (tag-checked, bound to this execution); nothing if it was never created."""
+def cleanup(state: DrillState, gateway: DrillEngine, stack_name: str, now: datetime) -> DrillState:
+    """Delete the temporary resource (ownership proven, bound to this execution); nothing if it was never created."""
     plan = state.plan
-    target = plan.target
-    if plan.is_cluster:
-        outcome = gateway.delete_cluster(target.identifier, stack_name, plan.execution_id)
-    else:
-        outcome = gateway.delete_instance(target.identifier, stack_name, plan.execution_id)
-    done = CleanupState(target=target.identifier, result=outcome, remaining=[])
+    outcome = gateway.delete_target(plan, stack_name)
+    done = CleanupState(target=plan.target.identifier, result=outcome, remaining=[])
     return state.model_copy(update={"cleanup": done, "timeline": state.with_timeline(cleaned_up_at=iso(now))})
 
 
