@@ -169,7 +169,8 @@ def test_postgres_drill_reads_the_restored_instance_managed_secret(world: DrillW
         "customers": "passed",
         "freshness": "passed",
     }
-    assert drill["checks"]["data_rpo_seconds"] == pytest.approx(3600, abs=5)
+    # The restore target is read from the wall clock while the drill runs: a loaded machine adds seconds.
+    assert drill["checks"]["data_rpo_seconds"] == pytest.approx(3600, abs=60)
     assert drill["restored"]["master_user_secret_arn"].split(":")[6].startswith("rds!")
     assert PASSWORD not in _everything_said(world, result)
     assert world.leftovers() == []
