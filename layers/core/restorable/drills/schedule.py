@@ -21,7 +21,7 @@ from ..models import Database, Engine
 from ..policy import PolicyDocument
 from ..request_fields import EventTime, StrictBool
 from ..validation import describe_problems
-from .plan import Checks, DrillMode, parse_drill_request
+from .plan import ENGINE_MODES, Checks, DrillMode, parse_drill_request
 
 
 class ScheduledDrillRequest(BaseModel):
@@ -105,16 +105,16 @@ def execution_name(database: Database, scheduled_time: datetime, mode: DrillMode
     return f"{stem}{suffix}"
 
 
-# The schedule names RDS's modes; another engine's drill of the same recovery point (None: that engine has none).
-_ENGINE_MODE = {
-    Engine.DYNAMODB: {DrillMode.SNAPSHOT: DrillMode.BACKUP, DrillMode.PITR: DrillMode.PITR},
-}
+# The schedule names RDS's modes; what another engine drills for the same kind of recovery point.
+_ENGINE_MODE = {Engine.DYNAMODB: {DrillMode.SNAPSHOT: DrillMode.BACKUP}}
 
 
 def engine_mode(database: Database, mode: DrillMode) -> DrillMode | None:
-    """The drill mode of ``database``'s engine for the schedule's ``mode`` (``snapshot`` is a table's ``backup``)."""
+    """The drill mode of ``database``'s engine for the schedule's ``mode`` (``snapshot`` is a table's ``backup``);
+    None when the engine has no such drill."""
     engine = database.type.engine
-    return _ENGINE_MODE[engine].get(mode) if engine in _ENGINE_MODE else mode
+    mapped = _ENGINE_MODE.get(engine, {}).get(mode, mode)
+    return mapped if mapped in ENGINE_MODES.get(engine, frozenset()) else None
 
 
 def _checks_for(engine: Engine, chosen: Checks) -> Checks:
