@@ -1,4 +1,5 @@
-"""Monthly drills: start a restore drill for every protected database (or this month's rotating sample)."""
+"""Monthly drills: start a restore drill for every protected database and table (or this month's rotating
+sample); the schedule's ``snapshot`` mode is a table's ``backup`` drill."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from restorable.adapters import clients
+from restorable.adapters.dynamodb import DynamoDbGateway
+from restorable.adapters.dynamodb_backups import DynamoDbBackupGateway
 from restorable.adapters.rds import RdsGateway
 from restorable.adapters.stepfunctions import StateMachineStarter
 from restorable.drills.schedule import (
     DrillScheduleResult,
+    EngineInventories,
     parse_scheduled_request,
     run_drill_schedule,
 )
@@ -40,7 +44,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         raise
     result = run_drill_schedule(
         request,
-        inventory=RdsGateway(clients.client("rds", settings.region)),
+        inventory=EngineInventories(
+            [
+                RdsGateway(clients.client("rds", settings.region)),
+                DynamoDbBackupGateway(
+                    DynamoDbGateway(clients.client("dynamodb", settings.region)), stack_name=settings.stack_name
+                ),
+            ]
+        ),
         starter=StateMachineStarter(clients.client("stepfunctions", settings.region), settings.state_machine_arn),
         policies=settings.policies,
         checks=settings.checks,

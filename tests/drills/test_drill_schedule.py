@@ -134,3 +134,48 @@ def test_janitor_dry_run_and_bad_events(world: DrillWorld) -> None:
     real = functions.invoke("DrillJanitorFunction", sample("drill-janitor.json")).result()
     assert [d["resource"] for d in real["deleted"]] == [left.split(":", 1)[1]]
     assert world.rds.describe_db_instances(DBInstanceIdentifier="drill-lookalike")["DBInstances"]
+
+
+def test_monthly_schedule_drills_protected_tables_from_their_weekly_backup(world: DrillWorld) -> None:
+    from tests.drills.test_table_drills import drill_tables, make_table, managed_backup
+
+    world.fleet.instance("orders-mysql")
+    world.managed_snapshot("orders-mysql")
+    make_table(world, "orders")
+    managed_backup(world, "orders")
+    make_table(world, "scratch-table", policy=None)
+    functions = world.machines.functions
+    arn = world.machines.deploy("DrillStateMachine")
+
+    started = functions.invoke("DrillSchedulerFunction", sample("drill-schedule-monthly.json")).result()
+
+    assert sorted(re.sub(r"-2026-12-[0-9a-f]{12}$", "", name) for name in started["started"]) == [
+        "orders",
+        "orders-mysql",
+    ]
+    client = boto3.client("stepfunctions", region_name=SOURCE_REGION)
+    results = [
+        world.machines.wait(e["executionArn"]) for e in client.list_executions(stateMachineArn=arn)["executions"]
+    ]
+    assert {r.status for r in results} == {"SUCCEEDED"}
+    [table_drill] = [r.input for r in results if r.input.get("engine") == "dynamodb"]
+    assert table_drill == {
+        "source": "arn:aws:dynamodb:us-east-1:123456789012:table/orders",
+        "mode": "backup",
+        "engine": "dynamodb",
+    }
+    assert drill_tables(world) == []
+    assert world.leftovers() == []
+
+
+def test_a_cross_region_schedule_skips_tables_and_says_why(world: DrillWorld) -> None:
+    from tests.drills.test_table_drills import make_table
+
+    make_table(world, "orders")
+    world.machines.deploy("DrillStateMachine")
+    event = sample("drill-schedule-monthly.json") | {"mode": "cross-region", "dry_run": True}
+    result = world.machines.functions.invoke("DrillSchedulerFunction", event).result()
+    assert result["started"] == []
+    assert result["skipped"] == [
+        {"database": "orders", "reason": "dynamodb has no cross-region drill; not drilled by this schedule"}
+    ]

@@ -193,6 +193,9 @@ def test_pitr_drill_restores_tags_checks_records_and_deletes_the_table(world: Dr
     assert item["rto_target_seconds"]["N"] == "1800"
     [alert] = world.published()
     assert alert["subject"] == "Restorable drill passed: orders (pitr)"
+    markdown = world.report(result, "markdown")
+    assert f"- Source: `{ORDERS_ARN}` (dynamodb)" in markdown
+    assert f"- Temporary table: `{target}`" in markdown
 
 
 def test_pitr_drill_to_a_time_in_the_window(world: DrillWorld) -> None:

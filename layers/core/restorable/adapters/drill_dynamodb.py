@@ -11,7 +11,15 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import tags as tag_keys
-from ..drills.model import DrillResource, Network, RestoredDatabase, ScanPage, SourceTable
+from ..drills.model import (
+    DrillResource,
+    ExportSource,
+    ImportProgress,
+    Network,
+    RestoredDatabase,
+    ScanPage,
+    SourceTable,
+)
 from ..drills.plan import DrillMode
 from ..drills.state import DrillPlan
 from ..drills.table_names import drill_table_proof, parse_drill_table_name, table_name_prefix
@@ -36,7 +44,13 @@ else:
     DynamoDBClient = Any
 
 # DeleteTable / TagResource on a table being created or updated.
-_DRILL_ERRORS: Mapping[str, type[AwsError]] = {**DYNAMODB_ERRORS, "ResourceInUseException": ResourceBusyError}
+_DRILL_ERRORS: Mapping[str, type[AwsError]] = {
+    **DYNAMODB_ERRORS,
+    "ResourceInUseException": ResourceBusyError,
+    # ImportTable: the same client token with other parameters, or the table name is taken.
+    "ImportConflictException": AlreadyExistsError,
+    "ImportNotFoundException": ResourceNotFoundError,
+}
 # Statuses a restored table does not come back from.
 FAILED_TABLE_STATUSES = frozenset({"DELETING", "INACCESSIBLE_ENCRYPTION_CREDENTIALS", "ARCHIVING", "ARCHIVED"})
 # BatchGetItem takes 100 keys; unprocessed ones are asked again this many times.
@@ -149,6 +163,45 @@ class DrillTableGateway:
             deletion_protection=bool(item.get("DeletionProtectionEnabled", False)),
             tags=self.tables.table_tags(item["TableArn"]),
         )
+
+    # ---- a drill from an export (TableImports; not wired into a mode yet)
+
+    def start_import(self, target_name: str, source: ExportSource, client_token: str) -> ImportProgress:
+        """ImportTable of the export's data files into a new on-demand table named ``target_name``.
+
+        ImportTable takes no tags either: the table is tagged after it exists, as a restored one."""
+        if source.region != self.region:
+            raise ValueError(f"export {source.export_arn} is in {source.region}, not {self.region}")
+        try:
+            parameters: Any = {
+                "TableName": target_name,
+                "AttributeDefinitions": [
+                    {"AttributeName": n, "AttributeType": kind} for n, kind, _ in source.key_schema
+                ],
+                "KeySchema": [{"AttributeName": n, "KeyType": role} for n, _, role in source.key_schema],
+                "BillingMode": "PAY_PER_REQUEST",
+            }
+            found = self.client.import_table(
+                ClientToken=client_token,
+                S3BucketSource={
+                    "S3Bucket": source.bucket,
+                    "S3BucketOwner": source.bucket_owner,
+                    "S3KeyPrefix": source.data_prefix,
+                },
+                InputFormat="DYNAMODB_JSON",
+                InputCompressionType="GZIP",
+                TableCreationParameters=parameters,
+            )["ImportTableDescription"]
+        except BOTO_ERRORS as exc:
+            raise _translate(exc, f"import {source.export_arn} into {target_name}") from exc
+        return _import_progress(found)
+
+    def import_progress(self, import_arn: str) -> ImportProgress:
+        try:
+            found = self.client.describe_import(ImportArn=import_arn)["ImportTableDescription"]
+        except BOTO_ERRORS as exc:
+            raise _translate(exc, f"describe import {import_arn}") from exc
+        return _import_progress(found)
 
     # ---- the checks' reads
 
@@ -278,6 +331,19 @@ class DrillTableGateway:
             if isinstance(error, ResourceNotFoundError):
                 return None
             raise error from exc
+
+
+def _import_progress(item: Mapping[str, Any]) -> ImportProgress:
+    failure = " ".join(str(item.get(k, "")) for k in ("FailureCode", "FailureMessage")).strip()
+    imported = item.get("ImportedItemCount")
+    return ImportProgress(
+        import_arn=item.get("ImportArn", ""),
+        status=item.get("ImportStatus", "UNKNOWN"),
+        table_arn=item.get("TableArn", ""),
+        imported_items=int(imported) if imported is not None else None,
+        error_count=int(item.get("ErrorCount", 0) or 0),
+        failure=failure,
+    )
 
 
 def _restored_from(item: Mapping[str, Any], plan: DrillPlan) -> bool:

@@ -138,3 +138,32 @@ class ScanPage:
 
     count: int
     values: tuple[object, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExportSource:
+    """A table export in a DR-Region bucket, as an import drill reads it (the shape only: not wired yet).
+
+    ``data_prefix`` is the export's ``AWSDynamoDB/{export-id}/data/`` prefix (gzip-compressed DynamoDB JSON);
+    ``key_schema`` is the source's keys as (attribute name, type "S"/"N"/"B", role "HASH"/"RANGE").
+    """
+
+    export_arn: str
+    region: str
+    bucket: str
+    bucket_owner: str
+    data_prefix: str
+    export_time: datetime | None
+    key_schema: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    """DescribeImport's answer: ``IN_PROGRESS``, ``COMPLETED``, ``CANCELLING``, ``CANCELLED`` or ``FAILED``."""
+
+    import_arn: str
+    status: str
+    table_arn: str = ""
+    imported_items: int | None = None
+    error_count: int = 0
+    failure: str = ""

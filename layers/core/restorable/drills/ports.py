@@ -27,7 +27,15 @@ from .cache_model import (
     RestoredCacheType,
     SourceCache,
 )
-from .model import DrillResource, Network, RestoredDatabase, SnapshotInfo, SourceDatabase
+from .model import (
+    DrillResource,
+    ExportSource,
+    ImportProgress,
+    Network,
+    RestoredDatabase,
+    SnapshotInfo,
+    SourceDatabase,
+)
 from .plan import Checks, DrillRequest
 from .state import CheckResult, DrillPlan, PlannedRestore
 
@@ -83,6 +91,17 @@ class DrillChecker(Protocol):
     def run(
         self, plan: DrillPlan, restored: RestoredDatabase, checks: Checks
     ) -> tuple[list[CheckResult], float | None]: ...
+
+
+class TableImports(Protocol):
+    """A drill from an export: ImportTable of an export in the DR Region into a new table (the shape of the
+    export drill; ``adapters.drill_dynamodb.DrillTableGateway`` in the DR Region implements it)."""
+
+    def start_import(self, target_name: str, source: ExportSource, client_token: str) -> ImportProgress:
+        """Start the import into ``target_name`` (a retry with the same token within 8 hours is the same import)."""
+        ...
+
+    def import_progress(self, import_arn: str) -> ImportProgress: ...
 
 
 class RdsSources(Protocol):
@@ -148,4 +167,5 @@ __all__ = [
     "DrillRecords",
     "RdsSources",
     "SecretStore",
+    "TableImports",
 ]

@@ -17,11 +17,11 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from ..errors import AlreadyExistsError, ConfigurationError, InvalidRequestError, RestorableError
-from ..models import Database
+from ..models import Database, Engine
 from ..policy import PolicyDocument
 from ..request_fields import EventTime, StrictBool
 from ..validation import describe_problems
-from .plan import Checks, DrillMode, parse_drill_request
+from .plan import ENGINE_MODES, Checks, DrillMode, parse_drill_request
 
 
 class ScheduledDrillRequest(BaseModel):
@@ -105,19 +105,52 @@ def execution_name(database: Database, scheduled_time: datetime, mode: DrillMode
     return f"{stem}{suffix}"
 
 
+# The schedule names RDS's modes; what another engine drills for the same kind of recovery point.
+_ENGINE_MODE = {Engine.DYNAMODB: {DrillMode.SNAPSHOT: DrillMode.BACKUP}}
+
+
+def engine_mode(database: Database, mode: DrillMode) -> DrillMode | None:
+    """The drill mode of ``database``'s engine for the schedule's ``mode`` (``snapshot`` is a table's ``backup``);
+    None when the engine has no such drill."""
+    engine = database.type.engine
+    mapped = _ENGINE_MODE.get(engine, {}).get(mode, mode)
+    return mapped if mapped in ENGINE_MODES.get(engine, frozenset()) else None
+
+
+def _checks_for(engine: Engine, chosen: Checks) -> Checks:
+    """The part of a ``DRILL_CHECKS`` entry that applies to the engine (a ``*`` entry may hold both kinds)."""
+    return Checks(table=chosen.table) if engine is Engine.DYNAMODB else Checks(sql=chosen.sql)
+
+
 def drill_input(database: Database, request: ScheduledDrillRequest, checks: dict[str, Checks]) -> dict[str, JsonValue]:
-    document: dict[str, JsonValue] = {"source": database.arn, "mode": request.mode.value}
+    engine = database.type.engine
+    mode = engine_mode(database, request.mode) or request.mode
+    document: dict[str, JsonValue] = {"source": database.arn, "mode": mode.value}
+    if engine is not Engine.RDS:
+        document["engine"] = engine.value
     if request.kind is not None:
-        document["snapshot"] = {"kind": request.kind}
+        document["backup" if mode is DrillMode.BACKUP else "snapshot"] = {"kind": request.kind}
     chosen = checks.get(database.identifier) or checks.get("*")
     if chosen is not None:
-        document["checks"] = chosen.model_dump(mode="json", exclude_none=True)
+        applying = _checks_for(engine, chosen).model_dump(mode="json", exclude_none=True)
+        if applying:
+            document["checks"] = applying
     parse_drill_request(document)  # the state machine would reject it anyway: fail here, before starting
     return document
 
 
 class DatabaseInventory(Protocol):
     def list_databases(self) -> list[Database]: ...
+
+
+class EngineInventories:
+    """Every engine's protected resources as one inventory (RDS databases, DynamoDB tables)."""
+
+    def __init__(self, inventories: Sequence[DatabaseInventory]) -> None:
+        self.inventories = list(inventories)
+
+    def list_databases(self) -> list[Database]:
+        return [database for inventory in self.inventories for database in inventory.list_databases()]
 
 
 class DrillStarter(Protocol):
@@ -173,7 +206,10 @@ def run_drill_schedule(
     result = DrillScheduleResult(dry_run=request.dry_run, scheduled_time=scheduled_time, candidates=len(candidates))
     protected: list[Database] = []
     for database in candidates:
-        if policies.get(str(database.policy_name)) is None:
+        if engine_mode(database, request.mode) is None:
+            reason = f"{database.type.engine.value} has no {request.mode.value} drill; not drilled by this schedule"
+            result.skipped.append(ScheduleProblem(database.identifier, reason))
+        elif policies.get(str(database.policy_name)) is None:
             known = ", ".join(sorted(policies.policies))
             reason = f"restorable:policy={database.policy_name!r} names no policy (known: {known}); not drilled"
             result.skipped.append(ScheduleProblem(database.identifier, reason))
