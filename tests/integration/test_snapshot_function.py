@@ -169,7 +169,7 @@ def test_dry_run_plans_without_creating(functions: Functions, mixed_fleet: Fleet
     ("event", "message"),
     [
         ({}, "exactly one of 'kind'"),
-        ({"kind": "daily"}, "unknown scheduled kind(s) 'daily'; known: monthly, weekly"),
+        ({"kind": "hourly"}, "unknown scheduled kind(s) 'hourly'; known: daily, monthly, weekly"),
         ({"kind": "predeploy"}, "unknown scheduled kind(s) 'predeploy'"),
         ({"kind": "weekly", "kinds": ["monthly"]}, "exactly one of 'kind'"),
         ({"kinds": []}, "kinds"),
