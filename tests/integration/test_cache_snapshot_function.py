@@ -158,6 +158,17 @@ def test_the_weekly_run_takes_no_cache_snapshot(functions: Functions, caches: Ca
     assert outcomes(payload)[("orders-mysql", "weekly")] == "created"
 
 
+def test_an_engine_with_nothing_to_plan_is_not_read(functions: Functions, caches: CacheFleet) -> None:
+    """A weekly run reads no cache (caches have no weekly kind); a daily run reads no database or table."""
+    sunday = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
+    with time_machine.travel(sunday + timedelta(minutes=1), tick=False), recorded_calls() as weekly:
+        functions.invoke("SnapshotFunction", schedule(functions, "WeeklySnapshots").event_for(sunday)).result()
+    assert {c.service for c in weekly} == {"rds", "dynamodb"}
+    with recorded_calls() as daily:
+        functions.invoke("SnapshotFunction", sample("snapshot-daily.json")).result()
+    assert {c.service for c in daily} == {"elasticache"}
+
+
 def test_a_rerun_creates_nothing_new(functions: Functions, caches: CacheFleet) -> None:
     functions.invoke("SnapshotFunction", sample("snapshot-daily.json")).result()
     before = caches.snapshots()
