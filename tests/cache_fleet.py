@@ -1,7 +1,7 @@
 """Caches on moto for the handler tests: replication groups and clusters, their states and snapshots.
 
 moto keeps no creation time on a snapshot and has no serverless caches (their listings answer empty,
-see ``tests/moto_serverless_caches.py``); a cache's state is set on moto's model, since moto makes
+see ``local_runtime/serverless_caches.py``); a cache's state is set on moto's model, since moto makes
 every cache ``available`` at once.
 """
 
