@@ -56,6 +56,7 @@ simulate: install
 
 bench: install
 	$(PY) -m benchmarks
+	$(PY) -m benchmarks.elasticache
 	$(PY) -m benchmarks.simulation
 
 bench-prune: install

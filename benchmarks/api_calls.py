@@ -30,6 +30,9 @@ AWS_PAGES: dict[str, tuple[str, int]] = {
     "rds:DescribeDBClusterAutomatedBackups": ("DBClusterAutomatedBackups", 100),
     "rds:DescribeEvents": ("Events", 100),
     "rds:DescribeDBSnapshotAttributes": ("DBSnapshotAttributesResult", 100),
+    "elasticache:DescribeReplicationGroups": ("ReplicationGroups", 100),
+    "elasticache:DescribeCacheClusters": ("CacheClusters", 100),
+    "elasticache:DescribeSnapshots": ("Snapshots", 50),
 }
 
 

@@ -25,6 +25,7 @@ from moto import mock_aws
 
 import local_runtime  # noqa: F401 - puts the core layer on the path
 from local_runtime.functions import Functions
+from local_runtime.serverless_caches import answer_serverless_listings_empty
 from local_runtime.template import Template
 from restorable.dynamodb_backup_names import scheduled_backup_name
 
@@ -73,7 +74,7 @@ def _figures(by_operation: dict[str, int], floor: int, extra: dict[str, Any]) ->
 
 
 def weekly_run(table_count: int) -> dict[str, Any]:
-    with mock_aws(), time_machine.travel(SUNDAY + timedelta(hours=4), tick=False):
+    with answer_serverless_listings_empty(), mock_aws(), time_machine.travel(SUNDAY + timedelta(hours=4), tick=False):
         client = boto3.client("dynamodb", region_name="us-east-1")
         _tables(client, table_count)
         functions = Functions(Template.load())
@@ -87,7 +88,7 @@ def weekly_run(table_count: int) -> dict[str, Any]:
 
 
 def prune_pass(table_count: int) -> dict[str, Any]:
-    with mock_aws(), time_machine.travel(PRUNE_NOW, tick=False):
+    with answer_serverless_listings_empty(), mock_aws(), time_machine.travel(PRUNE_NOW, tick=False):
         client = boto3.client("dynamodb", region_name="us-east-1")
         names = _tables(client, table_count)
         client.create_table(

@@ -21,6 +21,7 @@ from moto.rds.models import DBSnapshot, rds_backends
 
 import local_runtime  # noqa: F401 - puts the core layer on the path
 from local_runtime.functions import Functions
+from local_runtime.serverless_caches import answer_serverless_listings_empty
 from local_runtime.template import Template
 from restorable.models import DatabaseType, RecoveryPoint
 from restorable.naming import format_timestamp
@@ -48,7 +49,7 @@ def prune_pass(sources: int = 100, points_per_source: int = 40) -> dict[str, Any
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     os.environ["MOTO_RDS_SNAPSHOT_LIMIT"] = "1000000"
-    with mock_aws():
+    with answer_serverless_listings_empty(), mock_aws():
         rds = boto3.client("rds", region_name="us-east-1")
         for number in range(sources):
             rds.create_db_instance(

@@ -10,9 +10,9 @@ import pytest
 from moto import mock_aws
 
 from local_runtime.functions import Functions
+from local_runtime.serverless_caches import answer_serverless_listings_empty
 from local_runtime.template import Template
 from tests.fleet import Fleet
-from tests.moto_serverless_caches import answer_serverless_listings_empty
 
 SOURCE_REGION = "us-east-1"
 DR_REGION = "us-west-2"

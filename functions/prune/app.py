@@ -14,6 +14,8 @@ from restorable.adapters.alerts import AlertPublisher
 from restorable.adapters.dynamodb import DynamoDbGateway
 from restorable.adapters.dynamodb_backups import DynamoDbBackupGateway, ExistingTables
 from restorable.adapters.dynamodb_holds import HoldStore
+from restorable.adapters.elasticache import ElastiCacheGateway
+from restorable.adapters.elasticache_points import ElastiCacheSnapshotGateway, ExistingCaches
 from restorable.adapters.rds import RdsGateway
 from restorable.errors import AwsError, RestorableError
 from restorable.models import Engine
@@ -57,7 +59,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def _engines(settings: PruneSettings) -> list[EngineGateways]:
-    """RDS in the source and DR Regions; DynamoDB in the source Region (its backups stay there)."""
+    """RDS in the source and DR Regions; DynamoDB and ElastiCache in the source Region (their points stay there)."""
     rds_source = RdsGateway(clients.client("rds", settings.region))
     rds_dr = RdsGateway(clients.client("rds", settings.dr_region))
     dynamodb_client = clients.client("dynamodb", settings.region)
@@ -65,11 +67,13 @@ def _engines(settings: PruneSettings) -> list[EngineGateways]:
     dynamodb = DynamoDbBackupGateway(
         tables, stack_name=settings.stack_name, holds=HoldStore(dynamodb_client, settings.dynamodb_holds_table)
     )
+    caches = ElastiCacheGateway(clients.client("elasticache", settings.region))
     return [
         EngineGateways(Engine.RDS, {"source": rds_source, "dr": rds_dr}, rds_source),
         EngineGateways(
             Engine.DYNAMODB, {"source": dynamodb}, ExistingTables(tables, clients.client("sts", settings.region))
         ),
+        EngineGateways(Engine.ELASTICACHE, {"source": ElastiCacheSnapshotGateway(caches)}, ExistingCaches(caches)),
     ]
 
 

@@ -1,4 +1,5 @@
-"""Scheduled snapshots (weekly, monthly, the hourly catch-up) of RDS instances, Aurora clusters, DynamoDB tables."""
+"""Scheduled snapshots (weekly, monthly, daily, the hourly catch-up) of RDS instances, Aurora clusters, DynamoDB
+tables and ElastiCache caches."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from restorable.adapters import clients
 from restorable.adapters.dynamodb import DynamoDbGateway
 from restorable.adapters.dynamodb_backups import DynamoDbBackupGateway
+from restorable.adapters.elasticache import ElastiCacheGateway
+from restorable.adapters.elasticache_points import ElastiCacheSnapshotGateway
 from restorable.adapters.rds import RdsGateway
 from restorable.errors import RestorableError
 from restorable.observability import log_event_summary, record_result
@@ -39,6 +42,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         DynamoDbBackupGateway(
             DynamoDbGateway(clients.client("dynamodb", settings.region)), stack_name=settings.stack_name
         ),
+        ElastiCacheSnapshotGateway(ElastiCacheGateway(clients.client("elasticache", settings.region))),
     ]
     result = run_snapshot_job(request, settings, gateways, now=now)
     record_result(result, logger, metrics)

@@ -4,7 +4,7 @@ On moto: replication groups and standalone clusters (Valkey, Redis OSS, Memcache
 snapshots created at group or cluster level with the contract's tags, listed, held and deleted, and
 the prune's tag-free inventory. moto has no creation time (the ``restorable:created-at`` tag written
 at creation stands in) and no serverless caches (its listings answer empty, see
-``tests/moto_serverless_caches.py``). On Stubber (botocore validates each request against the real
+``local_runtime/serverless_caches.py``). On Stubber (botocore validates each request against the real
 service model, and the real gateway code makes it): serverless caches and their snapshots, and an
 automatic snapshot, which moto never makes.
 """

@@ -128,8 +128,11 @@ def test_every_tag_write_names_this_stack_as_owner_and_never_relabels_another_ow
 ) -> None:
     """AddTagsToResource: either tag-on-create (request tag = this stack, existing owner must be this stack)
     or bookkeeping on recovery points this stack already owns (resource tag = this stack)."""
-    tagging = [s for s in statements if "rds:AddTagsToResource" in s.actions]
+    tagging = [s for s in statements if {"rds:AddTagsToResource", "elasticache:AddTagsToResource"} & set(s.actions)]
     assert {s.role for s in tagging} >= {"SnapshotFunction", "PredeployFunction", "CopyFunction", "DrillFunction"}
+    assert [
+        s.sid for s in tagging if "elasticache:AddTagsToResource" in s.actions and s.role == "SnapshotFunction"
+    ] == ["TagOnlyCacheSnapshotsItCreates"]
     for statement in tagging:
         equals = statement.operator("StringEquals")
         owned_already = equals.get("aws:ResourceTag/restorable:managed-by") == STACK_REF
@@ -512,7 +515,7 @@ def test_verification_reads_exports_and_never_starts_one(exporting: list[Stateme
 
 # ---- ElastiCache (pre-deploy) ----
 
-CACHE_SNAPSHOT_KEYS = SNAPSHOT_KEYS | {"restorable:job-id", "restorable:created-at"}
+PREDEPLOY_CACHE_SNAPSHOT_KEYS = SNAPSHOT_KEYS | {"restorable:job-id", "restorable:created-at"}
 
 
 def test_the_predeploy_function_snapshots_only_protected_caches_into_predeploy_names_it_owns(
@@ -530,7 +533,7 @@ def test_the_predeploy_function_snapshots_only_protected_caches_into_predeploy_n
         assert statement.resources
         assert all(r.endswith(":*-predeploy-??????????????") for r in statement.resources), sid
         assert statement.operator("StringEquals")["aws:RequestTag/restorable:managed-by"] == STACK_REF
-        assert set(statement.operator("ForAllValues:StringEquals")[TAG_KEYS]) == CACHE_SNAPSHOT_KEYS
+        assert set(statement.operator("ForAllValues:StringEquals")[TAG_KEYS]) == PREDEPLOY_CACHE_SNAPSHOT_KEYS
     tagging = _find(statements, "PredeployFunction", "TagOnlyCacheSnapshotsItCreates")
     assert tagging.actions == ("elasticache:AddTagsToResource",)
     assert tagging.operator("StringEqualsIfExists")["aws:ResourceTag/restorable:managed-by"] == STACK_REF
@@ -809,3 +812,79 @@ def test_table_deletes_need_a_drill_name_and_this_stacks_tags_or_no_tags_at_all(
         for role in ("DrillFunction", "DrillJanitorFunction")
         for sid in ("DeleteTaggedDrillTablesOnly", "DeleteUntaggedDrillTablesOnly")
     }
+
+
+# ---- ElastiCache ----
+
+CACHE_SNAPSHOT_KEYS = SNAPSHOT_KEYS | {"restorable:created-at"}
+CACHE_ARN = "arn:aws:elasticache:us-east-1:123456789012:"
+
+
+@pytest.mark.parametrize("sid", ["CreateCacheSnapshotsOwnedByThisStack", "TagOnlyCacheSnapshotsItCreates"])
+def test_cache_snapshots_are_created_and_tagged_only_with_the_contract_and_this_stack_as_owner(
+    statements: list[Statement], sid: str
+) -> None:
+    statement = _find(statements, "SnapshotFunction", sid)
+    assert statement.resources == (
+        f"{CACHE_ARN}snapshot:*-????-??-??",
+        f"{CACHE_ARN}serverlesscachesnapshot:*-????-??-??",
+    )
+    assert statement.operator("StringEquals") == {"aws:RequestTag/restorable:managed-by": STACK_REF}
+    assert set(statement.operator("ForAllValues:StringEquals")[TAG_KEYS]) == CACHE_SNAPSHOT_KEYS
+    if "elasticache:AddTagsToResource" in statement.actions:
+        assert statement.operator("StringEqualsIfExists") == {"aws:ResourceTag/restorable:managed-by": STACK_REF}
+
+
+def test_only_protected_caches_of_this_region_are_snapshotted(statements: list[Statement]) -> None:
+    creating = [
+        s
+        for s in statements
+        if {"elasticache:CreateSnapshot", "elasticache:CreateServerlessCacheSnapshot"} & set(s.actions)
+        and any(re.search(r":(replicationgroup|cluster|serverlesscache):", r) for r in s.resources)
+    ]
+    # The scheduled snapshots and the pre-deploy ones; each only of protected caches.
+    assert sorted((s.role, s.sid) for s in creating) == [
+        ("PredeployFunction", "SnapshotOnlyProtectedCaches"),
+        ("SnapshotFunction", "SnapshotOnlyProtectedCaches"),
+    ]
+    [statement] = [s for s in creating if s.role == "SnapshotFunction"]
+    assert set(statement.actions) == {"elasticache:CreateSnapshot", "elasticache:CreateServerlessCacheSnapshot"}
+    assert statement.resources == (
+        f"{CACHE_ARN}replicationgroup:*",
+        f"{CACHE_ARN}cluster:*",
+        f"{CACHE_ARN}serverlesscache:*",
+    )
+    assert statement.operator("Null") == {"aws:ResourceTag/restorable:policy": "false"}
+
+
+def test_cache_snapshots_are_deleted_only_by_the_prune_and_only_when_this_stack_owns_them(
+    statements: list[Statement],
+) -> None:
+    cache_deletes = {"elasticache:DeleteSnapshot", "elasticache:DeleteServerlessCacheSnapshot"}
+    deleting = [s for s in statements if cache_deletes & set(s.actions)]
+    allowing = [s for s in deleting if s.effect == "Allow"]
+    assert [(s.role, s.sid) for s in allowing] == [("PruneFunction", "DeleteOnlyCacheSnapshotsOwnedByThisStack")]
+    [allow] = allowing
+    assert set(allow.actions) == cache_deletes
+    assert allow.resources == (f"{CACHE_ARN}snapshot:*", f"{CACHE_ARN}serverlesscachesnapshot:*")
+    assert allow.operator("StringEquals") == {"aws:ResourceTag/restorable:managed-by": STACK_REF}
+    [deny] = [s for s in deleting if s.effect == "Deny"]
+    assert (deny.role, deny.sid) == ("PruneFunction", "NeverDeleteHeldRecoveryPoints")
+    assert set(deny.actions) >= cache_deletes
+    assert deny.operator("Null") == {"aws:ResourceTag/restorable:legal-hold": "false"}
+    assert deny.operator("StringNotEqualsIgnoreCase") == {"aws:ResourceTag/restorable:legal-hold": "false"}
+
+
+@pytest.mark.parametrize("role", ["SnapshotFunction", "PruneFunction"])
+def test_cache_reads_are_describes_on_every_resource_and_tag_reads_in_this_region(
+    statements: list[Statement], role: str
+) -> None:
+    describe = _find(statements, role, "ReadCachesAndCacheSnapshots")
+    assert all(a.startswith("elasticache:Describe") for a in describe.actions)
+    assert describe.resources == ("*",)
+    tags = [s for s in statements if s.role == role and "elasticache:ListTagsForResource" in s.actions]
+    assert [s.actions for s in tags] == [("elasticache:ListTagsForResource",)]
+    assert all(r.startswith(CACHE_ARN) for r in tags[0].resources)
+    # The prune reads which caches exist from the listings and the tags of snapshots only.
+    if role == "PruneFunction":
+        assert all(re.search(r":(snapshot|serverlesscachesnapshot):\*$", r) for r in tags[0].resources)

@@ -81,6 +81,7 @@ def test_schedules_retry_and_dead_letter(template: Template) -> None:
     [
         ("WeeklySnapshots", "snapshot-weekly.json"),
         ("MonthlySnapshots", "snapshot-monthly.json"),
+        ("DailySnapshots", "snapshot-daily.json"),
         ("CatchUpSnapshots", "snapshot-catch-up.json"),
     ],
 )

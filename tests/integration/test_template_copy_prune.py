@@ -56,7 +56,12 @@ def test_prune_deletes_only_snapshots_tagged_with_this_stack_in_both_regions(
 def test_prune_can_never_delete_a_held_recovery_point_nor_touch_anything_else(template: Template) -> None:
     policy = statements(template, "PruneFunction")
     [deny] = [s for s in policy if s["Effect"] == "Deny"]
-    assert set(actions(deny)) == {"rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot"}
+    assert set(actions(deny)) == {
+        "rds:DeleteDBSnapshot",
+        "rds:DeleteDBClusterSnapshot",
+        "elasticache:DeleteSnapshot",
+        "elasticache:DeleteServerlessCacheSnapshot",
+    }
     # deny whenever the hold tag is present (key in any case: IAM compares aws:ResourceTag keys that way) unless
     # its value is "false" in any case: at least as strict as the code, which reads every other value as held
     assert deny["Condition"] == {

@@ -23,6 +23,8 @@ from typing import Any, Protocol
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from restorable.adapters.elasticache import CacheKind, CacheSnapshot, _snapshot_with_tags
+from restorable.adapters.elasticache_points import cache_recovery_point
 from restorable.dynamodb_backup_names import scheduled_backup_name
 from restorable.dynamodb_holds import HoldBook
 from restorable.dynamodb_models import TableBackup, backup_recovery_point
@@ -572,3 +574,148 @@ def test_dynamodb_backups_are_pruned_by_the_same_rules_beside_rds(
         assert set(rds[region].deleted) <= rds_deletable
         if not rds_summary["breaker_tripped"]:
             assert set(rds[region].deleted) == rds_deletable
+
+
+# ---- ElastiCache: the third engine, its snapshots mapped by the real adapter mapping ----
+
+CACHES = ["sessions", "carts", "retired-cache"]  # "retired-cache" no longer exists
+LIVE_CACHES = CACHES[:2]
+CACHE_KINDS = {
+    CacheKind.REPLICATION_GROUP: "replicationgroup",
+    CacheKind.CACHE_CLUSTER: "cluster",
+    CacheKind.SERVERLESS: "serverlesscache",
+}
+
+
+def cache_arn(cache: str, kind: CacheKind) -> str:
+    return f"arn:aws:elasticache:{SOURCE_REGION}:{ACCOUNT}:{CACHE_KINDS[kind]}:{cache}"
+
+
+def cache_kind_of(cache: str) -> CacheKind:
+    return list(CacheKind)[CACHES.index(cache) % len(CacheKind)]
+
+
+def cache_group(pick: Chooser, index: int) -> Group:
+    """One cache snapshot in the source Region, tags fuzzed as for RDS, read through ``cache_recovery_point``."""
+    cache = pick.choice(CACHES)
+    kind = cache_kind_of(cache)
+    created = EPOCH + timedelta(days=pick.randint(0, 600), hours=pick.randint(0, 23))
+    meant = copy_tags(pick, cache, created)
+    tags = dict(meant["tags"])
+    rds_source = f"arn:aws:rds:{SOURCE_REGION}:{ACCOUNT}:db:{cache}"
+    source = meant["source"]
+    if tags.get("restorable:source") == rds_source:
+        source = tags["restorable:source"] = cache_arn(cache, kind)
+    if tags.get("restorable:kind") in ("weekly", "monthly"):
+        tags["restorable:kind"] = {"weekly": "daily", "monthly": "predeploy"}[tags["restorable:kind"]]
+    automated = pick.randint(0, 10) == 0
+    available = pick.randint(0, 7) > 0
+    when_source = pick.choice(["api", "tag", "tag", None])
+    if when_source == "tag":
+        tags["restorable:created-at"] = iso(created, 0)
+    name = f"{cache}-daily-p{index}"
+    snapshot = CacheSnapshot(
+        type=kind,
+        identifier=name,
+        arn=f"arn:aws:elasticache:{SOURCE_REGION}:{ACCOUNT}:snapshot:{name}",
+        source_identifier=cache,
+        status="available" if available else pick.choice(["creating", "failed", "exporting"]),
+        snapshot_type=pick.choice(["automated", "automatic"]) if automated else "manual",
+        region=SOURCE_REGION,
+        created_at=created if when_source == "api" else None,
+    )
+    # The gateway reads the creation time from the tag when the API gives none, as it does for listed snapshots.
+    point = cache_recovery_point(_snapshot_with_tags(snapshot, tags))
+    kind_tag = tags.get("restorable:kind")
+    group = Group()
+    group.copies[SOURCE_REGION] = Copy(
+        point,
+        ours=meant["ours"] and not automated,
+        complete=meant["complete"] and not automated,
+        expires=meant["expires"],
+        held=meant["held"],
+        kind=kind_tag if meant["kind"] else None,
+        source=source,
+        available=available,
+    )
+    return group
+
+
+class CacheRegion:
+    """The ElastiCache gateway's side of the prune's ports, over in-memory snapshots."""
+
+    engine = Engine.ELASTICACHE
+
+    def __init__(self, groups: list[Group]) -> None:
+        self.region = SOURCE_REGION
+        self.points = [g.copies[SOURCE_REGION].point for g in groups]
+        self.deleted: list[str] = []
+
+    def list_databases(self) -> list[Database]:
+        return [
+            Database(DatabaseType(cache_kind_of(c).value), c, cache_arn(c, cache_kind_of(c)), "available", "valkey")
+            for c in LIVE_CACHES
+        ]
+
+    def list_manual_snapshots(self) -> list[RecoveryPoint]:
+        return list(self.points)
+
+    def delete_snapshot(self, point: RecoveryPoint) -> None:
+        self.deleted.append(point.identifier)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(seed=st.integers(0, 2**63), now=clocks, limits=st.sampled_from(LIMITS))
+def test_cache_snapshots_are_pruned_by_the_same_rules_beside_rds_and_dynamodb(
+    seed: int, now: datetime, limits: BreakerLimits
+) -> None:
+    """Across the three engines: a cache snapshot is deleted only when ours, manual, complete, expired, not
+    held and not the newest of its kind for its cache (a deleted cache keeps its newest); each engine has
+    its own breaker, and the others are judged as if caches were not there."""
+    pick = random.Random(seed)
+    cache_groups = [cache_group(pick, i) for i in range(pick.randint(0, 14))]
+    caches = CacheRegion(cache_groups)
+    drawn = [dynamodb_backup(pick, i) for i in range(pick.randint(0, 6))]
+    dynamodb = DynamoDbRegion([b for b, _ in drawn], [r for _, r in drawn if r is not None], True)
+    rds_groups = seeded_inventory(seed)
+    rds = {
+        r: Region(r, [g.copies[r].point for g in rds_groups if r in g.copies], False)
+        for r in (SOURCE_REGION, DR_REGION)
+    }
+    result, _ = run_prune_job(
+        PruneRequest.model_validate({}, context={"now": now}),
+        SETTINGS,
+        [
+            EngineGateways(Engine.RDS, {"source": rds[SOURCE_REGION], "dr": rds[DR_REGION]}, Databases()),
+            EngineGateways(Engine.DYNAMODB, {"source": dynamodb}, dynamodb),
+            EngineGateways(Engine.ELASTICACHE, {"source": caches}, caches),
+        ],
+        now=now,
+        limits=limits,
+    )
+    deletable, complete = oracle(cache_groups, SOURCE_REGION, now)
+    deleted = set(caches.deleted)
+    assert len(deleted) == len(caches.deleted), "a snapshot was deleted twice"
+    assert not deleted - deletable, f"wrong deletes: {sorted(deleted - deletable)}"
+    by_name = {g.copies[SOURCE_REGION].point.identifier: g.copies[SOURCE_REGION] for g in cache_groups}
+    for name in deleted:
+        point = by_name[name].point
+        assert not point.is_automated
+        assert not point.legal_hold
+    summary = result.details["regions"][SOURCE_REGION]["engines"]["elasticache"]
+    assert summary["managed_total"] == complete
+    assert summary["breaker_tripped"] is (len(deletable) > limits.allowed(complete))
+    assert deleted == (set() if summary["breaker_tripped"] else deletable)
+    assert "elasticache" not in result.details["regions"][DR_REGION]["engines"]
+    # every cache (deleted or not) keeps its newest complete snapshot of each kind
+    kept = [c for c in by_name.values() if c.point.identifier not in deleted]
+    for c in by_name.values():
+        if c.point.identifier in deleted:
+            assert any(k.source == c.source and k.kind == c.kind and k.ours and k.available for k in kept)
+    TRIED["cache deleted"] += len(deleted)
+    TRIED["cache kept"] += len(cache_groups) - len(deleted)
+    for region in (SOURCE_REGION, DR_REGION):
+        rds_deletable, rds_complete = oracle(rds_groups, region, now)
+        rds_summary = result.details["regions"][region]["engines"]["rds"]
+        assert rds_summary["managed_total"] == rds_complete
+        assert set(rds[region].deleted) <= rds_deletable

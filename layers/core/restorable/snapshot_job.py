@@ -12,6 +12,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .engines import ENGINES
 from .errors import AlreadyExistsError, AwsError, InvalidRequestError, ResourceBusyError
 from .models import Database, Engine, RecoveryPoint
 from .request_fields import EventTime, StrictBool
@@ -90,6 +91,8 @@ def run_snapshot_job(
     }
     protected = 0
     for gateway in gateways:
+        if not any(ENGINES[gateway.engine].plans(period.kind) for period in periods):
+            continue  # nothing to plan for it (a weekly run and caches): its inventory is not read
         try:
             databases = gateway.list_databases()
             existing = {point.identifier: point for point in gateway.list_manual_snapshots()}

@@ -1,7 +1,8 @@
 """moto 5.2 has no serverless caches: its ElastiCache answers their listings with ``NotImplementedError``.
 
 AWS answers an account without serverless caches with empty listings. ``answer_serverless_listings_empty``
-teaches moto's ElastiCache responder exactly that (and nothing more), for every emulator the tests start,
+teaches moto's ElastiCache responder exactly that (and nothing more), for every emulator started in the
+process while it is in force (the tests install it for their whole session, the benchmarks around each run),
 so a handler that lists every kind of cache runs on moto. Tests of serverless caches themselves use
 botocore's ``Stubber``; hooks registered on a client still answer before moto does.
 """
