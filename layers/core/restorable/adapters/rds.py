@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ResourceNotFoundError
 from ..models import Database, DatabaseType, Engine, RecoveryPoint
 from ..tags import tag_dict, tag_list
+from . import paginators
 from .errors import BOTO_ERRORS, translate
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class RdsGateway:
         self.region: str = client.meta.region_name
 
     def pages(self, operation: str, result_key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        paginator = self._client.get_paginator(operation)  # type: ignore[call-overload]
+        paginator = paginators.paginator(self._client, operation)
         try:
             for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}, **kwargs):
                 yield from page.get(result_key, [])
