@@ -27,8 +27,9 @@ It is keyed by (service, Region, operation, the serialised request) and dropped:
 An answer moto computes from the current time (an instance's or cluster's ``LatestRestorableTime``
 is "now": ``CLOCK_DEPENDENT``) is given at a later (simulated) instant with those fields set to
 the clock then, as moto would; only when the stored values were the clock at the instant they were
-given (to the precision moto renders), otherwise it holds at that instant only. So does a table's
-continuous-backups answer (``INSTANT_ONLY``: the world moves its recovery window with the clock).
+given (to the precision moto renders), otherwise it holds at that instant only. An answer a hook of
+the local runtime changes (``world.serve_dynamodb``, ``backup_replication``) is kept as moto gave it:
+the hook changes each answer the caller gets, cached or not.
 
 Only ``Describe*``/``List*`` answers and DynamoDB's ``Scan``/``Query``/``GetItem`` are kept (errors
 too: an error is an answer), never those of Step Functions, whose executions progress on their own
@@ -77,9 +78,7 @@ CLOCK_DEPENDENT = {
     ("rds", "DescribeDBInstances"): ("DBInstances", "LatestRestorableTime"),
     ("rds", "DescribeDBClusters"): ("DBClusters", "LatestRestorableTime"),
 }
-# Answers that hold at the instant they were given only (the local runtime's world moves a table's
-# point-in-time recovery window with the clock: ``world.serve_dynamodb``).
-INSTANT_ONLY = frozenset({("dynamodb", "DescribeContinuousBackups")})
+
 _CONTEXT_KEY = "local_runtime_read_cache"
 _HOOK_ID = "local-runtime-read-cache"
 
@@ -262,7 +261,7 @@ class _Entry:
         stored = _frozen(parsed)
         fields = CLOCK_DEPENDENT.get((service, operation))
         if fields is None:
-            return cls(group, given_at, status, headers, stored, (service, operation) in INSTANT_ONLY)
+            return cls(group, given_at, status, headers, stored)
         values = [item[fields[1]] for item in parsed.get(fields[0], []) if fields[1] in item]
         for precision in _PRECISIONS:
             if all(isinstance(v, datetime) and v == _truncate(given_at, precision) for v in values):

@@ -201,14 +201,7 @@ class RdsWorld:
         """
 
         def window(parsed: dict[str, Any], **_: Any) -> None:
-            pitr = (parsed.get("ContinuousBackupsDescription") or {}).get("PointInTimeRecoveryDescription") or {}
-            if pitr.get("PointInTimeRecoveryStatus") != "ENABLED" or "EarliestRestorableDateTime" not in pitr:
-                return
-            now = datetime.now(UTC)
-            period = timedelta(days=int(pitr.get("RecoveryPeriodInDays") or 35))
-            earliest = max(pitr["EarliestRestorableDateTime"], now - period)
-            pitr["EarliestRestorableDateTime"] = earliest
-            pitr["LatestRestorableDateTime"] = max(earliest, now - PITR_LAG)
+            pitr_window_at(parsed, datetime.now(UTC))
 
         def replicas(parsed: dict[str, Any], **_: Any) -> None:
             table = parsed.get("Table") or {}
@@ -443,6 +436,21 @@ class RdsWorld:
         if restarted:
             self._changed("restart")
         return restarted
+
+
+def pitr_window_at(parsed: dict[str, Any], now: datetime) -> None:
+    """A ``DescribeContinuousBackups`` answer's PITR window as DynamoDB keeps it at ``now`` (in place).
+
+    Only moves it on: applied to its own result of an earlier instant it gives the window at ``now``,
+    so an answer the read cache kept before or after this hook changed it comes out the same.
+    """
+    pitr = (parsed.get("ContinuousBackupsDescription") or {}).get("PointInTimeRecoveryDescription") or {}
+    if pitr.get("PointInTimeRecoveryStatus") != "ENABLED" or "EarliestRestorableDateTime" not in pitr:
+        return
+    period = timedelta(days=int(pitr.get("RecoveryPeriodInDays") or 35))
+    earliest = max(pitr["EarliestRestorableDateTime"], now - period)
+    pitr["EarliestRestorableDateTime"] = earliest
+    pitr["LatestRestorableDateTime"] = max(earliest, now - PITR_LAG)
 
 
 def rds_event(

@@ -12,7 +12,7 @@ import time_machine
 from moto import mock_aws
 
 from local_runtime.read_cache import ReadCache
-from local_runtime.world import PITR_LAG, RdsWorld
+from local_runtime.world import PITR_LAG, RdsWorld, pitr_window_at
 
 REGION = "us-east-1"
 
@@ -65,7 +65,7 @@ def test_the_pitr_window_moves_with_the_clock_and_a_global_table_lists_its_repli
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     enabled_at = datetime(2026, 11, 1, tzinfo=UTC)
     with mock_aws(), time_machine.travel(enabled_at, tick=False) as clock:
-        cache = ReadCache(check=True)
+        cache = ReadCache(check=True)  # every answer it would give, at later instants too, against moto's
         with cache.installed(boto3._get_default_session()):
             dynamodb = boto3.client("dynamodb", region_name=REGION)
             for name in ("carts", "orders"):
@@ -80,7 +80,7 @@ def test_the_pitr_window_moves_with_the_clock_and_a_global_table_lists_its_repli
                 windows = []
                 for later in (timedelta(minutes=1), timedelta(hours=3), timedelta(days=10)):
                     clock.move_to(enabled_at + later)
-                    for _ in range(2):  # the second is the cache's to check against moto's
+                    for _ in range(2):
                         answer = reader.describe_continuous_backups(TableName="orders")
                     windows.append(answer["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"])
                 carts = reader.describe_table(TableName="carts")["Table"]
@@ -101,6 +101,11 @@ def test_the_pitr_window_moves_with_the_clock_and_a_global_table_lists_its_repli
     assert carts["GlobalTableVersion"] == "2019.11.21"
     assert "Replicas" not in orders
     assert cache.mismatches == []
+    assert cache.stats.checked == 6  # every window answer after the first, later instants' and moto's own included
+    # A kept answer moved on to a later instant gives that instant's window, as the hook does.
+    kept = {"ContinuousBackupsDescription": {"PointInTimeRecoveryDescription": dict(windows[1])}}
+    pitr_window_at(kept, enabled_at + timedelta(days=10))
+    assert kept["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"] == windows[2]
     frozen = outside["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     assert frozen["LatestRestorableDateTime"] == enabled_at
 
