@@ -268,6 +268,14 @@ def _pyplot() -> Any:
     return plt
 
 
+def engine_charts(demo: Demo) -> dict[str, tuple[str, bytes]]:
+    """File name -> (title, PNG) of the charts of every engine's recovery points and storage."""
+    return {
+        "recovery-points": ("Recovery points per engine and Region", _recovery_points_chart(demo)),
+        "storage-by-engine": ("Storage per Region and engine, and its estimated cost", _storage_chart(demo)),
+    }
+
+
 def _engines(demo: Demo) -> list[str]:
     """Every engine label of the samples, RDS first, then tables, then caches (the legend's order)."""
     from .report import service_of

@@ -373,6 +373,8 @@ def write_report(result: SimulationResult, directory: Path, runner_connected: bo
     """
     directory.mkdir(parents=True, exist_ok=True)
     charts = write_charts(result, directory)
+    if demo is not None and demo.engine_samples:
+        charts.update(write_engine_charts(demo, directory))
     summary = demo_summary_lines(demo) if demo is not None else summary_lines(result, runner_connected)
     lines = [
         "# Restorable on the embedded emulator",
@@ -447,6 +449,18 @@ def write_report(result: SimulationResult, directory: Path, runner_connected: bo
     path = directory / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def write_engine_charts(demo: Demo, directory: Path) -> dict[str, Path]:
+    """The HTML report's charts of every engine's recovery points and their storage, as PNG files."""
+    from .html_report import engine_charts
+
+    charts = {}
+    for name, (title, png) in engine_charts(demo).items():
+        path = directory / f"{name}.png"
+        path.write_bytes(png)
+        charts[title] = path
+    return charts
 
 
 def write_charts(result: SimulationResult, directory: Path) -> dict[str, Path]:

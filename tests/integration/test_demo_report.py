@@ -203,6 +203,9 @@ def test_markdown_report_has_the_findings_and_engines_tables(demo: Demo, tmp_pat
     [(_, _, _, points, peak, gb, cost)] = [r for r in engine_rows(demo) if r[:2] == ("us-east-1", "dynamodb")]
     assert f"| us-east-1 | dynamodb | dynamodb | {points} | {peak} | {gb:.0f} | {cost:.2f} |" in text
     assert cost == gb * 0.10
+    for chart in ("recovery-points.png", "storage-by-engine.png"):
+        assert f"]({chart})" in text
+        assert (tmp_path / chart).stat().st_size > 1000
     assert "report.html" in text
 
 
