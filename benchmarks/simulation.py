@@ -7,7 +7,7 @@
   cold: the handler re-imported on every invocation);
 - the policy simulator with 1,000 databases over 3 years with the default circuit breaker
   (20 % share, no count limit), wall and CPU seconds (the CPU figure is the one to compare on a
-  shared machine);
+  shared machine), and the same with 100 DynamoDB tables and 50 ElastiCache caches beside them;
 - 100 databases x 3 years with a fixed count limit of 50 (the breaker trips at every run, so the
   planner sees every member's points), and the plain reference loop (every database, every point,
   every run: what the default must equal exactly) at 100 databases, for the speed-up.
@@ -81,14 +81,22 @@ def demo_days_per_second(days: float = 8) -> dict[str, object]:
 
 
 def simulator_seconds(
-    databases: int, years: int, breaker: BreakerLimits, *, feed_only_what_can_change: bool = True
+    databases: int,
+    years: int,
+    breaker: BreakerLimits,
+    *,
+    feed_only_what_can_change: bool = True,
+    tables: int = 0,
+    caches: int = 0,
 ) -> dict[str, object]:
-    spec = build_input(fleet=synthetic_fleet(databases), start=START, days=365 * years, breaker=breaker)
+    fleet = synthetic_fleet(databases, tables=tables, caches=caches)
+    spec = build_input(fleet=fleet, start=START, days=365 * years, breaker=breaker)
     started, started_cpu = time.perf_counter(), time.process_time()
     result = simulate(spec, feed_only_what_can_change=feed_only_what_can_change)
     elapsed, elapsed_cpu = time.perf_counter() - started, time.process_time() - started_cpu
     return {
         "databases": databases,
+        **({"tables": tables, "caches": caches} if tables or caches else {}),
         "years": years,
         "breaker": {"max_share": breaker.max_share, "max_count": breaker.max_count},
         "prune_planner_fed": "only what can change" if feed_only_what_can_change else "every point",
@@ -109,6 +117,8 @@ def main() -> None:
         ],
         "policy_simulator": [
             simulator_seconds(1000, 3, BreakerLimits()),
+            # every engine: 1,000 databases, 100 tables (weekly, 90 days), 50 caches (daily, 7 days)
+            simulator_seconds(1000, 3, BreakerLimits(), tables=100, caches=50),
             simulator_seconds(100, 3, BreakerLimits(max_share=0.2, max_count=50)),
             # the plain reference loop (every database, every point, every run): slow by design
             simulator_seconds(100, 3, BreakerLimits(), feed_only_what_can_change=False),

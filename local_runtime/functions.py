@@ -94,14 +94,34 @@ class FunctionSpec:
 
 @dataclass
 class Invocation:
-    """What one invocation returned and printed."""
+    """What one invocation returned and printed (``output``; sorted into ``logs``, ``metrics`` and
+    ``other_output`` when first asked: most invocations' output is never read)."""
 
     function: str
     payload: Any = None
     error: BaseException | None = None
-    logs: list[dict[str, Any]] = field(default_factory=list)
-    metrics: list[dict[str, Any]] = field(default_factory=list)
-    other_output: list[str] = field(default_factory=list)
+    output: str = ""
+    _sorted: tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]] | None = field(default=None, repr=False)
+
+    @property
+    def logs(self) -> list[dict[str, Any]]:
+        """The structured log lines printed (JSON objects without ``_aws``)."""
+        return self._sort()[0]
+
+    @property
+    def metrics(self) -> list[dict[str, Any]]:
+        """The EMF blobs printed (JSON objects with ``_aws``)."""
+        return self._sort()[1]
+
+    @property
+    def other_output(self) -> list[str]:
+        """Every other line printed."""
+        return self._sort()[2]
+
+    def _sort(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+        if self._sorted is None:
+            self._sorted = _sort_output(self.output)
+        return self._sorted
 
     def result(self) -> Any:
         """The payload, or the handler's exception re-raised."""
@@ -290,7 +310,7 @@ class Functions:
                 invocation.error = exc
             finally:
                 sys.stdout = saved_stdout
-        _sort_output("".join(lines), invocation)
+        invocation.output = "".join(lines)
         return invocation
 
     def _module(self, spec: FunctionSpec, environment: Mapping[str, str]) -> ModuleType:
@@ -361,7 +381,11 @@ def _on_path(directories: tuple[Path, ...]) -> Iterator[None]:
             sys.path.remove(directory)
 
 
-def _sort_output(text: str, invocation: Invocation) -> None:
+def _sort_output(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """Printed text into (structured log lines, EMF blobs, other lines)."""
+    logs: list[dict[str, Any]] = []
+    metrics: list[dict[str, Any]] = []
+    other: list[str] = []
     for line in text.splitlines():
         line = line.strip()
         if not line:
@@ -369,11 +393,12 @@ def _sort_output(text: str, invocation: Invocation) -> None:
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
-            invocation.other_output.append(line)
+            other.append(line)
             continue
         if isinstance(record, dict) and "_aws" in record:
-            invocation.metrics.append(record)
+            metrics.append(record)
         elif isinstance(record, dict):
-            invocation.logs.append(record)
+            logs.append(record)
         else:
-            invocation.other_output.append(line)
+            other.append(line)
+    return logs, metrics, other

@@ -15,16 +15,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .report import REGION_STYLES, duration, kept_lines
+from restorable.models import Engine
+
+from .report import REGION_STYLES, STORAGE_PRICES_PER_GB_MONTH, duration, engine_rows, kept_lines, monthly_cost
 
 if TYPE_CHECKING:
     from .demo import Demo
 
-# Snapshot storage, $ per GB-month (RDS backup storage beyond the free allowance, us-east-1), charged
-# here on each snapshot's full size: an upper bound, RDS stores snapshots incrementally.
-STORAGE_PRICE_PER_GB_MONTH = 0.095
 _SEVERITY_COLOURS = {"CRITICAL": "#c0392b", "WARNING": "#e6a700"}
-_ENGINE_COLOURS = ["#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974", "#64b5cd"]
+_ENGINE_COLOURS = ["#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974", "#64b5cd", "#dd8452", "#937860"]
+# Each engine's band in the stacked charts also has its own hatch, so neighbours stay apart in grey too.
+_ENGINE_HATCHES = ["", "//", "..", "xx", "\\\\", "++", "oo", "--"]
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -75,9 +76,12 @@ def render(demo: Demo) -> str:
         _planted(demo),
         '<h2 id="recovery-points">Recovery points per engine and Region</h2>',
         _img("recovery-points", _recovery_points_chart(demo)),
+        _engine_table(demo),
         '<h2 id="storage">Storage and estimated cost</h2>',
-        f"<p>Each snapshot counted at its full allocated size, ${STORAGE_PRICE_PER_GB_MONTH} per GB-month "
-        "(an upper bound: RDS stores snapshots incrementally).</p>",
+        "<p>Each recovery point counted at its full size (an RDS snapshot at its database's allocated "
+        "storage, a table's backup or a cache's snapshot at its data), per GB-month: "
+        + ", ".join(f"{engine.value} ${price}" for engine, price in STORAGE_PRICES_PER_GB_MONTH.items())
+        + " (an upper bound for RDS, which stores snapshots incrementally).</p>",
         _img("storage", _storage_chart(demo)),
         '<h2 id="findings">Findings</h2>',
         _img("findings-timeline", _findings_chart(demo)) if episodes else "",
@@ -145,6 +149,15 @@ def _planted(demo: Demo) -> str:
             ]
         )
     return _table(["problem", "database", "planted", "changes made", "seen", "expected"], rows, "planted-table")
+
+
+def _engine_table(demo: Demo) -> str:
+    rows = [
+        [_e(region), _e(engine), _e(service), str(points), str(peak), f"{gb:.0f}", f"{cost:.2f}"]
+        for region, engine, service, points, peak, gb, cost in engine_rows(demo)
+    ]
+    headers = ["Region", "engine", "service", "at the end", "peak", "GB at the end", "est. $/month"]
+    return _table(headers, rows, "engines-table")
 
 
 def _findings_table(demo: Demo) -> str:
@@ -255,19 +268,40 @@ def _pyplot() -> Any:
     return plt
 
 
+def engine_charts(demo: Demo) -> dict[str, tuple[str, bytes]]:
+    """File name -> (title, PNG) of the charts of every engine's recovery points and storage."""
+    return {
+        "recovery-points": ("Recovery points per engine and Region", _recovery_points_chart(demo)),
+        "storage-by-engine": ("Storage per Region and engine, and its estimated cost", _storage_chart(demo)),
+    }
+
+
+def _engines(demo: Demo) -> list[str]:
+    """Every engine label of the samples, RDS first, then tables, then caches (the legend's order)."""
+    from .report import service_of
+
+    order = {Engine.RDS: 0, Engine.DYNAMODB: 1, Engine.ELASTICACHE: 2}
+    found = {engine for sample in demo.engine_samples for (_, engine) in sample.points}
+    return sorted(found, key=lambda engine: (order[service_of(engine)], engine))
+
+
 def _recovery_points_chart(demo: Demo) -> bytes:
-    """One panel per Region, manual snapshots stacked by engine (so no series hides another)."""
+    """One panel per Region, every engine's recovery points stacked (so no series hides another)."""
     plt = _pyplot()
     regions = demo.result.regions
     samples = demo.engine_samples
-    engines = sorted({engine for _, counts in samples for (_, engine) in counts})
-    figure, axes = plt.subplots(1, len(regions), figsize=(11, 3.6), sharey=True, squeeze=False)
-    days = [moment for moment, _ in samples]
+    engines = _engines(demo)
+    figure, axes = plt.subplots(1, len(regions), figsize=(11, 3.8), sharey=True, squeeze=False)
+    days = [sample.at for sample in samples]
     for panel, region in zip(axes[0], regions, strict=True):
-        series = [[counts.get((region, engine), 0) for _, counts in samples] for engine in engines]
+        series = [[sample.points.get((region, engine), 0) for sample in samples] for engine in engines]
         if days and engines:
-            panel.stackplot(days, series, labels=engines, colors=_ENGINE_COLOURS[: len(engines)], step="post")
-        panel.set_title(f"{region}: manual snapshots by engine")
+            bands = panel.stackplot(
+                days, series, labels=engines, colors=_ENGINE_COLOURS[: len(engines)], step="post", edgecolor="white"
+            )
+            for number, band in enumerate(bands):
+                band.set_hatch(_ENGINE_HATCHES[number % len(_ENGINE_HATCHES)])
+        panel.set_title(f"{region}: recovery points by engine")
         panel.set_ylabel("recovery points")
         panel.tick_params(axis="x", rotation=30)
     axes[0][-1].legend(loc="upper left", fontsize=8)
@@ -275,29 +309,39 @@ def _recovery_points_chart(demo: Demo) -> bytes:
 
 
 def _storage_chart(demo: Demo) -> bytes:
+    """GB per Region and engine (stacked), with the estimated monthly cost of all of it on the right axis."""
     plt = _pyplot()
     result = demo.result
-    figure, axes = plt.subplots(figsize=(11, 3.6))
-    days = [s.day for s in result.samples]
-    total = [0.0] * len(days)
+    samples = demo.engine_samples
+    engines = _engines(demo)
+    figure, axes = plt.subplots(figsize=(11, 3.8))
+    days = [sample.at for sample in samples]
+    labels, series, colours, hatches = [], [], [], []
     for number, region in enumerate(result.regions):
-        values = [s.storage_gb.get(region, 0) for s in result.samples]
-        total = [t + v for t, v in zip(total, values, strict=True)]
-        axes.step(days, values, where="post", label=f"{region} GB", **REGION_STYLES[number % len(REGION_STYLES)])
-    axes.set_ylabel("GB (full size per snapshot)")
+        for index, engine in enumerate(engines):
+            values = [sample.storage_gb.get((region, engine), 0.0) for sample in samples]
+            if any(values):
+                labels.append(f"{region} {engine} GB")
+                series.append(values)
+                colours.append(_ENGINE_COLOURS[index % len(_ENGINE_COLOURS)])
+                hatches.append("" if number == 0 else "//")  # the DR Region's bands are hatched
+    if days and series:
+        bands = axes.stackplot(days, series, labels=labels, colors=colours, step="post", alpha=0.85, edgecolor="white")
+        for band, hatch in zip(bands, hatches, strict=True):
+            band.set_hatch(hatch)
+    axes.set_ylabel("GB (full size per recovery point)")
     cost = axes.twinx()
     cost.step(
         days,
-        [t * STORAGE_PRICE_PER_GB_MONTH for t in total],
+        [monthly_cost(sample.storage_gb) for sample in samples],
         where="post",
-        color="grey",
-        linestyle="-.",
-        label="$/month, all Regions",
+        label="$/month, all Regions and engines",
+        **REGION_STYLES[0] | {"color": "black", "alpha": 0.9, "linewidth": 2.0},
     )
     cost.set_ylabel("estimated $ per month")
     lines = axes.get_legend_handles_labels()
     more = cost.get_legend_handles_labels()
-    axes.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=8)
+    axes.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=7, ncol=2)
     axes.tick_params(axis="x", rotation=30)
     return _png(figure)
 

@@ -15,7 +15,11 @@ shows the same story as the default 100 days:
 - a legal hold put on ``billing-postgres``'s first weekly snapshot on day 1: it outlives its
   retention and pruning keeps it (``legal-hold``) while the copies from the same week go;
 - ``legacy-postgres`` deleted at 55 % of the period (without a final snapshot, its automated
-  backups deleted): its last recovery points stay, pruning keeps the newest of each kind.
+  backups deleted): its last recovery points stay, pruning keeps the newest of each kind;
+- point-in-time recovery of the table ``orders-table`` turned off at 35 % of the period and back on
+  three days later;
+- ``billing-postgres`` (100 GB) restores slower than its RTO under the restore-duration model: its
+  drills fail, and verification reports that it has no successful drill.
 """
 
 from __future__ import annotations
@@ -31,9 +35,11 @@ from restorable import tags as tag_keys
 
 from .findings import FindingEpisode
 from .fleet import SAMPLE_FLEET, FleetMember
-from .world import RdsWorld
+from .world import EngineSample, RdsWorld
 
 LEGACY = FleetMember("legacy-postgres", "postgres", "standard", size_gb=10)
+PITR_TABLE = "orders-table"
+SLOW_RESTORE = "billing-postgres"
 # The sample fleet plus the database the "deleted database" problem deletes.
 DEMO_FLEET: tuple[FleetMember, ...] = (*SAMPLE_FLEET, LEGACY)
 
@@ -69,8 +75,8 @@ class AppliedChange:
 class PlantedWorld(RdsWorld):
     """The RDS world with the planted changes applied at the daily tick, once each, in order.
 
-    At the same tick it counts the manual snapshots per Region and engine (``engine_samples``),
-    from moto's backends (no API calls), for the report's recovery-point chart.
+    At the same tick it counts every engine's recovery points per Region (``engine_samples``),
+    from moto's backends (no API calls), for the report's recovery-point and storage charts.
     """
 
     def __init__(
@@ -78,13 +84,15 @@ class PlantedWorld(RdsWorld):
         regions: Iterable[str],
         problems: Sequence[PlantedProblem] = (),
         engines: dict[str, str] | None = None,
+        sizes: dict[str, float] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(regions, **kwargs)
         self.problems = list(problems)
         self.engines = dict(engines or {})
+        self.sizes = dict(sizes or {})
         self.applied: list[AppliedChange] = []
-        self.engine_samples: list[tuple[datetime, dict[tuple[str, str], int]]] = []
+        self.engine_samples: list[EngineSample] = []
         self._pending = sorted(((c, p.name) for p in self.problems for c in p.changes), key=lambda item: item[0].at)
 
     def restart_long_stopped(self, now: datetime) -> list[str]:
@@ -95,11 +103,7 @@ class PlantedWorld(RdsWorld):
         return super().restart_long_stopped(now)
 
     def sample_engines(self, now: datetime) -> None:
-        counts: dict[tuple[str, str], int] = {}
-        for snapshot in self.inventory().snapshots.values():
-            key = (snapshot.region, self.engines.get(snapshot.source_identifier, "other"))
-            counts[key] = counts.get(key, 0) + 1
-        self.engine_samples.append((now, counts))
+        self.engine_samples.append(self.recovery_points(now, self.engines, self.sizes))
 
     def run_backup(self, region: str, identifier: str, now: datetime) -> list[dict[str, Any]]:
         """As RDS: an instance whose automated backups are off takes none."""
@@ -146,6 +150,27 @@ def _hold_first_weekly(region: str, identifier: str) -> Callable[[], str]:
     return apply
 
 
+def _set_pitr(region: str, table: str, enabled: bool) -> Callable[[], str]:
+    def apply() -> str:
+        dynamodb = boto3.client("dynamodb", region_name=region)
+        if enabled:
+            dynamodb.update_continuous_backups(
+                TableName=table,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True, "RecoveryPeriodInDays": 35},
+            )
+        else:
+            dynamodb.update_continuous_backups(
+                TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False}
+            )
+        state = "true,RecoveryPeriodInDays=35" if enabled else "false"
+        return (
+            f"aws dynamodb update-continuous-backups --table-name {table} "
+            f"--point-in-time-recovery-specification PointInTimeRecoveryEnabled={state}"
+        )
+
+    return apply
+
+
 def _delete(region: str, identifier: str) -> Callable[[], str]:
     def apply() -> str:
         _rds(region).delete_db_instance(
@@ -163,6 +188,7 @@ def demo_problems(start: datetime, days: float, region: str = "us-east-1") -> li
         return start + timedelta(days=max(at_least, round(days * share)))
 
     backups_off, backups_on = day(0.2, 2), day(0.2, 2) + timedelta(days=3)
+    pitr_off, pitr_on = day(0.35, 3), day(0.35, 3) + timedelta(days=3)
     return [
         PlantedProblem(
             name="stopped database",
@@ -211,5 +237,25 @@ def demo_problems(start: datetime, days: float, region: str = "us-east-1") -> li
             changes=(Change(day(0.55, 3), "database deleted", _delete(region, LEGACY.identifier)),),
             checks=(),
             expect="no longer verified; its last recovery points stay (pruning keeps the newest of each kind)",
+        ),
+        PlantedProblem(
+            name="table PITR off",
+            database=PITR_TABLE,
+            description=f"point-in-time recovery of the table {PITR_TABLE} is turned off on {pitr_off:%Y-%m-%d} "
+            f"and turned back on on {pitr_on:%Y-%m-%d}",
+            changes=(
+                Change(pitr_off, "point-in-time recovery turned off", _set_pitr(region, PITR_TABLE, False)),
+                Change(pitr_on, "point-in-time recovery turned back on (35 days)", _set_pitr(region, PITR_TABLE, True)),
+            ),
+            checks=("point-in-time-recovery", "recovery-point-age"),
+            expect="found within the hour and alerted; recovers once PITR is back on; its weekly backups go on",
+        ),
+        PlantedProblem(
+            name="slow restore",
+            database=SLOW_RESTORE,
+            description=f"{SLOW_RESTORE} (100 GB) restores slower than its 1-hour RTO under the restore-duration model",
+            changes=(),
+            checks=("restore-drill",),
+            expect="its drills fail on RTO and alert; verification then reports no successful drill for it",
         ),
     ]

@@ -14,9 +14,10 @@ of ``make bench``); only the answer of a call identical to an earlier one is tak
 It is keyed by (service, Region, operation, the serialised request) and dropped:
 
 - on every call that is not a read: whole, unless the write is to a service whose writes change
-  only its own answers (``WRITE_SCOPES``: a DynamoDB put, an S3 put, a CloudWatch metric, an SNS
-  publish), then only that service's answers. Whatever a write sets off elsewhere (a Lambda
-  function invoked in this process) makes its own calls through these hooks;
+  only its own answers (``WRITE_SCOPES``: an RDS snapshot or copy, an ElastiCache snapshot, a
+  DynamoDB put, an S3 put, a CloudWatch metric, an SNS publish), then only that service's answers.
+  Whatever a write sets off elsewhere (a Lambda function invoked in this process) makes its own
+  calls through these hooks;
 - when the caller says the world changed (``world_changed(step)``): the simulation's own RDS
   lifecycle steps (automated backups, restarts of long-stopped instances, restore durations)
   change moto without an API call. They never touch a manual snapshot, so the listings of manual
@@ -26,7 +27,9 @@ It is keyed by (service, Region, operation, the serialised request) and dropped:
 An answer moto computes from the current time (an instance's or cluster's ``LatestRestorableTime``
 is "now": ``CLOCK_DEPENDENT``) is given at a later (simulated) instant with those fields set to
 the clock then, as moto would; only when the stored values were the clock at the instant they were
-given (to the precision moto renders), otherwise it holds at that instant only.
+given (to the precision moto renders), otherwise it holds at that instant only. An answer a hook of
+the local runtime changes (``world.serve_dynamodb``, ``backup_replication``) is kept as moto gave it:
+the hook changes each answer the caller gets, cached or not.
 
 Only ``Describe*``/``List*`` answers and DynamoDB's ``Scan``/``Query``/``GetItem`` are kept (errors
 too: an error is an answer), never those of Step Functions, whose executions progress on their own
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import pickle
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -51,9 +55,14 @@ READ_PREFIXES = ("Describe", "List", "Get", "Head", "Query", "Scan", "BatchGet")
 # Operations whose answers are kept.
 CACHED_PREFIXES = ("Describe", "List")
 CACHED_OPERATIONS = frozenset({("dynamodb", "Scan"), ("dynamodb", "Query"), ("dynamodb", "GetItem")})
+# The group of the listings of manual snapshots: RDS's own lifecycle steps never change them.
+MANUAL_SNAPSHOTS = "rds:manual-snapshots"
 # Services whose writes change no other service's answers in moto -> the services whose answers they drop.
-# (SNS delivers to SQS; DynamoDB feeds its streams; S3 notifies SQS and SNS.) Any other write drops all.
+# (SNS delivers to SQS; DynamoDB feeds its streams; S3 notifies SQS and SNS; RDS may make a master
+# password's secret and an AWS managed KMS key.) Any other write drops all.
 WRITE_SCOPES: dict[str, frozenset[str]] = {
+    "rds": frozenset({"rds", MANUAL_SNAPSHOTS, "secretsmanager", "kms", "ec2"}),
+    "elasticache": frozenset({"elasticache"}),
     "dynamodb": frozenset({"dynamodb", "dynamodbstreams"}),
     "s3": frozenset({"s3", "sqs", "sns"}),
     "cloudwatch": frozenset({"cloudwatch"}),
@@ -62,8 +71,6 @@ WRITE_SCOPES: dict[str, frozenset[str]] = {
 }
 # Services whose answers change without a call (Step Functions executions run on a thread).
 UNCACHED_SERVICES = frozenset({"sfn", "stepfunctions"})
-# The group of the listings of manual snapshots: RDS's own lifecycle steps never change them.
-MANUAL_SNAPSHOTS = "rds:manual-snapshots"
 _MANUAL_SNAPSHOT_LISTINGS = frozenset({"DescribeDBSnapshots", "DescribeDBClusterSnapshots"})
 # Answers moto computes from the current time: valid at the instant they were given only.
 # (service, operation) -> (list of the answer, field of its items): moto sets the field to the current time.
@@ -71,6 +78,7 @@ CLOCK_DEPENDENT = {
     ("rds", "DescribeDBInstances"): ("DBInstances", "LatestRestorableTime"),
     ("rds", "DescribeDBClusters"): ("DBClusters", "LatestRestorableTime"),
 }
+
 _CONTEXT_KEY = "local_runtime_read_cache"
 _HOOK_ID = "local-runtime-read-cache"
 
@@ -250,7 +258,7 @@ class _Entry:
         headers: dict[str, str],
         parsed: Any,
     ) -> _Entry:
-        stored = _copy(parsed)
+        stored = _frozen(parsed)
         fields = CLOCK_DEPENDENT.get((service, operation))
         if fields is None:
             return cls(group, given_at, status, headers, stored)
@@ -263,10 +271,10 @@ class _Entry:
     def answer_at(self, now: datetime) -> Any:
         """A copy of the answer as moto would give it at ``now``; None when that cannot be known."""
         if now == self.given_at or not self.clock_dependent:
-            return _copy(self.parsed)
+            return _thawed(self.parsed)
         if self.clock_fields is None or self.clock_precision is None:
             return None
-        answer = _copy(self.parsed)
+        answer = _thawed(self.parsed)
         items, field_name = self.clock_fields
         clock = _truncate(now, self.clock_precision)
         for item in answer.get(items, []):
@@ -280,6 +288,24 @@ _PRECISIONS = (timedelta(microseconds=1), timedelta(milliseconds=1), timedelta(s
 
 def _truncate(moment: datetime, precision: timedelta) -> datetime:
     return moment - (moment - datetime.min.replace(tzinfo=moment.tzinfo)) % precision
+
+
+def _frozen(parsed: Any) -> Any:
+    """The answer as kept: pickled (a copy made and undone in C), or a copy when it cannot be pickled."""
+    try:
+        return _Pickled(pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return _copy(parsed)
+
+
+def _thawed(stored: Any) -> Any:
+    """A fresh copy of a kept answer, for one caller to change as it likes."""
+    return pickle.loads(stored.data) if type(stored) is _Pickled else _copy(stored)  # noqa: S301 - our own bytes
+
+
+@dataclass(frozen=True)
+class _Pickled:
+    data: bytes
 
 
 def _copy(value: Any) -> Any:

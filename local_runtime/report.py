@@ -8,6 +8,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from restorable.models import Engine
+
+from .fleet import CACHE_ENGINES, TABLE_ENGINE
 from .simulation import DailySample, DrillRun, SimulationResult
 
 if TYPE_CHECKING:
@@ -15,7 +18,13 @@ if TYPE_CHECKING:
     from .findings import FindingEpisode
     from .planted import PlantedProblem
 
+# How an explanation that is not a planted problem starts (see ``demo.NO_CACHE_SNAPSHOTS``).
+KNOWN_GAP = "known gap:"
 MANUAL_SNAPSHOT_QUOTA = 100  # per Region, DB snapshots and cluster snapshots each (adjustable in AWS)
+# Recovery-point storage, $ per GB-month in us-east-1, charged on each point's full size: RDS snapshot
+# storage beyond the free allowance (an upper bound: RDS stores snapshots incrementally), DynamoDB
+# on-demand backups (full copies), ElastiCache snapshots.
+STORAGE_PRICES_PER_GB_MONTH = {Engine.RDS: 0.095, Engine.DYNAMODB: 0.10, Engine.ELASTICACHE: 0.085}
 # One style per Region, so series that coincide (source and DR copies) both stay visible.
 REGION_STYLES: list[dict[str, Any]] = [
     {"color": "tab:blue", "linestyle": "-", "linewidth": 3.5, "alpha": 0.6},
@@ -57,6 +66,62 @@ def job_weeks(result: SimulationResult) -> dict[str, list[tuple[str, int, int, C
     return table
 
 
+def service_of(engine: str) -> Engine:
+    """The service whose recovery points an engine label of the report counts."""
+    if engine == TABLE_ENGINE:
+        return Engine.DYNAMODB
+    if engine in CACHE_ENGINES or engine == "elasticache":
+        return Engine.ELASTICACHE
+    return Engine.RDS
+
+
+def monthly_cost(storage_gb: dict[tuple[str, str], float]) -> float:
+    """Estimated $ per month of recovery-point storage, per (Region, engine) GB at the service's price."""
+    return sum(gb * STORAGE_PRICES_PER_GB_MONTH[service_of(engine)] for (_, engine), gb in storage_gb.items())
+
+
+def engine_rows(demo: Demo) -> list[tuple[str, str, str, int, int, float, float]]:
+    """(Region, engine, service, recovery points at the end, peak, GB at the end, $/month at the end)."""
+    samples = demo.engine_samples
+    if not samples:
+        return []
+    last = samples[-1]
+    order = {Engine.RDS: 0, Engine.DYNAMODB: 1, Engine.ELASTICACHE: 2}
+    found = {key for sample in samples for key in sample.points}
+    keys = sorted(found, key=lambda key: (key[0], order[service_of(key[1])], key[1]))
+    rows = []
+    for region, engine in keys:
+        gb = last.storage_gb.get((region, engine), 0.0)
+        rows.append(
+            (
+                region,
+                engine,
+                service_of(engine).value,
+                last.points.get((region, engine), 0),
+                max(sample.points.get((region, engine), 0) for sample in samples),
+                gb,
+                gb * STORAGE_PRICES_PER_GB_MONTH[service_of(engine)],
+            )
+        )
+    return rows
+
+
+def engine_lines(demo: Demo) -> list[str]:
+    """Recovery points of every engine per Region at the end: the summary's part beside the snapshots."""
+    rows = engine_rows(demo)
+    if not rows:
+        return []
+    lines = [
+        "Recovery points of every engine per Region (RDS snapshots, DynamoDB backups, ElastiCache snapshots):",
+        f"  {'Region':<11} {'engine':<18} {'service':<12} {'at end':>6} {'peak':>5} {'GB':>7} {'$/month':>8}",
+    ]
+    for region, engine, service, points, peak, gb, cost in rows:
+        lines.append(f"  {region:<11} {engine:<18} {service:<12} {points:>6} {peak:>5} {gb:>7.0f} {cost:>8.2f}")
+    total = sum(row[6] for row in rows)
+    lines.append(f"  estimated storage cost at the end: ${total:.2f} per month (each point at its full size)")
+    return lines
+
+
 def planted_lines(planted: Sequence[PlantedProblem]) -> list[str]:
     """What is planted on purpose (announced when the run starts)."""
     if not planted:
@@ -72,9 +137,16 @@ def _when(moment: datetime | None) -> str:
     return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M}"
 
 
+def episode_origin(episode: FindingEpisode) -> str:
+    """What explains a finding: the planted problem, a known gap of the stack, or nothing (NOT PLANTED)."""
+    if not episode.planted:
+        return "NOT PLANTED"
+    return episode.planted if episode.planted.startswith(KNOWN_GAP) else f"planted: {episode.planted}"
+
+
 def finding_line(episode: FindingEpisode) -> str:
     state = f"cleared {_when(episode.cleared)}" if episode.cleared else "STILL OPEN"
-    origin = f"planted: {episode.planted}" if episode.planted else "NOT PLANTED"
+    origin = episode_origin(episode)
     alerted = f"alerted {_when(episode.alerted)}" if episode.alerted else "never alerted"
     return (
         f"[{episode.severity}] {episode.resource} / {episode.check}: first seen {_when(episode.first_seen)}, "
@@ -191,6 +263,7 @@ def demo_summary_lines(demo: Demo) -> list[str]:
     return [
         *summary_lines(demo.result, demo.runner_connected),
         "",
+        *([*engine_lines(demo), ""] if demo.engine_samples else []),
         *findings_lines(demo),
         "",
         *planted_outcome_lines(demo),
@@ -300,6 +373,8 @@ def write_report(result: SimulationResult, directory: Path, runner_connected: bo
     """
     directory.mkdir(parents=True, exist_ok=True)
     charts = write_charts(result, directory)
+    if demo is not None and demo.engine_samples:
+        charts.update(write_engine_charts(demo, directory))
     summary = demo_summary_lines(demo) if demo is not None else summary_lines(result, runner_connected)
     lines = [
         "# Restorable on the embedded emulator",
@@ -323,6 +398,16 @@ def write_report(result: SimulationResult, directory: Path, runner_connected: bo
         lines += [f"### {job}", "", "| week of | runs | not ok | outcomes |", "|---|---|---|---|"]
         for week, runs, not_ok, counts in weeks:
             lines.append(f"| {week} | {runs} | {not_ok} | {', '.join(f'{k} {v}' for k, v in sorted(counts.items()))} |")
+        lines.append("")
+    if demo is not None and demo.engine_samples:
+        lines += [
+            "## Recovery points per engine and Region",
+            "",
+            "| Region | engine | service | at the end | peak | GB at the end | est. $/month |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for region, engine, service, points, peak, gb, cost in engine_rows(demo):
+            lines.append(f"| {region} | {engine} | {service} | {points} | {peak} | {gb:.0f} | {cost:.2f} |")
         lines.append("")
     if demo is not None:
         lines += ["## Findings", "", *findings_table(demo), ""]
@@ -364,6 +449,18 @@ def write_report(result: SimulationResult, directory: Path, runner_connected: bo
     path = directory / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def write_engine_charts(demo: Demo, directory: Path) -> dict[str, Path]:
+    """The HTML report's charts of every engine's recovery points and their storage, as PNG files."""
+    from .html_report import engine_charts
+
+    charts = {}
+    for name, (title, png) in engine_charts(demo).items():
+        path = directory / f"{name}.png"
+        path.write_bytes(png)
+        charts[title] = path
+    return charts
 
 
 def write_charts(result: SimulationResult, directory: Path) -> dict[str, Path]:

@@ -221,6 +221,7 @@ class Simulation:
         with (
             self.world.serve_account_quotas(),
             self.world.serve_empty_serverless_caches(),
+            self.world.serve_dynamodb(),
             time_machine.travel(start, tick=False) as traveller,
             self.runner.active(traveller) if self.runner is not None else contextlib.nullcontext(),
         ):

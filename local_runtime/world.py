@@ -8,6 +8,12 @@ Region; Aurora emits none for cluster copies). ``RdsWorld`` also runs each insta
 automated backup in its backup window (RDS-EVENT-0002) and restarts instances that have been
 stopped for seven days, as RDS does. Those steps change moto without an API call, so the world
 tells its ``listeners`` (the emulator's read cache) after each one.
+
+Where moto does not model what DynamoDB itself keeps, the world shows it on the answers
+verification reads (``serve_dynamodb``): the point-in-time recovery window moves with the clock
+(moto freezes it when PITR is turned on), and a global table's ``DescribeTable`` lists its replica
+in the DR Region (moto models no global-table replicas). ``recovery_points`` counts every
+engine's recovery points from moto's backends, for the report.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import boto3
+from moto.dynamodb.models import dynamodb_backends
+from moto.elasticache.models import elasticache_backends
 from moto.rds.models import rds_backends
 
 from restorable import tags as tag_keys
@@ -31,6 +39,11 @@ AUTOMATIC_RESTART_AFTER = timedelta(days=7)
 DEFAULT_MANUAL_SNAPSHOT_QUOTA = 100
 # A backup-finished event is emitted this long after the backup window opens.
 BACKUP_DURATION = timedelta(minutes=20)
+# DynamoDB's latest restorable time is typically this far behind the current time.
+PITR_LAG = timedelta(minutes=5)
+# The engine a table's backups and a cache's snapshots are counted under in the report.
+TABLE_POINTS = "dynamodb"
+_ACTIVE = "ACTIVE"
 
 DETAIL_TYPES = {
     "DB_INSTANCE": "RDS DB Instance Event",
@@ -90,15 +103,33 @@ def _tags(resource: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((t["Key"], t["Value"]) for t in (resource.tags or [])))
 
 
+@dataclass(frozen=True)
+class EngineSample:
+    """Recovery points at one moment, per (Region, engine): RDS snapshots by database engine,
+    DynamoDB backups (``dynamodb``), ElastiCache snapshots (by cache engine)."""
+
+    at: datetime
+    points: dict[tuple[str, str], int]
+    storage_gb: dict[tuple[str, str], float]
+
+
 class RdsWorld:
-    """moto's RDS in a set of Regions, read directly from its backends (fast, no API calls)."""
+    """moto's RDS in a set of Regions, read directly from its backends (fast, no API calls).
+
+    ``replicas``: (Region, table name) -> {replica Region: ReplicaStatus} of the global tables.
+    """
 
     def __init__(
-        self, regions: Iterable[str], account_id: str = ACCOUNT_ID, listeners: Iterable[Callable[[str], None]] = ()
+        self,
+        regions: Iterable[str],
+        account_id: str = ACCOUNT_ID,
+        listeners: Iterable[Callable[[str], None]] = (),
+        replicas: dict[tuple[str, str], dict[str, str]] | None = None,
     ) -> None:
         self.regions = list(regions)
         self.account_id = account_id
         self.listeners = list(listeners)  # called with the step's name after every change RDS makes by itself
+        self.replicas = {key: dict(value) for key, value in (replicas or {}).items()}
         self._stopped_since: dict[tuple[str, str], datetime] = {}
         self._last_backup: dict[tuple[str, str], datetime] = {}
         # The inventory runs after every invocation: a snapshot's record is rebuilt only when its tags changed.
@@ -158,6 +189,74 @@ class RdsWorld:
         finally:
             for operation in keys:
                 events.unregister(f"before-call.elasticache.{operation}", unique_id=f"local-runtime-{operation}")
+
+    @contextlib.contextmanager
+    def serve_dynamodb(self) -> Iterator[None]:
+        """Show what DynamoDB keeps by itself on the answers moto gives (see the module's docstring).
+
+        ``DescribeContinuousBackups`` with PITR on: ``LatestRestorableDateTime`` is the clock less
+        ``PITR_LAG`` (never before the window opens) and ``EarliestRestorableDateTime`` the later of
+        the time PITR was turned on and the start of the recovery period. ``DescribeTable`` of a
+        global table: ``Replicas`` with each replica's Region and status, ``GlobalTableVersion``.
+        """
+
+        def window(parsed: dict[str, Any], **_: Any) -> None:
+            pitr_window_at(parsed, datetime.now(UTC))
+
+        def replicas(parsed: dict[str, Any], **_: Any) -> None:
+            table = parsed.get("Table") or {}
+            region = _region_of(str(table.get("TableArn", "::::")))
+            found = self.replicas.get((region, str(table.get("TableName", ""))))
+            if found:
+                table["GlobalTableVersion"] = "2019.11.21"
+                table["Replicas"] = [{"RegionName": r, "ReplicaStatus": s} for r, s in sorted(found.items())]
+
+        events = boto3._get_default_session().events
+        hooks = {
+            "after-call.dynamodb.DescribeContinuousBackups": window,
+            "after-call.dynamodb.DescribeTable": replicas,
+        }
+        for name, hook in hooks.items():
+            events.register(name, hook, unique_id=f"local-runtime-{name}")
+        try:
+            yield
+        finally:
+            for name in hooks:
+                events.unregister(name, unique_id=f"local-runtime-{name}")
+
+    def recovery_points(
+        self, now: datetime, engines: dict[str, str], sizes: dict[str, float] | None = None
+    ) -> EngineSample:
+        """Every engine's recovery points in the world's Regions now, from moto's backends (no API calls).
+
+        ``engines``: a database's identifier to the engine its RDS snapshots are counted under;
+        ``sizes``: a table's or cache's identifier to the GB each of its recovery points holds.
+        """
+        points: dict[tuple[str, str], int] = {}
+        storage: dict[tuple[str, str], float] = {}
+
+        def add(key: tuple[str, str], gb: float) -> None:
+            points[key] = points.get(key, 0) + 1
+            storage[key] = storage.get(key, 0.0) + gb
+
+        sizes = sizes or {}
+        for snapshot in self.inventory().snapshots.values():
+            add((snapshot.region, engines.get(snapshot.source_identifier, "other")), float(snapshot.size_gb))
+        for region in self.regions:
+            for backup in list(dynamodb_backends[self.account_id][region].backups.values()):
+                add((region, TABLE_POINTS), sizes.get(backup.table.name, 0.0))
+            for cache_snapshot in list(elasticache_backends[self.account_id][region].snapshots.values()):
+                source = cache_snapshot.replication_group_id or cache_snapshot.cache_cluster_id or ""
+                add((region, str(cache_snapshot.engine or "elasticache")), sizes.get(source, 0.0))
+        return EngineSample(now, points, storage)
+
+    def cache_snapshot_count(self, region: str, cache: str) -> int:
+        """Snapshots of ``cache`` in ``region`` (whoever made them), from moto's backend."""
+        return sum(
+            1
+            for snapshot in elasticache_backends[self.account_id][region].snapshots.values()
+            if cache in (snapshot.replication_group_id, snapshot.cache_cluster_id)
+        )
 
     def inventory(self) -> Inventory:
         snapshots: dict[tuple[str, str], SnapshotRecord] = {}
@@ -337,6 +436,21 @@ class RdsWorld:
         if restarted:
             self._changed("restart")
         return restarted
+
+
+def pitr_window_at(parsed: dict[str, Any], now: datetime) -> None:
+    """A ``DescribeContinuousBackups`` answer's PITR window as DynamoDB keeps it at ``now`` (in place).
+
+    Only moves it on: applied to its own result of an earlier instant it gives the window at ``now``,
+    so an answer the read cache kept before or after this hook changed it comes out the same.
+    """
+    pitr = (parsed.get("ContinuousBackupsDescription") or {}).get("PointInTimeRecoveryDescription") or {}
+    if pitr.get("PointInTimeRecoveryStatus") != "ENABLED" or "EarliestRestorableDateTime" not in pitr:
+        return
+    period = timedelta(days=int(pitr.get("RecoveryPeriodInDays") or 35))
+    earliest = max(pitr["EarliestRestorableDateTime"], now - period)
+    pitr["EarliestRestorableDateTime"] = earliest
+    pitr["LatestRestorableDateTime"] = max(earliest, now - PITR_LAG)
 
 
 def rds_event(

@@ -1,8 +1,9 @@
 """``python -m policy_simulator`` (``make simulate``): what a policy does to a fleet over years.
 
 Plans with Restorable's own core (snapshot planner, prune planner, schedules from
-``template.yaml``) over a synthetic fleet, without an emulator, and reports peak and steady
-snapshot counts per Region against the quota, storage and estimated monthly cost.
+``template.yaml``) over a synthetic fleet of RDS databases, DynamoDB tables and ElastiCache caches
+(or ``make demo``'s sample fleet), without an emulator, and reports peak and steady recovery-point
+counts per Region against the quota, storage and estimated monthly cost per engine.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from local_runtime.fleet import FleetMember, synthetic_fleet
+from local_runtime.planted import DEMO_FLEET
 from restorable.errors import RestorableError
 from restorable.prune_plan import BreakerLimits
 
@@ -47,7 +49,12 @@ def _parameter(text: str) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m policy_simulator", description=__doc__)
-    parser.add_argument("--databases", type=int, default=100, help="fleet size (default 100)")
+    parser.add_argument("--databases", type=int, default=100, help="RDS databases in the fleet (default 100)")
+    parser.add_argument("--tables", type=int, default=10, help="DynamoDB tables in the fleet (default 10)")
+    parser.add_argument("--caches", type=int, default=5, help="ElastiCache caches in the fleet (default 5)")
+    parser.add_argument(
+        "--sample", action="store_true", help="the sample fleet of make demo (RDS, two tables, a cache) instead"
+    )
     parser.add_argument("--years", type=float, default=3, help="horizon in years (default 3)")
     parser.add_argument("--start", default="2026-11-01T00:00:00+00:00", help="start, ISO-8601")
     parser.add_argument("--size-gb", type=int, nargs=2, default=(20, 500), metavar=("MIN", "MAX"))
@@ -69,18 +76,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=Path("reports/policy-simulator"))
     args = parser.parse_args(argv)
     mix = args.policy_mix  # argparse converts the string default with _policy_mix too
-    if args.databases < 0 or args.years <= 0:
-        parser.error("--databases must not be negative and --years must be positive")
+    if min(args.databases, args.tables, args.caches) < 0 or args.years <= 0:
+        parser.error("--databases, --tables and --caches must not be negative and --years must be positive")
     try:
         start = datetime.fromisoformat(args.start)
         start = start.replace(tzinfo=UTC) if start.tzinfo is None else start
-        fleet: list[FleetMember] = synthetic_fleet(
-            args.databases,
-            seed=args.seed,
-            policies=mix,
-            size_gb=(args.size_gb[0], args.size_gb[1]),
-            cluster_share=args.cluster_share,
-            growth_gb_per_month=args.growth_gb_per_month,
+        fleet: list[FleetMember] = (
+            list(DEMO_FLEET)
+            if args.sample
+            else synthetic_fleet(
+                args.databases,
+                seed=args.seed,
+                policies=mix,
+                size_gb=(args.size_gb[0], args.size_gb[1]),
+                cluster_share=args.cluster_share,
+                growth_gb_per_month=args.growth_gb_per_month,
+                tables=args.tables,
+                caches=args.caches,
+            )
         )
         spec = build_input(
             fleet=fleet,

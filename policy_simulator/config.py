@@ -9,6 +9,7 @@ from typing import Any
 
 from local_runtime.fleet import FleetMember
 from local_runtime.template import Template
+from restorable.models import DatabaseType, Engine
 from restorable.policy import PolicyDocument, default_policy_text, parse_policy_document
 from restorable.prune_plan import BreakerLimits
 from restorable.schedule import CronSchedule
@@ -35,10 +36,16 @@ def template_settings(template: Template) -> dict[str, Any]:
 def databases_from_fleet(fleet: Sequence[FleetMember], region: str) -> list[SyntheticDatabase]:
     """The fleet members the stack in ``region`` sees (other Regions' databases are not its business)."""
     return [
-        SyntheticDatabase(m.identifier, m.cluster, m.policy, float(m.size_gb), m.growth_gb_per_month)
+        SyntheticDatabase(
+            m.identifier, m.cluster, m.policy, float(m.size_gb), m.growth_gb_per_month, _RESOURCES.get(m.service)
+        )
         for m in fleet
         if m.region == region
     ]
+
+
+# A fleet's tables and caches as the simulator models them (an RDS member's type follows ``cluster``).
+_RESOURCES = {Engine.DYNAMODB: DatabaseType.TABLE, Engine.ELASTICACHE: DatabaseType.CACHE_REPLICATION_GROUP}
 
 
 def build_input(

@@ -28,10 +28,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from types import MappingProxyType
 
-from restorable.models import Database, DatabaseType, RecoveryPoint
-from restorable.naming import scheduled_snapshot_id
+from restorable.dynamodb_backup_names import parse_backup_name, scheduled_backup_name
+from restorable.engines import ENGINES
+from restorable.models import RDS_TYPES, Database, DatabaseType, Engine, RecoveryPoint
 from restorable.policy import PolicyDocument
 from restorable.prune_plan import BreakerLimits, PrunePlan, plan_prune
 from restorable.schedule import CronSchedule
@@ -42,20 +44,50 @@ DAYS_PER_MONTH = 365.25 / 12
 
 @dataclass(frozen=True)
 class SyntheticDatabase:
+    """A database (RDS instance or cluster), a DynamoDB table or an ElastiCache replication group
+    (``resource``; by default an RDS instance, or a cluster with ``cluster``)."""
+
     identifier: str
     cluster: bool
     policy: str | None
     size_gb: float
     growth_gb_per_month: float = 0.0
+    resource: DatabaseType | None = None
 
     def size_at(self, months: float) -> float:
         return max(0.0, self.size_gb + self.growth_gb_per_month * months)
 
+    @property
+    def type(self) -> DatabaseType:
+        if self.resource is not None:
+            return self.resource
+        return DatabaseType.CLUSTER if self.cluster else DatabaseType.INSTANCE
+
+
+# The engine label of a resource type in the simulated database's ``Database.engine``.
+_ENGINE_NAMES = {
+    DatabaseType.INSTANCE: "postgres",
+    DatabaseType.CLUSTER: "aurora-postgresql",
+    DatabaseType.TABLE: "dynamodb",
+    DatabaseType.CACHE_REPLICATION_GROUP: "valkey",
+}
+
 
 @dataclass(frozen=True)
 class Prices:
-    storage_per_gb_month: float = 0.095
+    """$ per GB-month of recovery-point storage per engine (us-east-1), and per GB copied across Regions."""
+
+    storage_per_gb_month: float = 0.095  # RDS snapshots beyond the free allowance
     transfer_per_gb: float = 0.02
+    table_backup_per_gb_month: float = 0.10  # DynamoDB on-demand backups
+    cache_snapshot_per_gb_month: float = 0.085  # ElastiCache snapshots
+
+    def storage(self, engine: Engine) -> float:
+        if engine is Engine.DYNAMODB:
+            return self.table_backup_per_gb_month
+        if engine is Engine.ELASTICACHE:
+            return self.cache_snapshot_per_gb_month
+        return self.storage_per_gb_month
 
 
 @dataclass(frozen=True)
@@ -73,6 +105,19 @@ class SimulatorInput:
     change_rate: float = 1.0
     prices: Prices = field(default_factory=Prices)
     breaker: BreakerLimits = field(default_factory=BreakerLimits)
+
+    @cached_property
+    def engines(self) -> tuple[Engine, ...]:
+        """The engines of the fleet's resources, in the order of ``Engine``."""
+        present = {db.type.engine for db in self.databases}
+        return tuple(engine for engine in Engine if engine in present)
+
+    @cached_property
+    def sampled_types(self) -> tuple[str, ...]:
+        """The types whose counts are sampled: instances and clusters always, tables and caches when in the fleet."""
+        present = {db.type for db in self.databases}
+        others = [t.value for t in DatabaseType if t not in RDS_TYPES and t in present]
+        return (DatabaseType.INSTANCE.value, DatabaseType.CLUSTER.value, *others)
 
     def __post_init__(self) -> None:
         if self.days < 1:
@@ -118,8 +163,9 @@ class _Point(RecoveryPoint):
 @dataclass
 class DaySample:
     day: datetime
-    counts: dict[tuple[str, str], int]  # (Region, instance|cluster) -> manual snapshots
+    counts: dict[tuple[str, str], int]  # (Region, instance|cluster|table|replication-group) -> recovery points
     storage_gb: dict[str, float]  # Region -> billed GB
+    storage_gb_by_engine: dict[tuple[str, str], float] = field(default_factory=dict)  # (Region, engine) -> GB
 
 
 @dataclass
@@ -132,6 +178,8 @@ class SimulatorResult:
     kept: Counter[tuple[str, str]] = field(default_factory=Counter)
     transfer_gb_by_month: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     storage_gb_months_by_month: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    # (engine, month) -> GB-months: what each engine's storage costs at its own price
+    storage_gb_months_by_engine: defaultdict[tuple[str, str], float] = field(default_factory=lambda: defaultdict(float))
     breaker_trips: list[tuple[datetime, str, str]] = field(default_factory=list)  # (when, Region, reason)
     final_identifiers: dict[str, set[str]] = field(default_factory=dict)  # Region -> snapshot ids
     peaks: dict[tuple[str, str], int] = field(default_factory=dict)  # (Region, type) -> highest count at any time
@@ -171,10 +219,17 @@ class SimulatorResult:
         for month in sorted(set(self.storage_gb_months_by_month) | set(self.transfer_gb_by_month)):
             gb_months = self.storage_gb_months_by_month[month]
             transfer = self.transfer_gb_by_month[month]
-            rows.append(
-                (month, gb_months, transfer, gb_months * prices.storage_per_gb_month, transfer * prices.transfer_per_gb)
+            storage = sum(
+                self.storage_gb_months_by_engine[(engine.value, month)] * prices.storage(engine)
+                for engine in Engine
+                if (engine.value, month) in self.storage_gb_months_by_engine
             )
+            rows.append((month, gb_months, transfer, storage, transfer * prices.transfer_per_gb))
         return rows
+
+    def engines(self) -> list[Engine]:
+        """The engines of the fleet's resources, in the order of ``Engine``."""
+        return list(self.input.engines)
 
 
 @dataclass(frozen=True)
@@ -221,8 +276,21 @@ class _Group:
         """The members' sizes summed, ``months`` after the start."""
         return self.billed_gb([months], 1.0)
 
-    def identifiers(self, representative_identifier: str) -> list[str]:
+    def identifiers(self, representative_identifier: str, stack_name: str) -> list[str]:
         """The members' identifiers of the snapshot the representative has as ``representative_identifier``."""
+        if self.representative.type is DatabaseType.TABLE:
+            name = parse_backup_name(representative_identifier, stack_name)
+            if name is not None:
+                return [
+                    scheduled_backup_name(
+                        stack_name=stack_name,
+                        table_name=member.identifier,
+                        kind=name.kind,
+                        period_date=datetime.fromisoformat(name.period).date(),
+                        expires_at=name.expires_at,
+                    )
+                    for member in self.members
+                ]
         suffix = representative_identifier.removeprefix(self.representative.identifier)
         return [member.identifier + suffix for member in self.members]
 
@@ -332,6 +400,21 @@ class _RegionStore:
         """Each point as many times as its group has members: what the planner counts over every database."""
         return [point for point in self.points.values() for _ in range(self.weight(point))]
 
+    def points_of_kind(self, kind: str) -> dict[str, _Point]:
+        """The present points of ``kind``, by identifier."""
+        return {
+            point.identifier: point
+            for (_, point_kind), points in self._by_group.items()
+            if point_kind == kind
+            for point in points
+        }
+
+    def engine_storage_gb(self, engine: Engine) -> float:
+        """Billed GB of one engine's points (summed as ``storage_gb`` is, so one engine alone gives the same)."""
+        return sum(
+            gb for source, gb in self._source_gb.items() if self._groups[source].representative.type.engine is engine
+        )
+
     def _restate(self, source: str) -> None:
         self._source_gb[source] = self._groups[source].billed_gb(self._months_by_source[source], self.change_rate)
         self.storage_gb = sum(self._source_gb.values())
@@ -362,8 +445,30 @@ def source_storage_gb(sizes_oldest_first: Sequence[float], change_rate: float) -
 
 
 def _arn(account: str, region: str, database: SyntheticDatabase) -> str:
+    if database.type is DatabaseType.TABLE:
+        return f"arn:aws:dynamodb:{region}:{account}:table/{database.identifier}"
+    if database.type is DatabaseType.CACHE_REPLICATION_GROUP:
+        return f"arn:aws:elasticache:{region}:{account}:replicationgroup:{database.identifier}"
     kind = "cluster" if database.cluster else "db"
     return f"arn:aws:rds:{region}:{account}:{kind}:{database.identifier}"
+
+
+def database_of(database: SyntheticDatabase, account: str, region: str) -> Database:
+    """The simulated resource as the planners see it."""
+    return Database(
+        type=database.type,
+        identifier=database.identifier,
+        arn=_arn(account, region, database),
+        status="ACTIVE" if database.type is DatabaseType.TABLE else "available",
+        engine=_ENGINE_NAMES[database.type],
+        tags={} if database.policy is None else {"restorable:policy": database.policy},
+    )
+
+
+def copies_across_regions(resource: DatabaseType) -> bool:
+    """Whether the stack copies this type's recovery points to the DR Region (RDS snapshots only:
+    DynamoDB has no backup copy, a cache's copy is an opt-in export)."""
+    return resource in RDS_TYPES
 
 
 def _months(start: datetime, now: datetime) -> float:
@@ -379,10 +484,18 @@ def _firings(schedule: CronSchedule, start: datetime, end: datetime) -> Iterable
 def _nameable(db: SyntheticDatabase, spec: SimulatorInput) -> bool:
     """Whether the snapshot planner can name this database's scheduled snapshots."""
     policy = spec.policies.get(db.policy) if db.policy else None
+    names = ENGINES[db.type.engine].names
+    database = database_of(db, spec.account_id, spec.source_region)
     try:
         for kind in policy.snapshots if policy else ():
             if kind in spec.schedules:
-                scheduled_snapshot_id(db.identifier, kind, spec.start.date())
+                names.scheduled(
+                    stack_name=spec.stack_name,
+                    database=database,
+                    kind=kind,
+                    period_date=spec.start.date(),
+                    expires_at=spec.start,
+                )
     except ValueError:
         return False
     return True
@@ -395,26 +508,19 @@ def _groups(spec: SimulatorInput) -> list[_Group]:
     type (instance or cluster); the identifiers differ only by the database's identifier, and the
     sizes only enter storage and transfer, which each group sums over its members.
     """
-    members: dict[tuple[str | None, bool, str], list[SyntheticDatabase]] = defaultdict(list)
+    members: dict[tuple[str | None, DatabaseType, str], list[SyntheticDatabase]] = defaultdict(list)
     for db in spec.databases:
         # A database whose snapshots cannot be named gets a finding from the snapshot planner and no
         # snapshots; it is simulated on its own so that it never stands for the others.
         alone = "" if _nameable(db, spec) else db.identifier
-        members[(db.policy, db.cluster, alone)].append(db)
+        members[(db.policy, db.type, alone)].append(db)
     groups = []
-    for (policy_name, cluster, _), alike in members.items():
+    for alike in members.values():
         first = alike[0]
         growth: dict[float, list[float]] = defaultdict(list)
         for db in alike:
             growth[db.growth_gb_per_month].append(db.size_gb)
-        representative = Database(
-            type=DatabaseType.CLUSTER if cluster else DatabaseType.INSTANCE,
-            identifier=first.identifier,
-            arn=_arn(spec.account_id, spec.source_region, first),
-            status="available",
-            engine="aurora-postgresql" if cluster else "postgres",
-            tags={} if policy_name is None else {"restorable:policy": policy_name},
-        )
+        representative = database_of(first, spec.account_id, spec.source_region)
         classes = tuple(_GrowthClass(rate, tuple(sizes)) for rate, sizes in growth.items())
         groups.append(_Group(representative, tuple(alike), classes))
     return groups
@@ -462,8 +568,9 @@ def simulate(spec: SimulatorInput, *, feed_only_what_can_change: bool = True) ->
             schedule = spec.schedules[kind]
             period = Period.current(kind, schedule, now)
             source = stores[spec.source_region]
+            # Only a point of this kind can be the one a rerun finds: the others change no decision.
             decisions = plan_scheduled_snapshots(
-                representatives, source.points, spec.policies, [period], spec.stack_name
+                representatives, source.points_of_kind(kind), spec.policies, [period], spec.stack_name
             )
             for decision in decisions:
                 if decision.action is not Action.CREATE or decision.snapshot_id is None:
@@ -472,7 +579,8 @@ def simulate(spec: SimulatorInput, *, feed_only_what_can_change: bool = True) ->
                 months = _months(start, now)
                 policy = spec.policies.get(group.members[0].policy or "")
                 rule = policy.rule_for(kind) if policy else None
-                regions = regions_with_copy if rule and rule.dr_copy else regions_without_copy
+                copied = rule is not None and rule.dr_copy and copies_across_regions(decision.database.type)
+                regions = regions_with_copy if copied else regions_without_copy
                 size = group.members[0].size_at(months)
                 points = _points(decision.database, decision.snapshot_id, decision.tags, regions, now, size)
                 for region, point in zip(regions, points, strict=True):
@@ -491,7 +599,7 @@ def simulate(spec: SimulatorInput, *, feed_only_what_can_change: bool = True) ->
         identifiers: set[str] = set()
         for point in store.points.values():
             result.kept[(region, point.kind or "")] += store.weight(point)
-            identifiers.update(by_source[point.source_arn or ""].identifiers(point.identifier))
+            identifiers.update(by_source[point.source_arn or ""].identifiers(point.identifier, spec.stack_name))
         result.final_identifiers[region] = identifiers
         for snapshot_type, peak in store.peaks.items():
             result.peaks[(region, snapshot_type)] = peak
@@ -507,7 +615,7 @@ def _points(
         _Point(
             type=database.type,
             identifier=identifier,
-            arn=f"arn:aws:rds:{region}:snapshot:{identifier}",
+            arn=_point_arn(database.type, region, identifier),
             source_identifier=database.identifier,
             status="available",
             snapshot_type="manual",
@@ -524,6 +632,19 @@ def _points(
         for name, value in derived:
             object.__setattr__(point, name, value)
     return points
+
+
+def _point_arn(resource: DatabaseType, region: str, identifier: str) -> str:
+    if resource is DatabaseType.TABLE:
+        return f"arn:aws:dynamodb:{region}:backup:{identifier}"
+    if resource is DatabaseType.CACHE_REPLICATION_GROUP:
+        return f"arn:aws:elasticache:{region}:snapshot:{identifier}"
+    return f"arn:aws:rds:{region}:snapshot:{identifier}"
+
+
+def sampled_types(spec: SimulatorInput) -> tuple[str, ...]:
+    """The types whose counts are sampled: instances and clusters always, tables and caches when in the fleet."""
+    return spec.sampled_types
 
 
 # Candidates are complete managed points, so a share of 1 allows them all: this never trips.
@@ -559,10 +680,17 @@ def _prune(result: SimulatorResult, spec: SimulatorInput, store: _RegionStore, n
 def _sample(result: SimulatorResult, stores: dict[str, _RegionStore], now: datetime) -> None:
     counts = {}
     storage = {}
+    by_engine = {}
     days_in_month = calendar.monthrange(now.year, now.month)[1]
+    month = f"{now:%Y-%m}"
+    types = sampled_types(result.input)
     for region, store in stores.items():
-        for snapshot_type in (DatabaseType.INSTANCE.value, DatabaseType.CLUSTER.value):
+        for snapshot_type in types:
             counts[(region, snapshot_type)] = store.counts[snapshot_type]
         storage[region] = store.storage_gb
-        result.storage_gb_months_by_month[f"{now:%Y-%m}"] += store.storage_gb / days_in_month
-    result.samples.append(DaySample(now, counts, storage))
+        result.storage_gb_months_by_month[month] += store.storage_gb / days_in_month
+        for engine in result.input.engines:
+            gb = store.engine_storage_gb(engine)
+            by_engine[(region, engine.value)] = gb
+            result.storage_gb_months_by_engine[(engine.value, month)] += gb / days_in_month
+    result.samples.append(DaySample(now, counts, storage, by_engine))

@@ -10,7 +10,6 @@ import calendar
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from restorable.models import Database, DatabaseType
 from restorable.prune_plan import plan_prune
 from restorable.snapshot_plan import Action, Period, plan_scheduled_snapshots
 
@@ -19,11 +18,13 @@ from .model import (
     DaySample,
     SimulatorInput,
     SimulatorResult,
-    _arn,
     _firings,
     _months,
     _Point,
     _points,
+    copies_across_regions,
+    database_of,
+    sampled_types,
     source_storage_gb,
 )
 
@@ -33,18 +34,11 @@ def simulate_plainly(spec: SimulatorInput) -> SimulatorResult:
     start = spec.start.astimezone(UTC)
     end = start + timedelta(days=spec.days)
     by_identifier = {db.identifier: db for db in spec.databases}
-    databases = [
-        Database(
-            type=DatabaseType.CLUSTER if db.cluster else DatabaseType.INSTANCE,
-            identifier=db.identifier,
-            arn=_arn(spec.account_id, spec.source_region, db),
-            status="available",
-            engine="aurora-postgresql" if db.cluster else "postgres",
-            tags={} if db.policy is None else {"restorable:policy": db.policy},
-        )
-        for db in spec.databases
-    ]
+    databases = [database_of(db, spec.account_id, spec.source_region) for db in spec.databases]
     sources = {database.arn for database in databases}
+    engine_of = {database.arn: database.type.engine for database in databases}
+    types = sampled_types(spec)
+    engines = result.engines()
     points: dict[str, dict[str, _Point]] = {region: {} for region in result.regions}  # in order of arrival
     counts: dict[str, Counter[str]] = {region: Counter() for region in result.regions}
     per_source: dict[str, Counter[str]] = {region: Counter() for region in result.regions}
@@ -64,15 +58,23 @@ def simulate_plainly(spec: SimulatorInput) -> SimulatorResult:
             days_in_month = calendar.monthrange(now.year, now.month)[1]
             day_counts = {}
             storage = {}
+            by_engine = {}
+            month = f"{now:%Y-%m}"
             for region in result.regions:
-                for snapshot_type in (DatabaseType.INSTANCE.value, DatabaseType.CLUSTER.value):
+                for snapshot_type in types:
                     day_counts[(region, snapshot_type)] = counts[region][snapshot_type]
                 sizes: dict[str, list[float]] = {}
                 for point in points[region].values():
                     sizes.setdefault(point.source_arn or "", []).append(point.size_gb)
                 storage[region] = sum(source_storage_gb(s, spec.change_rate) for s in sizes.values())
-                result.storage_gb_months_by_month[f"{now:%Y-%m}"] += storage[region] / days_in_month
-            result.samples.append(DaySample(now, day_counts, storage))
+                result.storage_gb_months_by_month[month] += storage[region] / days_in_month
+                for engine in engines:
+                    gb = sum(
+                        source_storage_gb(s, spec.change_rate) for arn, s in sizes.items() if engine_of[arn] is engine
+                    )
+                    by_engine[(region, engine.value)] = gb
+                    result.storage_gb_months_by_engine[(engine.value, month)] += gb / days_in_month
+            result.samples.append(DaySample(now, day_counts, storage, by_engine))
         elif what == "prune":
             for region in result.regions:
                 plan = plan_prune(
@@ -101,7 +103,8 @@ def simulate_plainly(spec: SimulatorInput) -> SimulatorResult:
                 size = db.size_at(_months(start, now))
                 policy = spec.policies.get(db.policy or "")
                 rule = policy.rule_for(kind) if policy else None
-                regions = result.regions if rule and rule.dr_copy else [spec.source_region]
+                copied = rule is not None and rule.dr_copy and copies_across_regions(decision.database.type)
+                regions = result.regions if copied else [spec.source_region]
                 made = _points(decision.database, decision.snapshot_id, decision.tags, regions, now, size)
                 for region, point in zip(regions, made, strict=True):
                     if region != spec.source_region:

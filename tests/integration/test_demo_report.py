@@ -1,4 +1,4 @@
-"""The demo's story: a healthy fleet except for planted problems, each found, alerted, fixed, named.
+"""The demo's story: a healthy fleet of every engine except for planted problems, each found, alerted, fixed, named.
 
 One 9-day run of the demo fleet with its planted problems placed in those 9 days (module-scoped),
 with weekly snapshots kept 3 days (``PolicyDocument``) so the legal hold outlives its retention
@@ -19,13 +19,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from moto import mock_aws
 
-from local_runtime.demo import Demo, run_demo
+from local_runtime.demo import NO_CACHE_SNAPSHOTS, Demo, run_demo
 from local_runtime.html_report import write_html_report
 from local_runtime.planted import DEMO_FLEET, demo_problems
-from local_runtime.report import demo_summary_lines, planted_lines, write_report
+from local_runtime.report import demo_summary_lines, engine_rows, planted_lines, write_report
 from local_runtime.restore_model import RestoreDurationModel
 from restorable import tags as tag_keys
 from restorable.naming import parse_timestamp
@@ -114,6 +115,54 @@ def test_the_deleted_database_keeps_its_last_recovery_points(demo: Demo) -> None
     assert not [e for e in demo.findings.episodes if e.resource == "legacy-postgres" and e.open]
 
 
+def test_table_pitr_turned_off_is_found_alerted_and_recovers_when_turned_back_on(demo: Demo) -> None:
+    off, on = (c.at for c in demo.applied if c.problem == "table PITR off")
+    for check in ("point-in-time-recovery", "recovery-point-age"):
+        episode = _episode(demo, "orders-table", check)
+        assert episode.severity == "CRITICAL"
+        assert off < episode.first_seen <= off + timedelta(hours=1)
+        assert episode.alerted == episode.first_seen
+        assert episode.cleared is not None
+        assert on < episode.cleared <= on + timedelta(hours=1)
+    assert "PointInTimeRecoveryEnabled=true" in _episode(demo, "orders-table", "point-in-time-recovery").fix
+
+
+def test_tables_have_weekly_backups_pruned_as_their_retention_says(demo: Demo) -> None:
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    names = {
+        table: sorted(b["BackupName"] for b in dynamodb.list_backups(TableName=table)["BackupSummaries"])
+        for table in ("orders-table", "carts-global")
+    }
+    # Weekly backups are kept 3 days here: the newest (Nov 8) stays, the catch-up's (Oct 25) and Nov 1's go.
+    for table, kept in names.items():
+        assert len(kept) == 1, (table, kept)
+        assert "weekly" in kept[0]
+        assert "2026-11-08" in kept[0]
+    # Each day after the first: one backup per table (the next weekly arrives, the expired one is pruned).
+    assert {sample.points.get(("us-east-1", "dynamodb"), 0) for sample in demo.engine_samples[1:]} == {2}
+    last = demo.engine_samples[-1]
+    assert last.points[("us-east-1", "dynamodb")] == 2
+    assert last.storage_gb[("us-east-1", "dynamodb")] == 12 + 4  # each backup at its table's size
+    assert ("us-west-2", "dynamodb") not in last.points  # DynamoDB copies no backup across Regions
+
+
+def test_the_global_table_replica_is_seen_as_dynamodb_shows_it(demo: Demo) -> None:
+    # The global table's replica is served as DynamoDB shows it: verification finds nothing on it.
+    assert not [e for e in demo.findings.episodes if e.resource == "carts-global"]
+
+
+def test_the_cache_is_verified_and_its_missing_snapshots_are_the_known_gap_until_the_stack_takes_them(
+    demo: Demo,
+) -> None:
+    cache_points = sum(n for (_, engine), n in demo.engine_samples[-1].points.items() if engine == "valkey")
+    found = [e for e in demo.findings.episodes if e.resource == "sessions-cache"]
+    if cache_points:  # the snapshot function takes the cache's daily snapshots: nothing to find
+        assert found == []
+        return
+    assert [(e.check, e.planted) for e in found] == [("snapshot-age:daily", NO_CACHE_SNAPSHOTS)]
+    assert found[0].severity == "CRITICAL"
+
+
 def test_drill_rto_follows_the_restore_model_and_a_slow_restore_misses_its_target(demo: Demo) -> None:
     model = demo.restore_model
     assert model is not None
@@ -145,10 +194,18 @@ def test_summary_names_every_finding_with_its_check_severity_times_and_fix(demo:
     assert all(p.name in announced for p in demo.planted)
 
 
-def test_markdown_report_has_the_findings_table(demo: Demo, tmp_path: Path) -> None:
+def test_markdown_report_has_the_findings_and_engines_tables(demo: Demo, tmp_path: Path) -> None:
     text = write_report(demo.result, tmp_path, demo.runner_connected, demo).read_text()
     assert "## Findings" in text
     assert "| shop-mysql | automated-backups | CRITICAL |" in text
+    assert "| orders-table | point-in-time-recovery | CRITICAL |" in text
+    assert "## Recovery points per engine and Region" in text
+    [(_, _, _, points, peak, gb, cost)] = [r for r in engine_rows(demo) if r[:2] == ("us-east-1", "dynamodb")]
+    assert f"| us-east-1 | dynamodb | dynamodb | {points} | {peak} | {gb:.0f} | {cost:.2f} |" in text
+    assert cost == gb * 0.10
+    for chart in ("recovery-points.png", "storage-by-engine.png"):
+        assert f"]({chart})" in text
+        assert (tmp_path / chart).stat().st_size > 1000
     assert "report.html" in text
 
 
@@ -240,6 +297,13 @@ def test_html_report_renders_in_a_real_browser(demo: Demo, tmp_path: Path) -> No
     assert dom.rows["findings-table"] == len(demo.findings.episodes)
     assert dom.rows["planted-table"] == len(demo.planted)
     assert dom.rows["drills-table"] == len(demo.result.drills)
+    rows = engine_rows(demo)
+    assert dom.rows["engines-table"] == len(rows)
+    assert {(region, service) for region, _, service, *_ in rows} >= {
+        ("us-east-1", "rds"),
+        ("us-west-2", "rds"),
+        ("us-east-1", "dynamodb"),
+    }
     assert all(str(i.get("src", "")).startswith("data:image/png;base64,") for i in dom.images)
     charts = {str(i.get("id")) for i in dom.images}
     assert charts == {"chart-recovery-points", "chart-storage", "chart-findings-timeline", "chart-drills"}

@@ -10,7 +10,7 @@ from moto import mock_aws
 from local_runtime.demo import Demo, run_demo
 from local_runtime.fleet import SAMPLE_FLEET
 from local_runtime.read_cache import ReadCache
-from local_runtime.report import summary_lines
+from local_runtime.report import demo_summary_lines
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 DAYS = 8  # the monthly drills of Nov 8 run through the state machine inside the period
@@ -25,8 +25,9 @@ def _run(cache: bool | ReadCache) -> Demo:
 
 
 def _summary(demo: Demo) -> str:
+    """The run's summary, every engine's recovery points and every finding (what ``make demo`` prints)."""
     demo.result.wall_seconds = 0.0  # the one figure that is meant to differ
-    return "\n".join(summary_lines(demo.result, demo.runner_connected))
+    return "\n".join(demo_summary_lines(demo))
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,7 @@ def test_the_summary_is_byte_for_byte_the_same_with_and_without_the_cache(runs: 
     assert cached.result.invocations == uncached.result.invocations
     assert _summary(cached) == _summary(uncached)
     assert any(drill.status == "SUCCEEDED" for drill in cached.result.drills)
+    assert ("us-east-1", "dynamodb") in cached.engine_samples[-1].points  # the tables' backups are in it
 
 
 def test_every_answer_the_cache_would_give_over_the_period_equals_the_emulators(runs: dict[str, Demo]) -> None:

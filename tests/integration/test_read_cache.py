@@ -111,6 +111,25 @@ def test_a_write_to_a_service_that_changes_only_itself_keeps_the_other_services_
     assert dynamodb.scan(TableName="history")["Items"] == [{"pk": {"S": "drill-1"}}]  # the put is visible
 
 
+def test_an_rds_write_drops_the_rds_answers_and_keeps_the_other_services(cached: Any) -> None:
+    cache, rds = cached
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    assert dynamodb.list_tables()["TableNames"] == ["orders"]
+    rds.describe_db_snapshots(SnapshotType="manual")
+    rds.create_db_snapshot(DBSnapshotIdentifier="orders-db-1", DBInstanceIdentifier="orders-db")
+    assert dynamodb.list_tables()["TableNames"] == ["orders"]
+    assert cache.stats.hits == 1  # DynamoDB's answer survived the RDS write
+    manual = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+    assert [s["DBSnapshotIdentifier"] for s in manual] == ["orders-db-1"]  # RDS's did not
+    assert cache.stats.hits == 1
+
+
 def test_a_dynamodb_read_is_answered_from_the_cache_until_a_dynamodb_write(cached: Any) -> None:
     cache, _ = cached
     dynamodb = boto3.client("dynamodb", region_name=REGION)

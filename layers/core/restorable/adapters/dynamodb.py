@@ -22,6 +22,7 @@ from ..errors import (
     ResourceNotFoundError,
 )
 from ..tags import tag_dict
+from . import paginators
 from .errors import BOTO_ERRORS, translate
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class DynamoDbGateway:
         self.region: str = client.meta.region_name
 
     def pages(self, operation: str, result_key: str, page_size: int | None, **kwargs: Any) -> Iterator[Any]:
-        paginator = self._client.get_paginator(operation)  # type: ignore[call-overload]
+        paginator = paginators.paginator(self._client, operation)
         config = {"PaginationConfig": {"PageSize": page_size}} if page_size else {}
         try:
             for page in paginator.paginate(**config, **kwargs):

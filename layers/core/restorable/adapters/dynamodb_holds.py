@@ -15,6 +15,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from ..dynamodb_holds import HELD, RELEASED, HoldBook, HoldRecord
 from ..naming import format_timestamp
+from . import paginators
 from .dynamodb import translate_dynamodb
 from .errors import BOTO_ERRORS
 
@@ -36,7 +37,7 @@ class HoldStore:
         """Every record, read consistently; any failure gives an unreadable book (everything held)."""
         items: list[Mapping[str, object]] = []
         try:
-            paginator = self._client.get_paginator("scan")
+            paginator = paginators.paginator(self._client, "scan")
             for page in paginator.paginate(TableName=self.table_name, ConsistentRead=True):
                 items.extend(
                     {key: _TO_PLAIN.deserialize(value) for key, value in raw.items()} for raw in page.get("Items", [])

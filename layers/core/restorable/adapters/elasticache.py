@@ -35,6 +35,7 @@ from ..errors import (
 )
 from ..naming import format_timestamp, parse_timestamp
 from ..tags import tag_dict, tag_list
+from . import paginators
 from .errors import BOTO_ERRORS, translate
 
 # Our own evidence of when a snapshot was requested (the contract's other keys are in tags.py).
@@ -355,7 +356,7 @@ class ElastiCacheGateway:
     # ---- mapping
 
     def _pages(self, operation: str, page_size: int, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        paginator = self._client.get_paginator(operation)
+        paginator = paginators.paginator(self._client, operation)
         result_key = paginator.result_keys[0].expression
         try:
             for page in paginator.paginate(PaginationConfig={"PageSize": page_size}, **kwargs):

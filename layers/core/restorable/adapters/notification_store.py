@@ -12,6 +12,7 @@ from ..drills.plan import DRILL_PASSED
 from ..naming import format_timestamp, parse_timestamp
 from ..notifications import NotificationState
 from ..verification.checks import Severity
+from . import paginators
 from .errors import BOTO_ERRORS, translate
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class NotificationStateStore:
 
     def _items(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
         try:
-            for page in self._client.get_paginator(operation).paginate(TableName=self.table_name, **kwargs):  # type: ignore[call-overload]
+            for page in paginators.paginator(self._client, operation).paginate(TableName=self.table_name, **kwargs):
                 yield from page.get("Items", [])
         except BOTO_ERRORS as exc:
             raise translate(exc, f"{operation} {self.table_name}") from exc
@@ -138,7 +139,7 @@ class DrillHistoryReader:
     def last_successes(self) -> dict[str, datetime]:
         newest: dict[str, datetime] = {}
         try:
-            pages = self._client.get_paginator("scan").paginate(
+            pages = paginators.paginator(self._client, "scan").paginate(
                 TableName=self.table_name,
                 ProjectionExpression="source_arn, finished_at",
                 FilterExpression="outcome = :ok",

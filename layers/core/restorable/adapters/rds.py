@@ -9,6 +9,7 @@ from ..errors import ResourceNotFoundError
 from ..models import Database, DatabaseType, Engine, RecoveryPoint
 from ..predeploy_plan import PointReference, Slot
 from ..tags import tag_dict, tag_list
+from . import paginators
 from .errors import BOTO_ERRORS, translate
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ class RdsGateway:
         self.region: str = client.meta.region_name
 
     def pages(self, operation: str, result_key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        paginator = self._client.get_paginator(operation)  # type: ignore[call-overload]
+        paginator = paginators.paginator(self._client, operation)
         try:
             for page in paginator.paginate(PaginationConfig={"PageSize": PAGE_SIZE}, **kwargs):
                 yield from page.get(result_key, [])
