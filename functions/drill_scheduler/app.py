@@ -13,6 +13,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from restorable.adapters import clients
 from restorable.adapters.dynamodb import DynamoDbGateway
 from restorable.adapters.dynamodb_backups import DynamoDbBackupGateway
+from restorable.adapters.elasticache import ElastiCacheGateway
+from restorable.adapters.elasticache_points import ElastiCacheSnapshotGateway
 from restorable.adapters.rds import RdsGateway
 from restorable.adapters.stepfunctions import StateMachineStarter
 from restorable.drills.schedule import (
@@ -50,6 +52,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                 DynamoDbBackupGateway(
                     DynamoDbGateway(clients.client("dynamodb", settings.region)), stack_name=settings.stack_name
                 ),
+                ElastiCacheSnapshotGateway(ElastiCacheGateway(clients.client("elasticache", settings.region))),
             ]
         ),
         starter=StateMachineStarter(clients.client("stepfunctions", settings.region), settings.state_machine_arn),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -179,3 +179,52 @@ def test_a_cross_region_schedule_skips_tables_and_says_why(world: DrillWorld) ->
     assert result["skipped"] == [
         {"database": "orders", "reason": "dynamodb has no cross-region drill; not drilled by this schedule"}
     ]
+
+
+def test_monthly_schedule_drills_protected_caches_and_reports_a_memcached_cluster(world: DrillWorld) -> None:
+    client = boto3.client("elasticache", region_name=SOURCE_REGION)
+    standard = [{"Key": "restorable:policy", "Value": "standard"}]
+    client.create_replication_group(
+        ReplicationGroupId="sessions",
+        ReplicationGroupDescription="sessions",
+        Engine="valkey",
+        CacheNodeType="cache.t4g.small",
+        Tags=standard,
+    )
+    client.create_cache_cluster(
+        CacheClusterId="tokens-memcached", Engine="memcached", CacheNodeType="cache.t4g.small", NumCacheNodes=1
+    )
+    arn = "arn:aws:elasticache:us-east-1:123456789012:cluster:tokens-memcached"
+    client.add_tags_to_resource(ResourceName=arn, Tags=standard)
+    client.create_replication_group(
+        ReplicationGroupId="scratch-cache",
+        ReplicationGroupDescription="unprotected",
+        Engine="valkey",
+        CacheNodeType="cache.t4g.small",
+    )
+    world.machines.deploy("DrillStateMachine")
+    event = sample("drill-schedule-monthly.json") | {"dry_run": True}
+
+    result = world.machines.functions.invoke("DrillSchedulerFunction", event).result()
+
+    assert [re.sub(r"-2026-12-[0-9a-f]{12}$", "", name) for name in result["started"]] == ["sessions"]
+    assert result["skipped"] == [
+        {"database": "tokens-memcached", "reason": "a Memcached cluster cannot be snapshotted; nothing to drill"}
+    ]
+
+
+def test_a_scheduled_cache_drill_is_a_snapshot_drill_of_its_engine() -> None:
+    from restorable.drills.schedule import drill_input, parse_scheduled_request
+    from restorable.models import Database, DatabaseType
+
+    cache = Database(
+        DatabaseType.CACHE_REPLICATION_GROUP,
+        "sessions",
+        "arn:aws:elasticache:us-east-1:123456789012:replicationgroup:sessions",
+        "available",
+        "valkey",
+        {"restorable:policy": "standard"},
+    )
+    request = parse_scheduled_request(sample("drill-schedule-monthly.json"), datetime(2026, 12, 8, 6, tzinfo=UTC))
+    document = drill_input(cache, request, {})
+    assert document == {"source": cache.arn, "mode": "snapshot", "engine": "elasticache"}

@@ -118,8 +118,19 @@ def engine_mode(database: Database, mode: DrillMode) -> DrillMode | None:
 
 
 def _checks_for(engine: Engine, chosen: Checks) -> Checks:
-    """The part of a ``DRILL_CHECKS`` entry that applies to the engine (a ``*`` entry may hold both kinds)."""
-    return Checks(table=chosen.table) if engine is Engine.DYNAMODB else Checks(sql=chosen.sql)
+    """The part of a ``DRILL_CHECKS`` entry that applies to the engine (a ``*`` entry may hold every kind)."""
+    if engine is Engine.DYNAMODB:
+        return Checks(table=chosen.table)
+    if engine is Engine.ELASTICACHE:
+        return Checks(cache=chosen.cache)
+    return Checks(sql=chosen.sql)
+
+
+def _not_drillable(database: Database) -> str | None:
+    """Why a protected resource has no recovery point a drill could restore (None: it has)."""
+    if database.type.engine is Engine.ELASTICACHE and database.engine == "memcached":
+        return "a Memcached cluster cannot be snapshotted; nothing to drill"
+    return None
 
 
 def drill_input(database: Database, request: ScheduledDrillRequest, checks: dict[str, Checks]) -> dict[str, JsonValue]:
@@ -144,7 +155,7 @@ class DatabaseInventory(Protocol):
 
 
 class EngineInventories:
-    """Every engine's protected resources as one inventory (RDS databases, DynamoDB tables)."""
+    """Every engine's protected resources as one inventory (RDS databases, DynamoDB tables, caches)."""
 
     def __init__(self, inventories: Sequence[DatabaseInventory]) -> None:
         self.inventories = list(inventories)
@@ -209,6 +220,8 @@ def run_drill_schedule(
         if engine_mode(database, request.mode) is None:
             reason = f"{database.type.engine.value} has no {request.mode.value} drill; not drilled by this schedule"
             result.skipped.append(ScheduleProblem(database.identifier, reason))
+        elif (reason_not_drillable := _not_drillable(database)) is not None:
+            result.skipped.append(ScheduleProblem(database.identifier, reason_not_drillable))
         elif policies.get(str(database.policy_name)) is None:
             known = ", ".join(sorted(policies.policies))
             reason = f"restorable:policy={database.policy_name!r} names no policy (known: {known}); not drilled"
