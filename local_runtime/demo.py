@@ -36,9 +36,9 @@ from .user_agent import remembered_cleaning
 from .world import EngineSample
 
 DEFAULT_START = "2026-11-01T00:00:00+00:00"
-# What explains a cache's snapshot-age finding while the stack takes no cache snapshots at all (the
-# cache's daily snapshots are not wired into the snapshot function yet); claims nothing once they are.
-NO_CACHE_SNAPSHOTS = f"{KNOWN_GAP} the stack takes no cache snapshots yet"
+# What explains a dr-export finding when the run deploys no DR companion stack (DrExportBucket empty, as by
+# default): the stack is told there is nowhere to export to, and verification says so, as it would on AWS.
+NO_DR_EXPORTS = f"{KNOWN_GAP} this run deploys no DR companion stack (DrExportBucket is empty; docs/deploy.md)"
 
 
 @dataclass
@@ -186,15 +186,8 @@ def _run(
     world.sample_engines(result.end)
     tracker.link_alerts(result.alerts)
     explanations: list[tuple[str, Callable[[FindingEpisode], bool]]] = [(p.name, p.explains) for p in planted]
-    unsnapshotted = {
-        m.identifier
-        for m in created
-        if m.service is Engine.ELASTICACHE and m.protected and not world.cache_snapshot_count(m.region, m.identifier)
-    }
-    if unsnapshotted:
-        explanations.append(
-            (NO_CACHE_SNAPSHOTS, lambda e: e.resource in unsnapshotted and e.check.startswith("snapshot-age"))
-        )
+    if not template.parameters.get("DrExportBucket"):
+        explanations.append((NO_DR_EXPORTS, lambda e: e.check.startswith("dr-export:")))
     tracker.attribute(explanations)
     return Demo(
         template,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .findings import FindingEpisode
     from .planted import PlantedProblem
 
-# How an explanation that is not a planted problem starts (see ``demo.NO_CACHE_SNAPSHOTS``).
+# How an explanation that is not a planted problem starts (see ``demo.NO_DR_EXPORTS``).
 KNOWN_GAP = "known gap:"
 MANUAL_SNAPSHOT_QUOTA = 100  # per Region, DB snapshots and cluster snapshots each (adjustable in AWS)
 # Recovery-point storage, $ per GB-month in us-east-1, charged on each point's full size: RDS snapshot
@@ -253,9 +253,11 @@ def restore_model_lines(demo: Demo) -> list[str]:
     model = demo.restore_model
     if model is None:
         return ["Restore duration: moto's (restored databases are available at once)."]
-    return ["Restore duration model (simulated minutes until the restored database is available):"] + [
-        f"  {line}" for line in model.describe()
-    ]
+    return (
+        ["Restore duration model (simulated minutes until the restored RDS database is available):"]
+        + [f"  {line}" for line in model.describe()]
+        + ["  DynamoDB tables and caches: not modelled; the emulator has them available at the drill's first poll"]
+    )
 
 
 def demo_summary_lines(demo: Demo) -> list[str]:

@@ -23,12 +23,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local_runtime.demo import NO_CACHE_SNAPSHOTS, Demo, run_demo
+from local_runtime.demo import NO_DR_EXPORTS, Demo, run_demo
 from local_runtime.html_report import write_html_report
 from local_runtime.planted import DEMO_FLEET, demo_problems
 from local_runtime.report import demo_summary_lines, engine_rows, planted_lines, write_report
 from local_runtime.restore_model import RestoreDurationModel
 from restorable import tags as tag_keys
+from restorable.models import Engine
 from restorable.naming import parse_timestamp
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
@@ -147,27 +148,33 @@ def test_tables_have_weekly_backups_pruned_as_their_retention_says(demo: Demo) -
 
 
 def test_the_global_table_replica_is_seen_as_dynamodb_shows_it(demo: Demo) -> None:
-    # The global table's replica is served as DynamoDB shows it: verification finds nothing on it.
-    assert not [e for e in demo.findings.episodes if e.resource == "carts-global"]
+    # The global table's replica is served as DynamoDB shows it: verification finds nothing on it (but the
+    # export to the DR Region, which this run does not deploy).
+    assert not [
+        e for e in demo.findings.episodes if e.resource == "carts-global" and not e.check.startswith("dr-export:")
+    ]
 
 
-def test_the_cache_is_verified_and_its_missing_snapshots_are_the_known_gap_until_the_stack_takes_them(
-    demo: Demo,
-) -> None:
+def test_the_cache_takes_its_daily_snapshots_and_verification_finds_nothing_on_it(demo: Demo) -> None:
     cache_points = sum(n for (_, engine), n in demo.engine_samples[-1].points.items() if engine == "valkey")
-    found = [e for e in demo.findings.episodes if e.resource == "sessions-cache"]
-    if cache_points:  # the snapshot function takes the cache's daily snapshots: nothing to find
-        assert found == []
-        return
-    assert [(e.check, e.planted) for e in found] == [("snapshot-age:daily", NO_CACHE_SNAPSHOTS)]
-    assert found[0].severity == "CRITICAL"
+    assert cache_points >= 1
+    assert [e for e in demo.findings.episodes if e.resource == "sessions-cache"] == []
+
+
+def test_without_the_dr_companion_stack_the_tables_dr_export_findings_are_the_known_gap(demo: Demo) -> None:
+    exports = [e for e in demo.findings.episodes if e.check.startswith("dr-export:")]
+    assert {e.resource for e in exports} == {"orders-table", "carts-global"}
+    assert {e.planted for e in exports} == {NO_DR_EXPORTS}
+    assert all(e.severity == "WARNING" for e in exports)
 
 
 def test_drill_rto_follows_the_restore_model_and_a_slow_restore_misses_its_target(demo: Demo) -> None:
     model = demo.restore_model
     assert model is not None
-    drills = {d.figures["source"]: d.figures for d in demo.result.drills}
+    rds = {m.identifier for m in DEMO_FLEET if m.service is Engine.RDS}
+    drills = {d.figures["source"]: d.figures for d in demo.result.drills if d.figures["source"] in rds}
     sizes = {m.identifier: (m.engine, m.size_gb) for m in DEMO_FLEET}
+    assert {"shop-mysql", "billing-postgres", "ledger-aurora"} <= set(drills)
     for source, figures in drills.items():
         modelled = model.minutes(*sizes[source]) * 60
         # never sooner than the model; later by the drill's own polling (its status polls back off, and

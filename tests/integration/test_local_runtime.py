@@ -130,13 +130,21 @@ def test_every_function_schedule_fired_as_its_cron_says(demo: Any) -> None:
     assert expected >= 24 * DAYS  # the hourly catch-up alone
 
 
-PROTECTED = ("billing-postgres", "ledger-aurora", "reporting-mysql", "shop-mysql")
+PROTECTED = (
+    "billing-postgres",
+    "ledger-aurora",
+    "reporting-mysql",
+    "shop-mysql",
+    "orders-table",
+    "carts-global",
+    "sessions-cache",
+)
 
 
 def test_monthly_drills_ran_through_the_state_machine_recorded_and_cleaned_up(demo: Any) -> None:
     run, _ = demo
     drills = run.result.drills
-    assert sorted(d.figures["source"] for d in drills) == sorted(PROTECTED)  # DrillsPerRun 10 >= 4 candidates
+    assert sorted(d.figures["source"] for d in drills) == sorted(PROTECTED)  # DrillsPerRun 10 >= 7 candidates
     history_table = run.template.physical_name("DrillHistoryTable")
     items = {
         item["execution_id"]["S"]: item
@@ -167,7 +175,8 @@ def test_monthly_drills_ran_through_the_state_machine_recorded_and_cleaned_up(de
     assert len(items) == len(drills)
     subjects = [a.subject for a in run.result.alerts]
     assert sorted(s for s in subjects if s.startswith("Restorable drill passed")) == sorted(
-        f"Restorable drill passed: {source} (snapshot)" for source in PROTECTED
+        f"Restorable drill passed: {source} ({'backup' if source.endswith(('-table', '-global')) else 'snapshot'})"
+        for source in PROTECTED
     )
 
 
@@ -197,8 +206,9 @@ def test_report_and_summary_are_written(demo: Any, tmp_path: Path) -> None:
     assert "## Snapshots at the end" in text
     assert "shop-mysql-weekly-2026-11-15" in text
     assert "## Restore drills" in text
+    # Four databases and the cache are snapshot drills; the two tables are backup drills.
     drill_lines = [line for line in lines if "(snapshot, us-east-1): PASSED [SUCCEEDED]" in line]
-    assert len(drill_lines) == 4
+    assert len(drill_lines) == 5
     assert all("RTO 1m00s (target 1h00m) met" in line and "cleanup deleted" in line for line in drill_lines)
     assert (tmp_path / "snapshots.png").stat().st_size > 1000
     assert (tmp_path / "storage.png").stat().st_size > 1000
