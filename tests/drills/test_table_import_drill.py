@@ -318,3 +318,26 @@ def test_the_janitor_sweeps_an_expired_imported_drill_table_in_the_dr_region(exp
     swept = world.machines.functions.invoke("DrillJanitorFunction", {}).result()
     assert [d["resource"] for d in swept["deleted"]] == [left.split(":", 1)[1]]
     assert drill_tables(world) == []
+
+
+def test_an_imported_table_whose_tagging_failed_is_kept_and_reported(exports_world: DrillWorld) -> None:
+    """An imported table has no RestoreSummary: without its drill tags nothing proves it is this drill's."""
+    world = exports_world
+    make_table(world)
+    weekly_export(day="2026-12-06", items=[item(1, 1, "2026-11-28T10:00:00Z")])
+    world.failures["TagResource"] = lambda params: "AccessDeniedException"
+
+    result = world.run(sample("drill-table-cross-region.json"))
+
+    assert result.status == "FAILED"
+    [left] = drill_tables(world)
+    assert left.startswith(f"{DR_REGION}:")
+    assert table_calls(world, "DeleteTable") == []
+    reasons = " | ".join(r["S"] for r in world.history_item("orders")["reasons"]["L"])
+    assert "PermissionDeniedError" in reasons
+    assert "cleanup failed" in reasons
+    del world.failures["TagResource"]
+    world.machines.clock.advance(10 * 3600)
+    swept = world.machines.functions.invoke("DrillJanitorFunction", {}).result()
+    assert swept["deleted"] == []
+    assert drill_tables(world) == [left]
