@@ -57,7 +57,12 @@ def _rds_planner(settings: DrillStepSettings, account: str | None) -> DrillPlann
 
 def _table_planner(settings: DrillStepSettings, account: str | None) -> DrillPlanner:
     return TablePlanner(
-        tables=_tables(settings.region), policies=settings.policies, stack_name=settings.stack_name, account=account
+        tables=_tables(settings.region),
+        policies=settings.policies,
+        stack_name=settings.stack_name,
+        account=account,
+        dr_region=settings.dr_region,
+        export_bucket=settings.dr_export_bucket or None,
     )
 
 

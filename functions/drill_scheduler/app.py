@@ -59,6 +59,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         policies=settings.policies,
         checks=settings.checks,
         per_run=settings.drills_per_run,
+        exports_enabled=bool(settings.dr_export_bucket),
         now=now,
     )
     _record(result)

@@ -184,8 +184,14 @@ class DrillWorld:
 
 @pytest.fixture
 def world() -> Iterator[DrillWorld]:
+    yield from drill_world_with()
+
+
+def drill_world_with(parameters: dict[str, str] | None = None) -> Iterator[DrillWorld]:
+    """The drill world with the template deployed with ``parameters`` (e.g. exports to the DR Region on)."""
     with mock_aws():
-        machines = StateMachines(Functions(Template.load(region=SOURCE_REGION)))
+        template = Template.load(region=SOURCE_REGION, parameter_overrides=parameters or {})
+        machines = StateMachines(Functions(template))
         with machines.running(simulate_time=True, start=START):
             rds = boto3.client("rds", region_name=SOURCE_REGION)
             dr_rds = boto3.client("rds", region_name=DR_REGION)

@@ -168,7 +168,7 @@ def test_monthly_schedule_drills_protected_tables_from_their_weekly_backup(world
     assert world.leftovers() == []
 
 
-def test_a_cross_region_schedule_skips_tables_and_says_why(world: DrillWorld) -> None:
+def test_a_cross_region_schedule_skips_tables_without_exports_and_says_why(world: DrillWorld) -> None:
     from tests.drills.test_table_drills import make_table
 
     make_table(world, "orders")
@@ -177,7 +177,11 @@ def test_a_cross_region_schedule_skips_tables_and_says_why(world: DrillWorld) ->
     result = world.machines.functions.invoke("DrillSchedulerFunction", event).result()
     assert result["started"] == []
     assert result["skipped"] == [
-        {"database": "orders", "reason": "dynamodb has no cross-region drill; not drilled by this schedule"}
+        {
+            "database": "orders",
+            "reason": "dynamodb drills cross-region from its export in the DR Region, and exports are off "
+            "(DR_EXPORT_BUCKET is empty); not drilled by this schedule",
+        }
     ]
 
 
@@ -228,3 +232,35 @@ def test_a_scheduled_cache_drill_is_a_snapshot_drill_of_its_engine() -> None:
     request = parse_scheduled_request(sample("drill-schedule-monthly.json"), datetime(2026, 12, 8, 6, tzinfo=UTC))
     document = drill_input(cache, request, {})
     assert document == {"source": cache.arn, "mode": "snapshot", "engine": "elasticache"}
+
+
+def test_a_cross_region_schedule_drills_tables_from_their_exports_when_exports_are_on() -> None:
+    from tests.drills.conftest import DR_REGION, drill_world_with
+    from tests.drills.test_table_drills import drill_tables, make_table
+    from tests.drills.test_table_import_drill import BUCKET, EXPORTS_ON, item, weekly_export
+
+    for world in drill_world_with(EXPORTS_ON):
+        boto3.client("s3", region_name=DR_REGION).create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": DR_REGION}
+        )
+        make_table(world, "orders")
+        weekly_export(day="2026-12-06", items=[item(1, 1, "2026-12-05T10:00:00Z")])
+        arn = world.machines.deploy("DrillStateMachine")
+        event = sample("drill-schedule-monthly.json") | {"mode": "cross-region", "kind": "weekly"}
+
+        result = world.machines.functions.invoke("DrillSchedulerFunction", event).result()
+
+        assert result["skipped"] == []
+        assert [re.sub(r"-2026-12-[0-9a-f]{12}$", "", name) for name in result["started"]] == ["orders"]
+        client = boto3.client("stepfunctions", region_name=SOURCE_REGION)
+        [execution] = client.list_executions(stateMachineArn=arn)["executions"]
+        finished = world.machines.wait(execution["executionArn"])
+        assert finished.status == "SUCCEEDED", finished.task_failures()
+        # Only weekly points are exported: the input names no selector, and the drill imports the export.
+        assert finished.input == {
+            "source": "arn:aws:dynamodb:us-east-1:123456789012:table/orders",
+            "mode": "cross-region",
+            "engine": "dynamodb",
+        }
+        assert finished.output["plan"]["region"] == DR_REGION
+        assert drill_tables(world) == []

@@ -1,7 +1,7 @@
-"""The shape of a drill from an export: ImportTable of a DR-Region export into a drill table.
+"""The requests of the cross-region table drill: ImportTable of a DR-Region export into a drill table.
 
-Not wired into a mode yet (the export layout comes with the export work). botocore's Stubber checks each
-request against DynamoDB's real service model; moto's ImportTable would only show what moto fakes.
+botocore's Stubber checks each request against DynamoDB's real service model (moto accepts any shape); the
+drill itself runs on moto in test_table_import_drill.py.
 """
 
 from __future__ import annotations

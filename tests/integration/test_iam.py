@@ -780,7 +780,8 @@ def test_drill_tables_are_tagged_only_with_the_drill_contract(statements: list[S
     tagging = [s for s in statements if "dynamodb:TagResource" in s.actions]
     assert [(s.role, s.sid) for s in tagging] == [("DrillFunction", "TagDrillTablesWithTheDrillContractOnly")]
     [statement] = tagging
-    assert statement.resources == (DRILL_TABLES.format(region="us-east-1"),)
+    # The Region's drill tables and the DR Region's (a cross-region drill's imported table).
+    assert statement.resources == (DRILL_TABLES.format(region="us-east-1"), DRILL_TABLES.format(region="us-west-2"))
     assert statement.operator("StringEquals") == DRILL_REQUEST_TAGS
     assert statement.operator("StringEqualsIfExists") == {"aws:ResourceTag/restorable:managed-by": STACK_REF}
     assert statement.operator("Null") == {"aws:RequestTag/restorable:drill-execution": "false"}
@@ -888,3 +889,57 @@ def test_cache_reads_are_describes_on_every_resource_and_tag_reads_in_this_regio
     # The prune reads which caches exist from the listings and the tags of snapshots only.
     if role == "PruneFunction":
         assert all(re.search(r":(snapshot|serverlesscachesnapshot):\*$", r) for r in tags[0].resources)
+
+
+# ---- the cross-region table drill: ImportTable of a DR-Region export
+
+
+def test_imports_and_their_reads_reach_only_drill_tables_in_the_dr_region(statements: list[Statement]) -> None:
+    importing = [s for s in statements if {"dynamodb:ImportTable", "dynamodb:DescribeImport"} & set(s.actions)]
+    assert [(s.role, s.sid) for s in importing] == [("DrillFunction", "ImportIntoAndReadDrillTablesInDrRegionOnly")]
+    [statement] = importing
+    assert statement.resources == (DRILL_TABLES.format(region="us-west-2"),)
+    # Creates a table and reads it: nothing that writes or deletes an existing table's items.
+    writes = {a for a in statement.actions if not READ_ACTION.match(a)}
+    assert writes == {"dynamodb:ImportTable"}
+
+
+def test_exports_are_read_only_where_the_source_lives(statements: list[Statement]) -> None:
+    describing = _find(statements, "DrillFunction", "ReadTableExports")
+    assert describing.actions == ("dynamodb:DescribeExport",)
+    assert describing.resources == ("arn:aws:dynamodb:us-east-1:123456789012:table/*/export/*",)
+    listing = _find(statements, "DrillFunction", "ListTableExports")
+    assert listing.actions == ("dynamodb:ListExports",)
+
+
+def test_the_import_logs_only_to_dynamodbs_own_log_groups_in_the_dr_region(statements: list[Statement]) -> None:
+    logging = _find(statements, "DrillFunction", "ImportLogsInDrRegion")
+    assert all(a.startswith("logs:") for a in logging.actions)
+    assert logging.resources == ("arn:aws:logs:us-west-2:123456789012:log-group:/aws-dynamodb/*",)
+
+
+def test_without_exports_the_drill_role_reads_no_export_bucket(statements: list[Statement]) -> None:
+    drill = [s for s in statements if s.role == "DrillFunction"]
+    assert not [s.sid for s in drill if any(a.startswith("s3:") and a != "s3:PutObject" for a in s.actions)]
+    assert not [s.sid for s in drill if s.resources == (DR_EXPORT_KEY,)]
+
+
+def test_with_exports_the_drill_role_reads_only_this_stacks_table_exports(exports_on: list[Statement]) -> None:
+    bucket = "arn:aws:s3:::restorable-dr-exports"
+    listing = _find(exports_on, "DrillFunction", "ListTableExportsInDrBucket")
+    assert (listing.actions, listing.resources) == (("s3:ListBucket",), (bucket,))
+    assert listing.operator("StringLike") == {"s3:prefix": {"Fn::Sub": "dynamodb/${AWS::StackName}/*"}}
+    reading = _find(exports_on, "DrillFunction", "ReadTableExportsInDrBucket")
+    assert (reading.actions, reading.resources) == (("s3:GetObject",), (f"{bucket}/dynamodb/restorable/*",))
+    decrypting = _find(exports_on, "DrillFunction", "DecryptTableExportsThroughS3")
+    assert (decrypting.actions, decrypting.resources) == (("kms:Decrypt",), (DR_EXPORT_KEY,))
+    assert decrypting.operator("StringEquals") == {"kms:ViaService": {"Fn::Sub": "s3.${DrRegion}.amazonaws.com"}}
+    # Nothing of the drill role writes to the export bucket.
+    writes = [
+        s.sid
+        for s in exports_on
+        if s.role == "DrillFunction"
+        and any(r.startswith(bucket) for r in s.resources)
+        and any(not READ_ACTION.match(a) for a in s.actions)
+    ]
+    assert writes == []

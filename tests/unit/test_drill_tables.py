@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from restorable import tags as tag_keys
-from restorable.drills.dynamodb import SCAN_BUDGET_SECONDS, TableChecker
-from restorable.drills.model import RestoredDatabase, ScanPage
-from restorable.drills.plan import Checks, DrillMode, TableChecks, drill_tags
+from restorable.drills.dynamodb import SCAN_BUDGET_SECONDS, TableChecker, TablePlanner
+from restorable.drills.model import RestoredDatabase, ScanPage, SourceTable
+from restorable.drills.plan import Checks, DrillMode, DrillRequest, TableChecks, drill_tags
 from restorable.drills.state import DrillPlan
 from restorable.drills.table_names import (
     drill_table_name,
@@ -21,6 +22,9 @@ from restorable.drills.table_names import (
     parse_drill_table_name,
     table_name_prefix,
 )
+from restorable.dynamodb_models import TableExport
+from restorable.errors import InvalidRequestError
+from restorable.policy import PolicyDocument, default_policy_text, parse_policy_document
 
 EXECUTION = "arn:aws:states:us-east-1:123456789012:execution:restorable-DrillStateMachine:{}"
 STACK = "restorable"
@@ -215,3 +219,122 @@ def test_describe_counts_and_missing_keys() -> None:
 def test_table_checks_need_something_to_check() -> None:
     with pytest.raises(ValueError, match="give min_items, keys or freshness"):
         TableChecks.model_validate({})
+
+
+# ---- the cross-region drill's choice of export: only a completed one of this table, stack and bucket
+
+SOURCE_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
+DR_BUCKET = "restorable-dr-exports"
+
+
+class Exports:
+    """A source Region whose table ``orders`` has the given exports (the planner's ``TableSources``)."""
+
+    region = "us-east-1"
+
+    def __init__(self, exports: list[TableExport]) -> None:
+        self.exports = exports
+
+    def find_table(self, name: str) -> SourceTable:
+        return SourceTable(
+            name="orders",
+            arn=SOURCE_ARN,
+            status="ACTIVE",
+            tags={tag_keys.POLICY: "standard"},
+            key_attributes=("pk",),
+            encrypted=True,
+            pitr_enabled=True,
+            earliest_restorable_time=None,
+            latest_restorable_time=None,
+            key_schema=(("pk", "S", "HASH"),),
+        )
+
+    def describe_exports(self, table_arn: str) -> list[TableExport]:
+        return list(self.exports)
+
+    def get_export(self, export_arn: str) -> TableExport:
+        return next(e for e in self.exports if e.arn == export_arn)
+
+    def get_backup(self, backup_arn: str) -> Any:
+        raise AssertionError("a cross-region drill reads no backup")
+
+    def list_backups(self, table_name: str) -> list[Any]:
+        raise AssertionError("a cross-region drill reads no backup")
+
+
+exports = st.builds(
+    TableExport,
+    arn=st.integers(0, 10**6).map(lambda n: f"{SOURCE_ARN}/export/{n:013d}-0000abcd"),
+    status=st.sampled_from(["COMPLETED", "IN_PROGRESS", "FAILED"]),
+    table_arn=st.sampled_from([SOURCE_ARN, SOURCE_ARN.replace("orders", "payments")]),
+    export_time=st.one_of(st.none(), expiries),
+    s3_bucket=st.sampled_from([DR_BUCKET, "someone-elses"]),
+    s3_prefix=st.sampled_from(
+        [
+            f"dynamodb/{STACK}/orders/weekly/2026-12-06",
+            f"dynamodb/{STACK}/orders-v2/weekly/2026-12-06",
+            "dynamodb/other-stack/orders/weekly/2026-12-06",
+            "by-hand/orders",
+        ]
+    ),
+)
+
+
+def _fits(export: TableExport, *, named: bool = False) -> bool:
+    """What a drill may import: the newest needs a known export time; a named export need not say it."""
+    return (
+        export.status == "COMPLETED"
+        and (named or export.export_time is not None)
+        and export.table_arn == SOURCE_ARN
+        and export.s3_bucket == DR_BUCKET
+        and export.s3_prefix.startswith(f"dynamodb/{STACK}/orders/")
+    )
+
+
+def _locate(found: list[TableExport], export_arn: str | None = None) -> Any:
+    planner = TablePlanner(
+        tables=Exports(found),
+        policies=_policies(),
+        stack_name=STACK,
+        account="123456789012",
+        dr_region="us-west-2",
+        export_bucket=DR_BUCKET,
+    )
+    request = DrillRequest.model_validate(
+        {"source": "orders", "engine": "dynamodb", "mode": "cross-region"}
+        | ({"export_arn": export_arn} if export_arn else {})
+    )
+    now = datetime(2026, 12, 8, 6, tzinfo=UTC)
+    return planner.locate(request, execution_id=EXECUTION.format("x"), started_at=now, expires_at=now, now=now)
+
+
+def _policies() -> PolicyDocument:
+    return parse_policy_document(default_policy_text())
+
+
+@given(st.lists(exports, max_size=8, unique_by=lambda e: e.arn))
+def test_the_newest_fitting_export_is_imported_and_nothing_else_ever_is(found: list[TableExport]) -> None:
+    fitting = [e for e in found if _fits(e)]
+    if not fitting:
+        with pytest.raises(InvalidRequestError, match="no completed export of orders"):
+            _locate(found)
+        return
+    located = _locate(found)
+    newest = max(e.export_time for e in fitting if e.export_time is not None)
+    chosen = next(e for e in found if e.arn == located.recovery_point.arn)
+    assert _fits(chosen)
+    assert chosen.export_time == newest
+    assert located.region == "us-west-2"
+    assert located.target.region == "us-west-2"
+    assert located.target.table_import is not None
+    assert located.target.table_import.data_prefix.startswith(f"{chosen.s3_prefix}/AWSDynamoDB/")
+
+
+@given(exports)
+def test_a_named_export_is_imported_only_when_it_fits(export: TableExport) -> None:
+    if _fits(export, named=True):
+        located = _locate([export], export.arn)
+        assert located.recovery_point.arn == export.arn
+    else:
+        with pytest.raises(InvalidRequestError):
+            _locate([export], export.arn)

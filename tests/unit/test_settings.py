@@ -179,7 +179,13 @@ def test_a_variable_that_may_be_empty_must_still_be_set() -> None:
         VerifySettings.from_environ(env)
 
 
-DRILL_STEP = {**VALID, "DRILL_HISTORY_TABLE": "history", "DRILL_REPORT_BUCKET": "reports"}
+DRILL_STEP = {
+    **VALID,
+    "DRILL_HISTORY_TABLE": "history",
+    "DRILL_REPORT_BUCKET": "reports",
+    "DR_EXPORT_BUCKET": "",
+    "DR_EXPORT_KMS_KEY_ARN": "",
+}
 
 
 def test_drill_networks_default_to_the_account_default_when_unset() -> None:
@@ -221,11 +227,15 @@ def test_cache_drill_network_and_user_group() -> None:
 
 def test_drill_scheduler_settings() -> None:
     arn = "arn:aws:states:us-east-1:123456789012:stateMachine:restorable-drill"
-    settings = DrillSchedulerSettings.from_environ({**VALID, "DRILL_STATE_MACHINE_ARN": arn})
+    settings = DrillSchedulerSettings.from_environ({**VALID, "DRILL_STATE_MACHINE_ARN": arn, "DR_EXPORT_BUCKET": ""})
     assert (settings.drills_per_run, settings.checks) == (0, {})
     with pytest.raises(ConfigurationError, match="DRILL_STATE_MACHINE_ARN is missing"):
         DrillSchedulerSettings.from_environ(VALID)
     with pytest.raises(ConfigurationError, match="DRILLS_PER_RUN: '-1' must be a whole number at least 0"):
-        DrillSchedulerSettings.from_environ({**VALID, "DRILL_STATE_MACHINE_ARN": arn, "DRILLS_PER_RUN": "-1"})
+        DrillSchedulerSettings.from_environ(
+            {**VALID, "DRILL_STATE_MACHINE_ARN": arn, "DR_EXPORT_BUCKET": "", "DRILLS_PER_RUN": "-1"}
+        )
     with pytest.raises(ConfigurationError, match="DRILL_CHECKS is not JSON"):
-        DrillSchedulerSettings.from_environ({**VALID, "DRILL_STATE_MACHINE_ARN": arn, "DRILL_CHECKS": "{"})
+        DrillSchedulerSettings.from_environ(
+            {**VALID, "DRILL_STATE_MACHINE_ARN": arn, "DR_EXPORT_BUCKET": "", "DRILL_CHECKS": "{"}
+        )

@@ -22,8 +22,13 @@ from ..drills.model import (
 )
 from ..drills.plan import DrillMode
 from ..drills.state import DrillPlan
-from ..drills.table_names import drill_table_proof, parse_drill_table_name, table_name_prefix
-from ..dynamodb_models import TableBackup
+from ..drills.table_names import (
+    drill_table_proof,
+    execution_digest,
+    parse_drill_table_name,
+    table_name_prefix,
+)
+from ..dynamodb_models import TableBackup, TableExport
 from ..errors import (
     AlreadyExistsError,
     AwsError,
@@ -31,6 +36,7 @@ from ..errors import (
     NotOwnedError,
     ResourceBusyError,
     ResourceNotFoundError,
+    RestoreFailedError,
 )
 from ..models import DatabaseType, Engine
 from ..tags import tag_list
@@ -52,7 +58,13 @@ _DRILL_ERRORS: Mapping[str, type[AwsError]] = {
     "ImportNotFoundException": ResourceNotFoundError,
 }
 # Statuses a restored table does not come back from.
-FAILED_TABLE_STATUSES = frozenset({"DELETING", "INACCESSIBLE_ENCRYPTION_CREDENTIALS", "ARCHIVING", "ARCHIVED"})
+FAILED_IMPORT_STATUSES = frozenset({"FAILED", "CANCELLING", "CANCELLED"})
+FAILED_TABLE_STATUSES = frozenset(
+    {"DELETING", "INACCESSIBLE_ENCRYPTION_CREDENTIALS", "ARCHIVING", "ARCHIVED"}
+    | {f"IMPORT_{status}" for status in FAILED_IMPORT_STATUSES}
+)
+# Describes of a table an import just created before giving up on tagging it in this step.
+_TABLE_APPEARS_TRIES = 8
 # BatchGetItem takes 100 keys; unprocessed ones are asked again this many times.
 _BATCH = 100
 _UNPROCESSED_RETRIES = 5
@@ -85,6 +97,7 @@ class DrillTableGateway:
                 f"table {name} does not exist in {self.region}", code="ResourceNotFoundException"
             )
         pitr = self.tables.describe_continuous_backups(name)
+        types = {a["AttributeName"]: a["AttributeType"] for a in item.get("AttributeDefinitions", [])}
         return SourceTable(
             name=item["TableName"],
             arn=item["TableArn"],
@@ -95,7 +108,16 @@ class DrillTableGateway:
             pitr_enabled=pitr.pitr_enabled,
             earliest_restorable_time=pitr.earliest_restorable,
             latest_restorable_time=pitr.latest_restorable,
+            key_schema=tuple(
+                (k["AttributeName"], types.get(k["AttributeName"], ""), k["KeyType"]) for k in item.get("KeySchema", [])
+            ),
         )
+
+    def describe_exports(self, table_arn: str) -> list[TableExport]:
+        return self.tables.describe_exports(table_arn)
+
+    def get_export(self, export_arn: str) -> TableExport:
+        return self.tables.describe_export(export_arn)
 
     def get_backup(self, backup_arn: str) -> TableBackup:
         return self.tables.describe_backup(backup_arn)
@@ -105,8 +127,12 @@ class DrillTableGateway:
 
     # ---- restore
 
-    def restore(self, plan: DrillPlan, network: Network) -> None:
-        """Restore into the plan's table, then tag it. A retry finds the table it made (by name and restore source)."""
+    def restore(self, plan: DrillPlan, network: Network) -> str | None:
+        """Restore into the plan's table, then tag it. A retry finds the table it made (by name and restore source).
+
+        A cross-region drill imports the plan's export instead and returns the import's ARN."""
+        if plan.mode is DrillMode.CROSS_REGION:
+            return self._import(plan)
         target = plan.target.identifier
         # On-demand: the checks' Scan is billed per read instead of throttled by a small provisioned capacity.
         common = {"TargetTableName": target, "BillingModeOverride": "PAY_PER_REQUEST"}
@@ -130,6 +156,35 @@ class DrillTableGateway:
             if not (isinstance(error, AlreadyExistsError | ResourceBusyError) and self._made_by(plan)):
                 raise error from exc
         self._tag(plan)
+        return None
+
+    def _import(self, plan: DrillPlan) -> str:
+        spec = plan.target.table_import
+        if spec is None:
+            raise ValueError(f"plan of {plan.target.identifier} names no export to import")
+        source = ExportSource(
+            export_arn=spec.export_arn,
+            region=plan.target.region,
+            bucket=spec.bucket,
+            bucket_owner=spec.bucket_owner,
+            data_prefix=spec.data_prefix,
+            export_time=None,
+            key_schema=tuple((k.name, k.type, k.role) for k in spec.key_schema),
+        )
+        # The same token within 8 hours is the same import: a retried restore step starts nothing new.
+        progress = self.start_import(plan.target.identifier, source, import_client_token(plan.execution_id))
+        if progress.status in FAILED_IMPORT_STATUSES:
+            raise RestoreFailedError(f"import of {spec.export_arn} is {progress.status}: {progress.failure}")
+        self._await_table(plan.target.identifier)
+        self._tag(plan)
+        return progress.import_arn
+
+    def _await_table(self, name: str) -> None:
+        """ImportTable creates the table as it starts; allow a moment before it is described."""
+        for attempt in range(_TABLE_APPEARS_TRIES):
+            if self._describe(name) is not None:
+                return
+            time.sleep(0.2 * (attempt + 1))
 
     def _tag(self, plan: DrillPlan) -> None:
         item = self._describe(plan.target.identifier)
@@ -155,6 +210,13 @@ class DrillTableGateway:
         status = item.get("TableStatus", "UNKNOWN")
         if status == "ACTIVE" and (item.get("RestoreSummary") or {}).get("RestoreInProgress"):
             status = "RESTORING"
+        spec = plan.target.table_import
+        if plan.mode is DrillMode.CROSS_REGION and spec is not None and spec.import_arn:
+            progress = self.import_progress(spec.import_arn)
+            if progress.status in FAILED_IMPORT_STATUSES:
+                status = f"IMPORT_{progress.status}"
+            elif progress.status != "COMPLETED":
+                status = "IMPORTING"
         return RestoredDatabase(
             identifier=name,
             status=status,
@@ -164,7 +226,7 @@ class DrillTableGateway:
             tags=self.tables.table_tags(item["TableArn"]),
         )
 
-    # ---- a drill from an export (TableImports; not wired into a mode yet)
+    # ---- a drill from an export (TableImports: the cross-region mode)
 
     def start_import(self, target_name: str, source: ExportSource, client_token: str) -> ImportProgress:
         """ImportTable of the export's data files into a new on-demand table named ``target_name``.
@@ -172,6 +234,9 @@ class DrillTableGateway:
         ImportTable takes no tags either: the table is tagged after it exists, as a restored one."""
         if source.region != self.region:
             raise ValueError(f"export {source.export_arn} is in {source.region}, not {self.region}")
+        bucket: Any = {"S3Bucket": source.bucket, "S3KeyPrefix": source.data_prefix}
+        if source.bucket_owner:
+            bucket["S3BucketOwner"] = source.bucket_owner
         try:
             parameters: Any = {
                 "TableName": target_name,
@@ -183,11 +248,7 @@ class DrillTableGateway:
             }
             found = self.client.import_table(
                 ClientToken=client_token,
-                S3BucketSource={
-                    "S3Bucket": source.bucket,
-                    "S3BucketOwner": source.bucket_owner,
-                    "S3KeyPrefix": source.data_prefix,
-                },
+                S3BucketSource=bucket,
                 InputFormat="DYNAMODB_JSON",
                 InputCompressionType="GZIP",
                 TableCreationParameters=parameters,
@@ -331,6 +392,11 @@ class DrillTableGateway:
             if isinstance(error, ResourceNotFoundError):
                 return None
             raise error from exc
+
+
+def import_client_token(execution_id: str) -> str:
+    """ImportTable's ClientToken for an execution (a retried restore step gets the same import)."""
+    return f"drill-{execution_digest(execution_id)}"
 
 
 def _import_progress(item: Mapping[str, Any]) -> ImportProgress:

@@ -16,13 +16,24 @@ from typing import Protocol
 from .. import tags as tag_keys
 from ..arns import check_local, is_arn, parse_arn
 from ..dynamodb_backup_names import parse_backup_name
-from ..dynamodb_models import TableBackup
+from ..dynamodb_export_plan import COMPLETED as EXPORT_COMPLETED
+from ..dynamodb_export_plan import EXPORT_ROOT
+from ..dynamodb_models import TableBackup, TableExport
 from ..errors import InvalidRequestError, ResourceNotFoundError
 from ..models import Engine
 from ..policy import PolicyDocument
 from .model import RestoredDatabase, ScanPage, SourceTable
 from .plan import Checks, DrillMode, DrillRequest, SnapshotSelector, TableChecks, TableFreshness, iso, parse_time
-from .state import CheckResult, DrillPlan, PlannedRestore, PlanRecoveryPoint, PlanSource, PlanTarget
+from .state import (
+    CheckResult,
+    DrillPlan,
+    KeyAttribute,
+    PlannedRestore,
+    PlanRecoveryPoint,
+    PlanSource,
+    PlanTarget,
+    TableImportSpec,
+)
 from .table_names import drill_table_name, is_drill_table_name
 
 # The backup kind a backup drill restores when the request names none.
@@ -42,6 +53,12 @@ class TableSources(Protocol):
 
     def list_backups(self, table_name: str) -> list[TableBackup]: ...
 
+    def describe_exports(self, table_arn: str) -> list[TableExport]:
+        """Every export of the table, described (bucket, prefix, status, export time)."""
+        ...
+
+    def get_export(self, export_arn: str) -> TableExport: ...
+
 
 class TableReader(Protocol):
     """Reads of the restored table, for the checks."""
@@ -60,16 +77,30 @@ class TableReader(Protocol):
 
 
 class TablePlanner:
-    """The validate step for DynamoDB tables: a protected table, a restore time in its PITR window or a
-    backup this stack made of that table, checks that fit its keys."""
+    """The validate step for DynamoDB tables: a protected table, a restore time in its PITR window, a backup
+    this stack made of that table or (cross-region) a completed export of it in the DR bucket, checks that fit
+    its keys.
+
+    ``export_bucket`` is the DR Region's export bucket (None: exports are off, no cross-region drill)."""
 
     engine = Engine.DYNAMODB
 
-    def __init__(self, *, tables: TableSources, policies: PolicyDocument, stack_name: str, account: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        tables: TableSources,
+        policies: PolicyDocument,
+        stack_name: str,
+        account: str | None,
+        dr_region: str | None = None,
+        export_bucket: str | None = None,
+    ) -> None:
         self.tables = tables
         self.policies = policies
         self.stack_name = stack_name
         self.account = account
+        self.dr_region = dr_region
+        self.export_bucket = export_bucket
 
     def locate(
         self, request: DrillRequest, *, execution_id: str, started_at: datetime, expires_at: datetime, now: datetime
@@ -77,7 +108,23 @@ class TablePlanner:
         region = self.tables.region
         source = self._protected_source(request.source)
         restore_time: datetime | None = None
-        if request.mode is DrillMode.PITR:
+        table_import: TableImportSpec | None = None
+        target_region = region
+        if request.mode is DrillMode.CROSS_REGION:
+            export, target_region = self._select_export(source, request.export_arn)
+            point = PlanRecoveryPoint(
+                type="export",
+                identifier=export.s3_prefix,
+                arn=export.arn,
+                region=target_region,
+                created_at=iso(export.export_time) if export.export_time else None,
+                encrypted=True,
+                kind=_export_kind(export.s3_prefix),
+            )
+            table_import = _import_spec(export, source)
+            recovery_point_time = export.export_time or started_at
+            targeted_time = started_at
+        elif request.mode is DrillMode.PITR:
             restore_time = _restore_time_in_window(source, request, now)
             point = PlanRecoveryPoint(
                 type="point-in-time",
@@ -106,7 +153,7 @@ class TablePlanner:
             stack_name=self.stack_name, source_table=source.name, execution_id=execution_id, expires_at=expires_at
         )
         return PlannedRestore(
-            region=region,
+            region=target_region,
             source=PlanSource(
                 type="table",
                 identifier=source.name,
@@ -119,7 +166,7 @@ class TablePlanner:
             restore_time=restore_time,
             recovery_point_time=recovery_point_time,
             targeted_time=targeted_time,
-            target=PlanTarget(type="table", identifier=target, region=region),
+            target=PlanTarget(type="table", identifier=target, region=target_region, table_import=table_import),
             checks_via="api",
         )
 
@@ -201,9 +248,79 @@ class TablePlanner:
             )
         return max(available, key=lambda b: (b.created_at or datetime.min.replace(tzinfo=UTC), b.arn))
 
+    def _select_export(self, source: SourceTable, export_arn: str | None) -> tuple[TableExport, str]:
+        """The named export, or the newest completed one this stack wrote of the table into the DR bucket."""
+        if self.export_bucket is None or self.dr_region is None:
+            raise InvalidRequestError(
+                "mode: a cross-region table drill imports the table's export in the DR Region, and exports to the "
+                "DR Region are off (DR_EXPORT_BUCKET is not set)"
+            )
+        if not source.key_schema or any(not kind for _, kind, _ in source.key_schema):
+            raise InvalidRequestError(f"source: the key schema of {source.name} could not be read")
+        prefix = _stack_export_prefix(self.stack_name, source.name)
+        if export_arn is not None:
+            try:
+                export = self.tables.get_export(export_arn)
+            except ResourceNotFoundError as exc:
+                raise ResourceNotFoundError(
+                    f"export_arn: export {export_arn} does not exist in {self.tables.region}", code=exc.code
+                ) from exc
+            if export.table_arn != source.arn:
+                raise InvalidRequestError(
+                    f"export_arn: {export_arn} is an export of {export.table_arn or 'an unknown table'}, "
+                    f"not of {source.arn}"
+                )
+            if export.s3_bucket != self.export_bucket or not export.s3_prefix.startswith(prefix):
+                raise InvalidRequestError(
+                    f"export_arn: {export_arn} was written to s3://{export.s3_bucket}/{export.s3_prefix}, not under "
+                    f"s3://{self.export_bucket}/{prefix}: drills import only exports of this stack"
+                )
+            if export.status != EXPORT_COMPLETED:
+                raise InvalidRequestError(f"export_arn: export {export_arn} is '{export.status}', not COMPLETED")
+            return export, self.dr_region
+        exports = [
+            e
+            for e in self.tables.describe_exports(source.arn)
+            if e.table_arn == source.arn and e.s3_bucket == self.export_bucket and e.s3_prefix.startswith(prefix)
+        ]
+        completed = [e for e in exports if e.status == EXPORT_COMPLETED and e.export_time is not None]
+        if not completed:
+            pending = f" ({len(exports)} not completed)" if exports else ""
+            raise InvalidRequestError(
+                f"no completed export of {source.name} in s3://{self.export_bucket}/{prefix} made by stack "
+                f"{self.stack_name}{pending}"
+            )
+        newest = max(completed, key=lambda e: (e.export_time or datetime.min.replace(tzinfo=UTC), e.arn))
+        return newest, self.dr_region
+
     def _ours(self, backup: TableBackup, source: SourceTable) -> bool:
         parsed = backup.parsed_name(self.stack_name)
         return parsed is not None and parsed.names_table(source.name)
+
+
+def _stack_export_prefix(stack_name: str, table_name: str) -> str:
+    """Where this stack's exports of a table live in the DR bucket (``dynamodb_export_plan.export_prefix``)."""
+    return f"{EXPORT_ROOT}/{stack_name}/{table_name}/"
+
+
+def _export_kind(prefix: str) -> str | None:
+    parts = prefix.rstrip("/").split("/")
+    return parts[3] if len(parts) == 5 else None
+
+
+def _import_spec(export: TableExport, source: SourceTable) -> TableImportSpec:
+    """The export's data files: DynamoDB writes ``{prefix}/AWSDynamoDB/{export-id}/data/`` (the id ends its ARN)."""
+    export_id = export.arn.rsplit("/export/", 1)[-1]
+    return TableImportSpec(
+        export_arn=export.arn,
+        bucket=export.s3_bucket,
+        bucket_owner=export.s3_bucket_owner,
+        data_prefix=f"{export.s3_prefix.rstrip('/')}/AWSDynamoDB/{export_id}/data/",
+        key_schema=[
+            KeyAttribute(name=name, type=kind, role=role)  # type: ignore[arg-type]
+            for name, kind, role in source.key_schema
+        ],
+    )
 
 
 def _kind_of(backup: TableBackup, stack_name: str) -> str | None:

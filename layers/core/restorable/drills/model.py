@@ -125,6 +125,8 @@ class SourceTable:
     pitr_enabled: bool
     earliest_restorable_time: datetime | None
     latest_restorable_time: datetime | None
+    # (attribute name, type "S"/"N"/"B", role "HASH"/"RANGE"): what an import needs to recreate the keys.
+    key_schema: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def policy_name(self) -> str | None:
@@ -142,7 +144,7 @@ class ScanPage:
 
 @dataclass(frozen=True)
 class ExportSource:
-    """A table export in a DR-Region bucket, as an import drill reads it (the shape only: not wired yet).
+    """A table export in a DR-Region bucket, as the cross-region table drill imports it.
 
     ``data_prefix`` is the export's ``AWSDynamoDB/{export-id}/data/`` prefix (gzip-compressed DynamoDB JSON);
     ``key_schema`` is the source's keys as (attribute name, type "S"/"N"/"B", role "HASH"/"RANGE").

@@ -47,7 +47,8 @@ class DrillMode(enum.Enum):
 # The modes each engine drills (an engine missing here has no drills yet).
 ENGINE_MODES: Final = {
     Engine.RDS: frozenset({DrillMode.SNAPSHOT, DrillMode.PITR, DrillMode.CROSS_REGION}),
-    Engine.DYNAMODB: frozenset({DrillMode.PITR, DrillMode.BACKUP}),
+    # A table's cross-region drill imports its newest export in the DR Region's bucket.
+    Engine.DYNAMODB: frozenset({DrillMode.PITR, DrillMode.BACKUP, DrillMode.CROSS_REGION}),
     # A cache snapshot restores in its own Region only; the cross-Region path is an S3 export.
     Engine.ELASTICACHE: frozenset({DrillMode.SNAPSHOT}),
 }
@@ -210,6 +211,10 @@ class DrillRequest(_Strict):
     snapshot: SnapshotSelector | None = None
     # DynamoDB's backup mode: a named backup (its ARN) or the newest managed one of a kind (weekly by default).
     backup: SnapshotSelector | None = None
+    # DynamoDB's cross-region mode: a named export (its ARN); without it the newest completed one of this stack.
+    export_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/[A-Za-z0-9_.-]+/export/[A-Za-z0-9-]+$"
+    )
     restore_time: datetime | Literal["latest"] | None = None
     instance_class: str | None = Field(default=None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
     checks: Checks = Field(default_factory=Checks)
@@ -233,6 +238,10 @@ class DrillRequest(_Strict):
             raise ValueError(f"'snapshot' applies to the snapshot and cross-region modes, not {self.mode.value}")
         if self.backup is not None and self.mode is not DrillMode.BACKUP:
             raise ValueError(f"'backup' applies to the backup mode, not {self.mode.value}")
+        if self.export_arn is not None and (engine is not Engine.DYNAMODB or self.mode is not DrillMode.CROSS_REGION):
+            raise ValueError("'export_arn' applies to the cross-region mode of DynamoDB drills")
+        if self.snapshot is not None and engine is Engine.DYNAMODB:
+            raise ValueError("'snapshot' applies to RDS drills; a DynamoDB cross-region drill takes 'export_arn'")
         if self.checks.sql is not None and engine is not Engine.RDS:
             raise ValueError(f"'checks.sql' applies to RDS drills, not {engine.value}")
         if self.checks.table is not None and engine is not Engine.DYNAMODB:

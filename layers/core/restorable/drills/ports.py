@@ -63,8 +63,9 @@ class DrillEngine(Protocol):
     available_status: str
     failed_statuses: frozenset[str]
 
-    def restore(self, plan: DrillPlan, network: Network) -> None:
-        """Start the restore; a retry after a lost response finds the resource it made."""
+    def restore(self, plan: DrillPlan, network: Network) -> str | None:
+        """Start the restore; a retry after a lost response finds the resource it made. Returns the restore's own
+        reference where the engine follows it apart from the resource (a table import's ARN), else None."""
         ...
 
     def observe(self, plan: DrillPlan) -> RestoredDatabase | None:

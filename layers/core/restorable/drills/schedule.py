@@ -117,6 +117,11 @@ def engine_mode(database: Database, mode: DrillMode) -> DrillMode | None:
     return mapped if mapped in ENGINE_MODES.get(engine, frozenset()) else None
 
 
+def _needs_exports(database: Database, mode: DrillMode) -> bool:
+    """A table's cross-region drill imports its export (of the weekly kind: the only kind exported)."""
+    return database.type.engine is Engine.DYNAMODB and mode is DrillMode.CROSS_REGION
+
+
 def _checks_for(engine: Engine, chosen: Checks) -> Checks:
     """The part of a ``DRILL_CHECKS`` entry that applies to the engine (a ``*`` entry may hold every kind)."""
     if engine is Engine.DYNAMODB:
@@ -139,7 +144,7 @@ def drill_input(database: Database, request: ScheduledDrillRequest, checks: dict
     document: dict[str, JsonValue] = {"source": database.arn, "mode": mode.value}
     if engine is not Engine.RDS:
         document["engine"] = engine.value
-    if request.kind is not None:
+    if request.kind is not None and not _needs_exports(database, mode):
         document["backup" if mode is DrillMode.BACKUP else "snapshot"] = {"kind": request.kind}
     chosen = checks.get(database.identifier) or checks.get("*")
     if chosen is not None:
@@ -209,9 +214,13 @@ def run_drill_schedule(
     checks: dict[str, Checks],
     per_run: int,
     now: datetime,
+    exports_enabled: bool = False,
 ) -> DrillScheduleResult:
     """Start this month's drills. A database whose ``restorable:policy`` names no policy is skipped and
-    reported, never drilled; one database's failure never stops the others."""
+    reported, never drilled; one database's failure never stops the others.
+
+    ``exports_enabled``: tables are exported to the DR Region (DR_EXPORT_BUCKET set), so a cross-region run
+    drills them from their exports; without exports it skips them with the reason."""
     scheduled_time = request.scheduled_time or now
     candidates = drill_candidates(inventory.list_databases())
     result = DrillScheduleResult(dry_run=request.dry_run, scheduled_time=scheduled_time, candidates=len(candidates))
@@ -222,6 +231,12 @@ def run_drill_schedule(
             result.skipped.append(ScheduleProblem(database.identifier, reason))
         elif (reason_not_drillable := _not_drillable(database)) is not None:
             result.skipped.append(ScheduleProblem(database.identifier, reason_not_drillable))
+        elif _needs_exports(database, request.mode) and not exports_enabled:
+            reason = (
+                f"{database.type.engine.value} drills cross-region from its export in the DR Region, and exports "
+                "are off (DR_EXPORT_BUCKET is empty); not drilled by this schedule"
+            )
+            result.skipped.append(ScheduleProblem(database.identifier, reason))
         elif policies.get(str(database.policy_name)) is None:
             known = ", ".join(sorted(policies.policies))
             reason = f"restorable:policy={database.policy_name!r} names no policy (known: {known}); not drilled"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BeforeValidator, field_validator
+from pydantic import AfterValidator, BeforeValidator, field_validator
 
-from ..settings import CoreSettings, problem, variable, whole_number
+from ..settings import CoreSettings, ExportSettings, export_bucket, problem, variable, whole_number
 from .cache_model import CacheNetwork
 from .model import Network
 from .plan import Checks
@@ -51,8 +51,9 @@ DEFAULT_CACHE_NETWORK = "restore caches into the account's default subnets"
 NO_CACHE_USER_GROUP = "temporary caches get no user group: the cache checks send no AUTH"
 
 
-class DrillStepSettings(CoreSettings):
-    """The drill function (the state machine's steps)."""
+class DrillStepSettings(ExportSettings):
+    """The drill function (the state machine's steps); the DR export bucket is where a table's cross-region drill
+    imports from."""
 
     subnet_group: str = variable("DRILL_SUBNET_GROUP", unset_means=DEFAULT_NETWORK, default="")
     security_group_ids: SecurityGroups = variable("DRILL_SECURITY_GROUP_IDS", unset_means=DEFAULT_NETWORK, default=())
@@ -97,6 +98,10 @@ class DrillSchedulerSettings(CoreSettings):
         "DRILLS_PER_RUN", unset_means="0: drill every protected database each run", default=0
     )
     checks: dict[str, Checks] = variable("DRILL_CHECKS", unset_means="no checks beyond the built-in ones", default={})
+    # Tables drill cross-region from their exports: without an export bucket they are skipped with the reason.
+    dr_export_bucket: Annotated[str, AfterValidator(export_bucket)] = variable(
+        "DR_EXPORT_BUCKET", empty_means="exports are off: tables are not drilled cross-region", default=""
+    )
 
     @field_validator("state_machine_arn")
     @classmethod

@@ -55,7 +55,7 @@ class PlanSource(_StateModel):
 
 
 class PlanRecoveryPoint(_StateModel):
-    type: Literal["snapshot", "point-in-time", "backup"]
+    type: Literal["snapshot", "point-in-time", "backup", "export"]
     identifier: str | None = None
     arn: str | None = None
     region: str = Field(min_length=1)
@@ -66,6 +66,25 @@ class PlanRecoveryPoint(_StateModel):
     kind: str | None = None
 
 
+class KeyAttribute(_StateModel):
+    name: str = Field(min_length=1)
+    type: Literal["S", "N", "B"]
+    role: Literal["HASH", "RANGE"]
+
+
+class TableImportSpec(_StateModel):
+    """ImportTable's source: an export's data files (gzip DynamoDB JSON) and the source table's keys."""
+
+    export_arn: str = Field(min_length=1)
+    bucket: str = Field(min_length=1)
+    # The bucket's account, when the export reports it (ImportTable checks it against the bucket's owner).
+    bucket_owner: str = ""
+    data_prefix: str = Field(min_length=1)
+    key_schema: list[KeyAttribute] = Field(min_length=1, max_length=2)
+    # Set by the restore step: the import the poll step follows.
+    import_arn: str | None = None
+
+
 class PlanTarget(_StateModel):
     type: ResourceType
     identifier: str = Field(min_length=1)
@@ -74,6 +93,8 @@ class PlanTarget(_StateModel):
     region: str = Field(min_length=1)
     # A cache: everything its create call needs (the snapshot's engine, version, node type, shards...).
     cache: CacheRestoreSpec | None = None
+    # A table imported from an export: the data files, the source's keys, and the import once started.
+    table_import: TableImportSpec | None = None
 
     @model_validator(mode="after")
     def _cluster_has_instance(self) -> PlanTarget:

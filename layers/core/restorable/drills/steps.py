@@ -109,7 +109,13 @@ def validate(start: DrillStart, planner: DrillPlanner, *, stack_name: str, now: 
 
 
 def restore(state: DrillState, gateway: DrillEngine, network: Network, now: datetime) -> DrillState:
-    gateway.restore(state.plan, network)
+    plan = state.plan
+    started = gateway.restore(plan, network)
+    if started is not None and plan.target.table_import is not None:
+        # The import the poll step follows (an imported table says nothing of the import that fills it).
+        spec = plan.target.table_import.model_copy(update={"import_arn": started})
+        target = plan.target.model_copy(update={"table_import": spec})
+        state = state.model_copy(update={"plan": plan.model_copy(update={"target": target})})
     restore_state = RestoreState(
         network=RestoreNetwork(subnet_group=network.subnet_group, security_groups=list(network.security_group_ids))
     )
