@@ -28,6 +28,7 @@ from ..cache_naming import parse_scheduled_name
 from ..errors import AwsError, ResourceNotFoundError
 from ..naming import parse_timestamp
 from ..verification.elasticache_checks import DrExportSet
+from . import paginators
 from .errors import BOTO_ERRORS, translate
 
 COPY_OBJECT_LIMIT = 5 * 1024**3  # CopyObject copies at most 5 GiB; larger objects need UploadPartCopy
@@ -73,7 +74,9 @@ class ObjectStore:
         """Every key under ``prefix`` (paged)."""
         keys: list[str] = []
         try:
-            for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for page in paginators.paginator(self._client, "list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
                 keys.extend(item["Key"] for item in page.get("Contents", []))
         except BOTO_ERRORS as exc:
             raise _translate(exc, f"list s3://{self.bucket}/{prefix}") from exc

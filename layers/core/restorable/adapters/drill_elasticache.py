@@ -48,6 +48,7 @@ from .elasticache import (
     SERVERLESS_PAGE_SIZE,
     SNAPSHOT_PAGE_SIZE,
     ElastiCacheGateway,
+    items_of_pages,
     translate_error,
 )
 from .errors import BOTO_ERRORS
@@ -303,13 +304,7 @@ class DrillElastiCacheGateway:
     # ---- mapping
 
     def _pages(self, operation: str, page_size: int, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        paginator = self._client.get_paginator(operation)
-        result_key = paginator.result_keys[0].expression
-        try:
-            for page in paginator.paginate(PaginationConfig={"PageSize": page_size}, **kwargs):
-                yield from page.get(result_key, [])
-        except BOTO_ERRORS as exc:
-            raise translate_error(exc, operation) from exc
+        return items_of_pages(self._client, operation, page_size, **kwargs)
 
     def _snapshot(self, item: Mapping[str, Any]) -> CacheSnapshotInfo:
         group = item.get("ReplicationGroupId")

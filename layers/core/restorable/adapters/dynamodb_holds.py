@@ -53,7 +53,7 @@ class HoldStore:
         For a person listing holds: the prune reads through ``read``, which never raises.
         """
         try:
-            paginator = self._client.get_paginator("scan")
+            paginator = paginators.paginator(self._client, "scan")
             return [
                 {key: _TO_PLAIN.deserialize(value) for key, value in raw.items()}
                 for page in paginator.paginate(TableName=self.table_name, ConsistentRead=True)

@@ -356,13 +356,7 @@ class ElastiCacheGateway:
     # ---- mapping
 
     def _pages(self, operation: str, page_size: int, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        paginator = paginators.paginator(self._client, operation)
-        result_key = paginator.result_keys[0].expression
-        try:
-            for page in paginator.paginate(PaginationConfig={"PageSize": page_size}, **kwargs):
-                yield from page.get(result_key, [])
-        except BOTO_ERRORS as exc:
-            raise translate_error(exc, operation) from exc
+        return items_of_pages(self._client, operation, page_size, **kwargs)
 
     def _snapshot(self, item: Mapping[str, Any]) -> CacheSnapshot:
         group = item.get("ReplicationGroupId")
@@ -489,3 +483,14 @@ class CacheBackupSettings:
     cache: Cache
     snapshot_retention_limit: int | None
     created_at: datetime | None = None
+
+
+def items_of_pages(client: Any, operation: str, page_size: int, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """Every item of ``operation``'s pages (its result key), errors translated through the ElastiCache table."""
+    paginator = paginators.paginator(client, operation)
+    result_key = paginator.result_keys[0].expression
+    try:
+        for page in paginator.paginate(PaginationConfig={"PageSize": page_size}, **kwargs):
+            yield from page.get(result_key, [])
+    except BOTO_ERRORS as exc:
+        raise translate_error(exc, operation) from exc
