@@ -20,6 +20,7 @@ from restorable.adapters import clients as handler_clients
 from restorable.models import Engine
 
 from .backup_replication import serve_backup_replication
+from .collector import long_lived_frozen
 from .findings import FindingEpisode, FindingsTracker, ObservedFunctions
 from .fleet import DR_REGION, SAMPLE_FLEET, FleetMember, create_fleet
 from .functions import Functions, Invocation
@@ -32,7 +33,7 @@ from .simulation import Simulation, SimulationResult
 from .statemachine_hook import StateMachineRunner, connect_runner
 from .statemachines import SimulationRunner
 from .template import Template
-from .user_agent import remembered_cleaning
+from .user_agent import remembered_user_agent
 from .world import EngineSample
 
 DEFAULT_START = "2026-11-01T00:00:00+00:00"
@@ -89,7 +90,7 @@ def run_demo(
     The handlers' clients start afresh (this is a new emulator) and, with ``cache`` (the default),
     repeated identical reads are answered from the emulator's read cache (``local_runtime.read_cache``):
     same answers, less work (pass a ``ReadCache`` to use that one, e.g. one in check mode). botocore
-    remembers how it cleaned each User-Agent component (``local_runtime.user_agent``): same headers.
+    remembers the User-Agent header it built for the same inputs (``local_runtime.user_agent``): same headers.
     """
     local_credentials()
     read_cache = cache if isinstance(cache, ReadCache) else ReadCache() if cache else None
@@ -98,7 +99,7 @@ def run_demo(
         installed = (
             read_cache.installed(boto3._get_default_session()) if read_cache is not None else contextlib.nullcontext()
         )
-        with serve_backup_replication(), installed, remembered_cleaning():
+        with serve_backup_replication(), installed, remembered_user_agent():
             return _run(
                 days,
                 start,
@@ -182,7 +183,8 @@ def _run(
         progress=progress,
         progress_bar=progress_bar,
     )
-    result = simulation.run(start, days)
+    with long_lived_frozen():
+        result = simulation.run(start, days)
     world.sample_engines(result.end)
     tracker.link_alerts(result.alerts)
     explanations: list[tuple[str, Callable[[FindingEpisode], bool]]] = [(p.name, p.explains) for p in planted]

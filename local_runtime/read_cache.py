@@ -11,17 +11,24 @@ of ``make bench``); only the answer of a call identical to an earlier one is tak
         world_step()
         cache.world_changed("backup")  # RDS changed by itself: drop what a backup can change
 
-It is keyed by (service, Region, operation, the serialised request) and dropped:
+It is keyed by (service, Region, operation, the serialised request); every answer belongs to a
+group, (Region, service) or a finer one (the listings of manual RDS snapshots, of RDS instances and
+clusters, one DynamoDB table's items), and the answers are dropped:
 
 - on every call that is not a read: whole, unless the write is to a service whose writes change
   only its own answers (``WRITE_SCOPES``: an RDS snapshot or copy, an ElastiCache snapshot, a
-  DynamoDB put, an S3 put, a CloudWatch metric, an SNS publish), then only that service's answers.
-  Whatever a write sets off elsewhere (a Lambda function invoked in this process) makes its own
-  calls through these hooks;
+  DynamoDB put, an S3 put, a CloudWatch metric, an SNS publish), then only that service's answers,
+  and only in the write's Region for the services moto keeps per Region (``REGIONAL_SERVICES``, but
+  for ``CROSS_REGION_WRITES``). Finer still: a write to an RDS snapshot (create, copy, delete, tag)
+  changes its Region's snapshots only and keeps the listings of instances and clusters; a DynamoDB
+  item write drops only the items (and the ``DescribeTable``) of the tables it names. Whatever a
+  write sets off elsewhere (a Lambda function invoked in this process) makes its own calls through
+  these hooks;
 - when the caller says the world changed (``world_changed(step)``): the simulation's own RDS
   lifecycle steps (automated backups, restarts of long-stopped instances, restore durations)
-  change moto without an API call. They never touch a manual snapshot, so the listings of manual
-  snapshots (``SnapshotType=manual``, the largest answers) are kept; everything else is dropped.
+  change moto without an API call. They change RDS only, in their Region (a backup) or anywhere,
+  and never a manual snapshot, so RDS's answers there are dropped except the listings of manual
+  snapshots (``SnapshotType=manual``, the largest answers); other services' answers are kept.
   ``invalidate()`` drops everything.
 
 An answer moto computes from the current time (an instance's or cluster's ``LatestRestorableTime``
@@ -55,23 +62,63 @@ READ_PREFIXES = ("Describe", "List", "Get", "Head", "Query", "Scan", "BatchGet")
 # Operations whose answers are kept.
 CACHED_PREFIXES = ("Describe", "List")
 CACHED_OPERATIONS = frozenset({("dynamodb", "Scan"), ("dynamodb", "Query"), ("dynamodb", "GetItem")})
-# The group of the listings of manual snapshots: RDS's own lifecycle steps never change them.
+# A group of answers is (Region, name); the name is a service or one of these finer groups.
+# The listings of manual snapshots: RDS's own lifecycle steps never change them.
 MANUAL_SNAPSHOTS = "rds:manual-snapshots"
-# Services whose writes change no other service's answers in moto -> the services whose answers they drop.
-# (SNS delivers to SQS; DynamoDB feeds its streams; S3 notifies SQS and SNS; RDS may make a master
-# password's secret and an AWS managed KMS key.) Any other write drops all.
+# DescribeDBInstances and DescribeDBClusters: a write to a snapshot alone never changes them.
+RDS_DATABASES = "rds:databases"
+# One table's items (Scan, Query, GetItem) and its DescribeTable (moto counts the items live): an
+# item write changes these of its own tables only. The table's name follows the prefix.
+TABLE_ITEMS = "dynamodb:items:"
+# Services whose writes change no other service's answers in moto -> the groups whose answers they drop
+# (a name ending in ":" covers every group it begins). (SNS delivers to SQS; DynamoDB feeds its
+# streams; S3 notifies SQS and SNS; RDS may make a master password's secret and an AWS managed KMS
+# key.) Any other write drops all.
 WRITE_SCOPES: dict[str, frozenset[str]] = {
-    "rds": frozenset({"rds", MANUAL_SNAPSHOTS, "secretsmanager", "kms", "ec2"}),
+    "rds": frozenset({"rds", MANUAL_SNAPSHOTS, RDS_DATABASES, "secretsmanager", "kms", "ec2"}),
     "elasticache": frozenset({"elasticache"}),
-    "dynamodb": frozenset({"dynamodb", "dynamodbstreams"}),
+    "dynamodb": frozenset({"dynamodb", TABLE_ITEMS, "dynamodbstreams"}),
     "s3": frozenset({"s3", "sqs", "sns"}),
     "cloudwatch": frozenset({"cloudwatch"}),
     "logs": frozenset({"logs"}),
     "sns": frozenset({"sns", "sqs"}),
 }
+# Services whose writes change their own Region only (moto keeps one backend per Region), but for
+# the operations that reach another Region by design. RDS's writes to its databases may (a
+# cross-Region read replica is listed by its source, automated backups replicate): of RDS, only the
+# writes to snapshots are taken as regional (a copy reads its source in the other Region).
+REGIONAL_SERVICES = frozenset({"elasticache", "dynamodb", "cloudwatch", "logs"})
+CROSS_REGION_WRITES = frozenset(
+    {
+        ("dynamodb", "CreateTable"),  # replicas of a global table
+        ("dynamodb", "UpdateTable"),
+        ("dynamodb", "DeleteTable"),
+        ("elasticache", "CopySnapshot"),  # an export writes to S3
+    }
+)
+# RDS writes that change snapshots only (a tag write counts when it names a snapshot).
+RDS_SNAPSHOT_WRITES = frozenset(
+    {
+        "CreateDBSnapshot",
+        "CopyDBSnapshot",
+        "DeleteDBSnapshot",
+        "CreateDBClusterSnapshot",
+        "CopyDBClusterSnapshot",
+        "DeleteDBClusterSnapshot",
+    }
+)
+_RDS_TAG_WRITES = frozenset({"AddTagsToResource", "RemoveTagsFromResource"})
+_RDS_SNAPSHOT_ARN_PARTS = (":snapshot:", ":cluster-snapshot:")
+# DynamoDB writes that change the items of the tables they name.
+TABLE_ITEM_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"})
+_TABLE_ITEM_READS = frozenset({"Scan", "Query", "GetItem", "DescribeTable"})
+# What the simulation's own lifecycle steps change: RDS only (an automated backup, a restart, a drill
+# database's restore progress), in the step's Region, never a manual snapshot nor another service.
+WORLD_STEP_SCOPE = frozenset({"rds", RDS_DATABASES})
 # Services whose answers change without a call (Step Functions executions run on a thread).
 UNCACHED_SERVICES = frozenset({"sfn", "stepfunctions"})
 _MANUAL_SNAPSHOT_LISTINGS = frozenset({"DescribeDBSnapshots", "DescribeDBClusterSnapshots"})
+_RDS_DATABASE_LISTINGS = frozenset({"DescribeDBInstances", "DescribeDBClusters"})
 # Answers moto computes from the current time: valid at the instant they were given only.
 # (service, operation) -> (list of the answer, field of its items): moto sets the field to the current time.
 CLOCK_DEPENDENT = {
@@ -123,7 +170,7 @@ class ReadCache:
         self.mismatches: list[tuple[tuple[str, ...], Any, Any]] = []
         # Per group of answers (a service, or MANUAL_SNAPSHOTS), bumped on every drop that covers the
         # group: an answer read before such a drop is never stored after it.
-        self._generation: dict[str, int] = {}
+        self._generation: dict[tuple[str, str], int] = {}
         self._lock = threading.RLock()
         self._active = False  # clients built while installed keep the hooks: they pass through once it is not
         self.stats = CacheStats()
@@ -153,11 +200,16 @@ class ReadCache:
     # ---- dropping
 
     def invalidate(
-        self, reason: str = "world", groups: frozenset[str] | None = None, keep: frozenset[str] = frozenset()
+        self,
+        reason: str = "world",
+        groups: frozenset[str] | None = None,
+        keep: frozenset[str] = frozenset(),
+        region: str | None = None,
     ) -> None:
-        """Drop the answers of ``groups`` (default: every group) except those of ``keep``."""
+        """Drop the answers of ``groups`` (default: every group) except those of ``keep``, in ``region``
+        (default: every Region). A name ending in ":" covers every group whose name begins with it."""
         with self._lock:
-            covered = [g for g in self._generation if (groups is None or g in groups) and g not in keep]
+            covered = {g for g in self._generation if _covers(groups, region, g) and g[1] not in keep}
             for group in covered:
                 self._generation[group] += 1
             dropped = [key for key, entry in self._answers.items() if entry.group in covered]
@@ -167,9 +219,10 @@ class ReadCache:
                 assert self.stats.drops is not None
                 self.stats.drops[reason] += 1
 
-    def world_changed(self, step: str) -> None:
-        """RDS changed by itself (``step``: a backup, a restart...): drop all but the manual snapshot listings."""
-        self.invalidate(step, keep=frozenset({MANUAL_SNAPSHOTS}))
+    def world_changed(self, step: str, region: str | None = None) -> None:
+        """RDS changed by itself (``step``: a backup, a restart...) in ``region`` (default: any): drop
+        RDS's answers there but the listings of manual snapshots."""
+        self.invalidate(step, groups=WORLD_STEP_SCOPE, region=region)
 
     # ---- the hooks
 
@@ -178,15 +231,16 @@ class ReadCache:
             return None
         service = model.service_model.service_name
         operation = model.name
+        region = str(context.get("client_region"))
         if not is_read(operation):
-            scope = WRITE_SCOPES.get(service)
-            self.invalidate(f"write:{service}:{operation}", scope)
+            scope = write_scope(service, operation, params, region)
+            self.invalidate(f"write:{service}:{operation}", *scope)
             context[_CONTEXT_KEY] = ("write", scope)
             return None
         if not is_cached(service, operation):
             return None
-        key = (service, str(context.get("client_region")), operation, _request_key(params))
-        group = _group(service, operation, params)
+        key = (service, region, operation, _request_key(params))
+        group = (region, _group(service, operation, params))
         now = datetime.now(UTC)
         with self._lock:
             entry = self._answers.get(key)
@@ -208,7 +262,7 @@ class ReadCache:
         if mark is None:
             return
         if mark[0] == "write":  # a write may have run concurrently with a read: drop again once it is done
-            self.invalidate("write", mark[1])
+            self.invalidate("write", *mark[1])
             return
         status = int(getattr(http_response, "status_code", 0) or 0)
         if mark[0] == "check":
@@ -238,7 +292,7 @@ class _Entry:
     were not the clock (or the operation's fields are unknown), the answer holds at ``given_at`` only.
     """
 
-    group: str
+    group: tuple[str, str]
     given_at: datetime
     status: int
     headers: dict[str, str]
@@ -252,7 +306,7 @@ class _Entry:
         cls,
         service: str,
         operation: str,
-        group: str,
+        group: tuple[str, str],
         given_at: datetime,
         status: int,
         headers: dict[str, str],
@@ -330,15 +384,78 @@ def _answer_only(parsed: Any) -> Any:
     return {k: v for k, v in parsed.items() if k != "ResponseMetadata"} if isinstance(parsed, dict) else parsed
 
 
+def _covers(groups: frozenset[str] | None, region: str | None, group: tuple[str, str]) -> bool:
+    if region is not None and group[0] != region:
+        return False
+    if groups is None:
+        return True
+    name = group[1]
+    return name in groups or any(g.endswith(":") and name.startswith(g) for g in groups)
+
+
+def write_scope(
+    service: str, operation: str, params: dict[str, Any], region: str
+) -> tuple[frozenset[str] | None, frozenset[str], str | None]:
+    """What a write may change: (groups or None for all, groups kept, its Region or None for all)."""
+    scope = WRITE_SCOPES.get(service)
+    if scope is None:
+        return None, frozenset(), None
+    where = region if service in REGIONAL_SERVICES and (service, operation) not in CROSS_REGION_WRITES else None
+    body = params.get("body")
+    if service == "rds" and (
+        operation in RDS_SNAPSHOT_WRITES
+        or (
+            operation in _RDS_TAG_WRITES
+            and isinstance(body, dict)
+            and any(part in str(body.get("ResourceName", "")) for part in _RDS_SNAPSHOT_ARN_PARTS)
+        )
+    ):
+        return scope, frozenset({RDS_DATABASES}), region
+    if service == "dynamodb" and operation in TABLE_ITEM_WRITES:
+        tables = _tables_written(operation, _json_body(body))
+        if tables:
+            return frozenset({*(TABLE_ITEMS + t for t in tables), "dynamodbstreams"}), frozenset(), where
+    return scope, frozenset(), where
+
+
+def _json_body(body: Any) -> dict[str, Any]:
+    try:
+        found = json.loads(body) if isinstance(body, bytes | str) and body else body
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _table_name(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return value.rpartition("table/")[2] if value.startswith("arn:") else value
+
+
+def _tables_written(operation: str, body: dict[str, Any]) -> list[str]:
+    """The tables an item write names; empty when they cannot be read (then the whole service is dropped)."""
+    names = list(body.get("RequestItems") or {}) if operation == "BatchWriteItem" else [body.get("TableName")]
+    tables = [_table_name(name) for name in names]
+    return [t for t in tables if t is not None] if all(t is not None for t in tables) else []
+
+
 def _group(service: str, operation: str, params: dict[str, Any]) -> str:
     body = params.get("body")
-    manual = (
-        isinstance(body, dict)
-        and body.get("SnapshotType") == "manual"
-        and not body.get("IncludeShared")
-        and not body.get("IncludePublic")
-    )
-    return MANUAL_SNAPSHOTS if service == "rds" and operation in _MANUAL_SNAPSHOT_LISTINGS and manual else service
+    if service == "rds":
+        if operation in _RDS_DATABASE_LISTINGS:
+            return RDS_DATABASES
+        manual = (
+            isinstance(body, dict)
+            and body.get("SnapshotType") == "manual"
+            and not body.get("IncludeShared")
+            and not body.get("IncludePublic")
+        )
+        return MANUAL_SNAPSHOTS if operation in _MANUAL_SNAPSHOT_LISTINGS and manual else service
+    if service == "dynamodb" and operation in _TABLE_ITEM_READS:
+        table = _table_name(_json_body(body).get("TableName"))
+        if table is not None:
+            return TABLE_ITEMS + table
+    return service
 
 
 def _request_key(params: dict[str, Any]) -> str:

@@ -123,12 +123,13 @@ class RdsWorld:
         self,
         regions: Iterable[str],
         account_id: str = ACCOUNT_ID,
-        listeners: Iterable[Callable[[str], None]] = (),
+        listeners: Iterable[Callable[[str, str | None], None]] = (),
         replicas: dict[tuple[str, str], dict[str, str]] | None = None,
     ) -> None:
         self.regions = list(regions)
         self.account_id = account_id
-        self.listeners = list(listeners)  # called with the step's name after every change RDS makes by itself
+        # Called with the step's name and its Region (None: any) after every change RDS makes by itself.
+        self.listeners = list(listeners)
         self.replicas = {key: dict(value) for key, value in (replicas or {}).items()}
         self._stopped_since: dict[tuple[str, str], datetime] = {}
         self._last_backup: dict[tuple[str, str], datetime] = {}
@@ -138,9 +139,9 @@ class RdsWorld:
     def backend(self, region: str) -> Any:
         return rds_backends[self.account_id][region]
 
-    def _changed(self, step: str) -> None:
+    def _changed(self, step: str, region: str | None = None) -> None:
         for listener in self.listeners:
-            listener(step)
+            listener(step, region)
 
     @contextlib.contextmanager
     def serve_account_quotas(self, manual_snapshot_quota: int = DEFAULT_MANUAL_SNAPSHOT_QUOTA) -> Iterator[None]:
@@ -406,7 +407,7 @@ class RdsWorld:
             ):
                 del backend.database_snapshots[snapshot_id]
         self._last_backup[(region, identifier)] = now
-        self._changed("backup")
+        self._changed("backup", region)
         return [
             rds_event(
                 "DB_INSTANCE",

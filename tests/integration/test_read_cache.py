@@ -159,11 +159,85 @@ def test_a_dynamodb_read_is_answered_from_the_cache_until_a_dynamodb_write(cache
 
 def test_a_failed_write_drops_the_answers(cached: Any) -> None:
     cache, rds = cached
-    rds.describe_db_instances()
+    rds.describe_db_snapshots(SnapshotType="manual")
     with pytest.raises(ClientError):
         rds.delete_db_snapshot(DBSnapshotIdentifier="no-such-snapshot")
-    rds.describe_db_instances()
+    rds.describe_db_snapshots(SnapshotType="manual")
     assert cache.stats.hits == 0
+
+
+def test_a_snapshot_write_keeps_the_instance_listing_and_drops_the_snapshot_listings(cached: Any) -> None:
+    cache, rds = cached
+    instances = rds.describe_db_instances()
+    rds.describe_db_snapshots(SnapshotType="manual")
+    rds.create_db_snapshot(DBSnapshotIdentifier="orders-db-1", DBInstanceIdentifier="orders-db")
+    snapshot_arn = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"][0]["DBSnapshotArn"]
+    rds.add_tags_to_resource(ResourceName=snapshot_arn, Tags=[{"Key": "restorable:kind", "Value": "weekly"}])
+    assert rds.describe_db_instances() == instances
+    assert cache.stats.hits == 1
+    tagged = rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+    assert {"Key": "restorable:kind", "Value": "weekly"} in tagged[0]["TagList"]
+    assert cache.stats.hits == 1
+
+
+def test_a_tag_write_to_an_instance_drops_the_instance_listing(cached: Any) -> None:
+    cache, rds = cached
+    arn = rds.describe_db_instances()["DBInstances"][0]["DBInstanceArn"]
+    rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "restorable:policy", "Value": "default"}])
+    tags = rds.describe_db_instances()["DBInstances"][0]["TagList"]
+    assert {"Key": "restorable:policy", "Value": "default"} in tags
+    assert cache.stats.hits == 0
+
+
+def test_a_snapshot_write_in_one_region_keeps_the_answers_of_another(cached: Any) -> None:
+    cache, rds = cached
+    west = boto3.client("rds", region_name="us-west-2")
+    _instance(west, "orders-dr")
+    east_snapshots = rds.describe_db_snapshots(SnapshotType="manual")
+    west.describe_db_snapshots(SnapshotType="manual")
+    west.create_db_snapshot(DBSnapshotIdentifier="orders-dr-1", DBInstanceIdentifier="orders-dr")
+    assert rds.describe_db_snapshots(SnapshotType="manual") == east_snapshots
+    assert cache.stats.hits == 1
+    assert [s["DBSnapshotIdentifier"] for s in west.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]] == [
+        "orders-dr-1"
+    ]
+    assert cache.stats.hits == 1
+
+
+def test_a_write_to_a_service_without_a_known_scope_drops_every_region(cached: Any) -> None:
+    cache, rds = cached
+    west = boto3.client("rds", region_name="us-west-2")
+    rds.describe_db_instances()
+    west.describe_db_instances()
+    boto3.client("sqs", region_name="eu-west-1").create_queue(QueueName="elsewhere")
+    rds.describe_db_instances()
+    west.describe_db_instances()
+    assert cache.stats.hits == 0
+
+
+def test_an_item_write_drops_its_own_table_only(cached: Any) -> None:
+    cache, _ = cached
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    for name in ("state", "other"):
+        dynamodb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    other = dynamodb.scan(TableName="other")
+    tables = dynamodb.list_tables()
+    assert dynamodb.describe_table(TableName="state")["Table"]["ItemCount"] == 0
+    dynamodb.scan(TableName="state")
+    dynamodb.batch_write_item(RequestItems={"state": [{"PutRequest": {"Item": {"pk": {"S": "a"}}}}]})
+    assert dynamodb.scan(TableName="other") == other
+    assert dynamodb.list_tables() == tables
+    assert cache.stats.hits == 2
+    assert dynamodb.scan(TableName="state")["Items"] == [{"pk": {"S": "a"}}]
+    assert dynamodb.describe_table(TableName="state")["Table"]["ItemCount"] == 1
+    assert cache.stats.hits == 2
+    dynamodb.put_item(TableName="other", Item={"pk": {"S": "b"}})
+    assert dynamodb.scan(TableName="other")["Items"] == [{"pk": {"S": "b"}}]
 
 
 def test_an_error_answer_is_repeated_as_the_same_error(cached: Any) -> None:
@@ -204,6 +278,22 @@ def test_a_world_step_keeps_the_manual_snapshot_listings_only(cached: Any) -> No
         assert len(rds.describe_db_snapshots()["DBSnapshots"]) == len(every["DBSnapshots"]) + 1
         uncached = boto3.Session().client("rds", region_name=REGION).describe_db_snapshots(SnapshotType="manual")
     assert _without_request_ids(manual) == _without_request_ids(uncached)
+
+
+def test_a_backup_by_the_world_drops_its_own_regions_answers_only(cached: Any) -> None:
+    cache, rds = cached
+    west = boto3.client("rds", region_name="us-west-2")
+    _instance(west, "orders-dr")
+    world = RdsWorld([REGION, "us-west-2"], listeners=[cache.world_changed])
+    rds.modify_db_instance(DBInstanceIdentifier="orders-db", BackupRetentionPeriod=7, ApplyImmediately=True)
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        west_instances = west.describe_db_instances()
+        before = rds.describe_db_snapshots(SnapshotType="automated")["DBSnapshots"]
+        world.run_backup(REGION, "orders-db", NOW + timedelta(days=1))
+        assert west.describe_db_instances() == west_instances
+        assert cache.stats.hits == 1
+        after = rds.describe_db_snapshots(SnapshotType="automated")["DBSnapshots"]
+    assert len(after) == len(before) + 1
 
 
 def test_a_restart_by_the_world_drops_the_answers(cached: Any) -> None:

@@ -158,6 +158,21 @@ def test_metrics_and_logs_report_the_outcomes(functions: Functions, mixed_fleet:
     assert all(log["service"] == "snapshot" for log in invocation.logs)
 
 
+def test_a_rerun_logs_what_it_found_in_the_summary_not_a_line_per_unchanged_point(
+    functions: Functions, mixed_fleet: Fleet
+) -> None:
+    event = schedule(functions, "WeeklySnapshots").event_for(SUNDAY)
+    functions.invoke("SnapshotFunction", event).result()
+    rerun = functions.invoke("SnapshotFunction", event)
+    payload = rerun.result()
+    assert payload["counts"]["already_exists"] == 3
+    actions = [log for log in rerun.logs if log.get("message") == "recovery point action"]
+    assert all(log["outcome"] != "already_exists" for log in actions)
+    assert {log["outcome"] for log in actions} == {"skipped", "finding"}  # what still needs a reason is logged
+    finished = next(log for log in rerun.logs if log.get("message") == "job finished")
+    assert finished["counts"]["already_exists"] == 3
+
+
 def test_dry_run_plans_without_creating(functions: Functions, mixed_fleet: Fleet) -> None:
     payload = functions.invoke("SnapshotFunction", sample("snapshot-dry-run.json")).result()
     assert payload["dry_run"] is True

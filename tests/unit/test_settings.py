@@ -239,3 +239,22 @@ def test_drill_scheduler_settings() -> None:
         DrillSchedulerSettings.from_environ(
             {**VALID, "DRILL_STATE_MACHINE_ARN": arn, "DR_EXPORT_BUCKET": "", "DRILL_CHECKS": "{"}
         )
+
+
+def test_the_same_variables_give_the_same_validated_settings_and_other_values_are_read_afresh() -> None:
+    first = CoreSettings.from_environ(VALID)
+    assert CoreSettings.from_environ(dict(VALID)) is first  # a warm function re-reads the same values
+    assert CoreSettings.from_environ({**VALID, "UNRELATED": "x"}) is first  # only declared variables count
+    other = CoreSettings.from_environ({**VALID, "DR_REGION": "eu-west-1"})
+    assert other is not first
+    assert other.dr_region == "eu-west-1"
+    prune = {**PRUNE, "PRUNE_MAX_SHARE_PERCENT": "20", "PRUNE_MAX_COUNT": "0"}
+    assert type(PruneSettings.from_environ(prune)) is PruneSettings  # one model's settings never stand for another's
+    assert type(CoreSettings.from_environ(prune)) is CoreSettings
+
+
+def test_an_invalid_environment_fails_every_time_it_is_read() -> None:
+    broken = {**VALID, "DR_REGION": "moon-base-1x"}
+    for _ in range(2):
+        with pytest.raises(ConfigurationError, match="DR_REGION"):
+            CoreSettings.from_environ(broken)

@@ -32,6 +32,7 @@ is None: not ours.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -129,6 +130,7 @@ def _format(stack_name: str, table_name: str, kind: str, period: str, expires_at
     return name.render() + table_name[: name.head_room()]
 
 
+@functools.lru_cache(maxsize=8192)  # pure; every listing of a warm function parses the same names again
 def parse_backup_name(text: str, stack_name: str) -> BackupName | None:
     """The fields of a backup name this stack wrote, or None for any other name (not ours)."""
     if not MIN_BACKUP_NAME_LENGTH <= len(text) <= MAX_BACKUP_NAME_LENGTH:

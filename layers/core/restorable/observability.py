@@ -61,11 +61,18 @@ METRIC_NAMES = {
 
 
 def record_result(result: JobResult, logger: Logger, metrics: Metrics) -> None:
-    """Log each item (warnings for failures and findings) and emit one count per outcome."""
+    """Log each item (warnings for failures and findings) and emit one count per outcome.
+
+    An item that changed nothing (``already_exists``: every hourly reconcile finds the same points)
+    is logged at DEBUG; the summary line counts it. A log line per unchanged point per run would be
+    most of a function's log volume and cost.
+    """
     for item in result.items:
         fields = {"job": result.job, "region": result.region, "dry_run": result.dry_run, **item.to_dict()}
         if item.outcome in (Outcome.FAILED, Outcome.FINDING):
             logger.warning("recovery point action", extra=fields)
+        elif item.outcome is Outcome.ALREADY_EXISTS:
+            logger.debug("recovery point action", extra=fields)
         else:
             logger.info("recovery point action", extra=fields)
     metrics.add_dimension(name="Job", value=result.job)

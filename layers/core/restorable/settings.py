@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, cast
 
 from pydantic import (
     AfterValidator,
@@ -67,6 +67,11 @@ def variable(
     return Field(default, validation_alias=name, json_schema_extra=extra)
 
 
+# Settings already validated, by model and the raw values of its variables.
+_VALIDATED: dict[tuple[type, tuple[str | None, ...]], EnvironmentSettings] = {}
+_VALIDATED_LIMIT = 64
+
+
 class EnvironmentSettings(BaseModel):
     """Base of every settings model: declared variables in, validated and frozen values out."""
 
@@ -74,8 +79,24 @@ class EnvironmentSettings(BaseModel):
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Self:
-        """Read and validate this model's variables from ``environ`` (default: ``os.environ``)."""
+        """Read and validate this model's variables from ``environ`` (default: ``os.environ``).
+
+        A warm function reads the same variables on every invocation: the model validated from the
+        same values is given again (it is frozen); any other values are read and validated afresh.
+        """
         env = os.environ if environ is None else environ
+        key = (cls, tuple(env.get(str(field.validation_alias)) for field in cls.model_fields.values()))
+        found = _VALIDATED.get(key)
+        if found is not None:
+            return cast(Self, found)
+        settings = cls._validated(env)
+        if len(_VALIDATED) >= _VALIDATED_LIMIT:
+            _VALIDATED.clear()
+        _VALIDATED[key] = settings
+        return settings
+
+    @classmethod
+    def _validated(cls, env: Mapping[str, str]) -> Self:
         values: dict[str, Any] = {}
         for field in cls.model_fields.values():
             name = str(field.validation_alias)

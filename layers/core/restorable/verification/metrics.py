@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger, single_metric
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from ..observability import record_ignored_event
 from .checks import (
@@ -67,10 +67,24 @@ SCOPE_ALL = "all"
 SCOPE_EVENT = "event"
 
 
-def _emit(name: str, value: float, dimensions: Mapping[str, str], unit: MetricUnit = MetricUnit.Count) -> None:
-    with single_metric(name=name, unit=unit, value=value) as metric:
-        for dimension, dimension_value in dimensions.items():
-            metric.add_dimension(name=dimension, value=dimension_value)
+class _Batch:
+    """The run's metrics, printed as one EMF document per dimension set (not one per metric)."""
+
+    def __init__(self) -> None:
+        self._sets: dict[tuple[tuple[str, str], ...], list[tuple[str, MetricUnit, float]]] = {}
+
+    def add(self, name: str, value: float, dimensions: Mapping[str, str], unit: MetricUnit = MetricUnit.Count) -> None:
+        self._sets.setdefault(tuple(dimensions.items()), []).append((name, unit, value))
+
+    def flush(self) -> None:
+        for dimensions, values in self._sets.items():
+            document = EphemeralMetrics()
+            for dimension, dimension_value in dimensions:
+                document.add_dimension(name=dimension, value=dimension_value)
+            for name, unit, value in values:
+                document.add_metric(name=name, unit=unit, value=value)
+            document.flush_metrics()
+        self._sets.clear()
 
 
 def record_verification(run: VerificationRun, logger: Logger) -> None:
@@ -85,35 +99,37 @@ def record_verification(run: VerificationRun, logger: Logger) -> None:
     for note in run.notes:
         logger.warning("verification note", extra={**base, "note": note})
 
+    batch = _Batch()
     maxima: dict[tuple[str, str | None], float] = {}
     for measurement in verification.measurements:
         metric_name, unit, summary = PER_DATABASE[measurement.name]
         dimensions = {"Database": measurement.database}
         if measurement.kind is not None:
             dimensions["Kind"] = measurement.kind
-        _emit(metric_name, measurement.value, dimensions, unit)
+        batch.add(metric_name, measurement.value, dimensions, unit)
         key = (summary, measurement.kind)
         maxima[key] = max(maxima.get(key, 0.0), measurement.value)
     for (summary, kind), value in sorted(maxima.items(), key=lambda item: (item[0][0], item[0][1] or "")):
-        _emit(summary, value, {"Kind": kind} if kind is not None else {})
+        batch.add(summary, value, {"Kind": kind} if kind is not None else {})
     if verification.quota_usage:
         for usage in verification.quota_usage:
-            _emit(SNAPSHOT_QUOTA_USED, round(usage.percent, 2), {"Region": usage.region, "Quota": usage.name})
-        _emit(MAX_SNAPSHOT_QUOTA_USED, round(max(u.percent for u in verification.quota_usage), 2), {})
+            batch.add(SNAPSHOT_QUOTA_USED, round(usage.percent, 2), {"Region": usage.region, "Quota": usage.name})
+        batch.add(MAX_SNAPSHOT_QUOTA_USED, round(max(u.percent for u in verification.quota_usage), 2), {})
 
     for region, count in sorted(verification.managed_snapshots.items()):
-        _emit(MANAGED_SNAPSHOTS, count, {"Region": region})
+        batch.add(MANAGED_SNAPSHOTS, count, {"Region": region})
 
     counts = verification.counts()
     for severity in (Severity.UNKNOWN, Severity.WARNING, Severity.CRITICAL):
-        _emit(FINDINGS, counts[severity.label], {"Severity": severity.label})
-    _emit(DATABASES_VERIFIED, len(verification.databases), {})
-    _emit(VERIFICATION_RUNS, 1, {"Scope": SCOPE_ALL if run.full_run else SCOPE_EVENT})
+        batch.add(FINDINGS, counts[severity.label], {"Severity": severity.label})
+    batch.add(DATABASES_VERIFIED, len(verification.databases), {})
+    batch.add(VERIFICATION_RUNS, 1, {"Scope": SCOPE_ALL if run.full_run else SCOPE_EVENT})
     if run.plan is not None:
-        _emit(NOTIFICATIONS_SENT, 1 if run.message_id else 0, {})
+        batch.add(NOTIFICATIONS_SENT, 1 if run.message_id else 0, {})
     if run.notification_error:
-        _emit(NOTIFICATION_FAILURES, 1, {})
+        batch.add(NOTIFICATION_FAILURES, 1, {})
         logger.error("notification failed", extra={**base, "error": run.notification_error})
+    batch.flush()
     logger.info(
         "verification finished",
         extra={
