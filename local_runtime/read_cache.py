@@ -168,8 +168,8 @@ class ReadCache:
         self._answers: dict[tuple[str, ...], _Entry] = {}
         self.check = check
         self.mismatches: list[tuple[tuple[str, ...], Any, Any]] = []
-        # Per group of answers (a service, or MANUAL_SNAPSHOTS), bumped on every drop that covers the
-        # group: an answer read before such a drop is never stored after it.
+        # Per group of answers ((Region, a service or a finer group)), bumped on every drop that covers
+        # the group: an answer read before such a drop is never stored after it.
         self._generation: dict[tuple[str, str], int] = {}
         self._lock = threading.RLock()
         self._active = False  # clients built while installed keep the hooks: they pass through once it is not

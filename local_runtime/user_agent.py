@@ -21,6 +21,7 @@ from botocore import useragent
 from botocore.context import get_context
 
 _PLAIN = frozenset({str, type(None), bool, int})
+_REMEMBERED_LIMIT = 1024
 _CONFIG_FIELDS = ("_supplied_user_agent", "user_agent", "user_agent_extra", "user_agent_appid", "retries")
 
 
@@ -56,6 +57,8 @@ def remembering(original: Callable[[Any], str]) -> Callable[[Any], str]:
         if found is not None and found[0] is self and found[1] is config and found[2] == fields:
             return found[3]
         text = original(self)
+        if len(remembered) >= _REMEMBERED_LIMIT:  # clients made for one call are not held for the whole run
+            remembered.clear()
         remembered[key] = (self, config, fields, text)
         return text
 
