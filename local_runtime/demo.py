@@ -34,7 +34,7 @@ from .statemachine_hook import StateMachineRunner, connect_runner
 from .statemachines import SimulationRunner
 from .template import Template
 from .user_agent import remembered_user_agent
-from .world import EngineSample
+from .world import EngineSample, RdsWrites
 
 DEFAULT_START = "2026-11-01T00:00:00+00:00"
 # What explains a dr-export finding when the run deploys no DR companion stack (DrExportBucket empty, as by
@@ -99,7 +99,13 @@ def run_demo(
         installed = (
             read_cache.installed(boto3._get_default_session()) if read_cache is not None else contextlib.nullcontext()
         )
-        with serve_backup_replication(), installed, remembered_user_agent():
+        rds_writes = RdsWrites()
+        with (
+            serve_backup_replication(),
+            installed,
+            rds_writes.installed(boto3._get_default_session()),
+            remembered_user_agent(),
+        ):
             return _run(
                 days,
                 start,
@@ -113,6 +119,7 @@ def run_demo(
                 planted,
                 restore_model,
                 read_cache,
+                rds_writes,
             )
     finally:
         handler_clients.reset()
@@ -131,6 +138,7 @@ def _run(
     planted: Sequence[PlantedProblem],
     restore_model: RestoreDurationModel | None,
     read_cache: ReadCache | None,
+    rds_writes: RdsWrites,
 ) -> Demo:
     import time_machine
 
@@ -160,6 +168,7 @@ def _run(
         sizes={m.identifier: float(m.size_gb) for m in created if m.service is not Engine.RDS},
         listeners=[read_cache.world_changed] if read_cache is not None else [],
         replicas={(m.region, m.identifier): {dr_region: "ACTIVE"} for m in created if m.global_table},
+        rds_writes=rds_writes,
     )
     if restore_model is not None and isinstance(connected, SimulationRunner):
         model = restore_model

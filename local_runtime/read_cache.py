@@ -48,13 +48,14 @@ given that differs from moto's is recorded in ``mismatches`` (the tests run the 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
-import pickle
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 # Operations that change nothing: they never drop the cache. Every other operation does.
@@ -296,7 +297,7 @@ class _Entry:
     given_at: datetime
     status: int
     headers: dict[str, str]
-    parsed: Any
+    parsed: _Layout
     clock_dependent: bool = False
     clock_fields: tuple[str, str] | None = None
     clock_precision: timedelta | None = None
@@ -344,39 +345,60 @@ def _truncate(moment: datetime, precision: timedelta) -> datetime:
     return moment - (moment - datetime.min.replace(tzinfo=moment.tzinfo)) % precision
 
 
-def _frozen(parsed: Any) -> Any:
-    """The answer as kept: pickled (a copy made and undone in C), or a copy when it cannot be pickled."""
-    try:
-        return _Pickled(pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
-    except (pickle.PicklingError, TypeError, AttributeError):
-        return _copy(parsed)
+def _frozen(parsed: Any) -> _Layout:
+    """The answer as kept: its layout, taken apart once, so each caller's copy is quick to put together."""
+    return _layout(parsed)
 
 
-def _thawed(stored: Any) -> Any:
+def _thawed(stored: _Layout) -> Any:
     """A fresh copy of a kept answer, for one caller to change as it likes."""
-    return pickle.loads(stored.data) if type(stored) is _Pickled else _copy(stored)  # noqa: S301 - our own bytes
+    return _assembled(stored)
 
 
-@dataclass(frozen=True)
-class _Pickled:
-    data: bytes
+# Values a caller cannot change: shared between the kept answer and every copy of it.
+_IMMUTABLE: frozenset[type] = frozenset({str, int, float, bool, bytes, type(None), datetime, date, Decimal})
+# How a kept value is put together again (the first item of its layout).
+_SHARED, _FLAT_DICT, _DICT, _FLAT_LIST, _LIST, _DEEP_COPY = range(6)
+# (kind, value) or, for a dict with nested containers, (kind, template, ((key, layout), ...)).
+_Layout = tuple[Any, ...]
 
 
-def _copy(value: Any) -> Any:
-    """A copy of a parsed answer (dicts and lists of immutable leaves: str, numbers, datetimes, bytes)."""
+def _layout(value: Any) -> _Layout:
+    """How to copy ``value``: dicts and lists become copies of templates with their nested containers
+    put in again, in the same key order; immutable leaves are shared; anything else (a set, a
+    subclass, an object) is deep-copied each time."""
     kind = type(value)
+    if kind in _IMMUTABLE:
+        return (_SHARED, value)
     if kind is dict:
-        return {k: v if type(v) not in _CONTAINERS else _copy(v) for k, v in value.items()}
+        nested = tuple((key, _layout(item)) for key, item in value.items() if type(item) not in _IMMUTABLE)
+        template = dict(value)
+        if not nested:
+            return (_FLAT_DICT, template)
+        for key, _ in nested:
+            template[key] = None  # a place kept in the key order; never the caller's container
+        return (_DICT, template, nested)
     if kind is list:
-        return [v if type(v) not in _CONTAINERS else _copy(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
+        if all(type(item) in _IMMUTABLE for item in value):
+            return (_FLAT_LIST, list(value))
+        return (_LIST, tuple(_layout(item) for item in value))
+    return (_DEEP_COPY, copy.deepcopy(value))
 
 
-_CONTAINERS = (dict, list)
+def _assembled(layout: _Layout) -> Any:
+    kind = layout[0]
+    if kind == _SHARED:
+        return layout[1]
+    if kind in (_FLAT_DICT, _FLAT_LIST):
+        return layout[1].copy()
+    if kind == _DICT:
+        assembled = layout[1].copy()
+        for key, nested in layout[2]:
+            assembled[key] = _assembled(nested)
+        return assembled
+    if kind == _LIST:
+        return [_assembled(item) for item in layout[1]]
+    return copy.deepcopy(layout[1])
 
 
 def _answer_only(parsed: Any) -> Any:

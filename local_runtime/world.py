@@ -32,6 +32,7 @@ from moto.rds.models import rds_backends
 
 from restorable import tags as tag_keys
 
+from .read_cache import is_read
 from .template import ACCOUNT_ID
 
 AUTOMATIC_RESTART_AFTER = timedelta(days=7)
@@ -113,6 +114,37 @@ class EngineSample:
     storage_gb: dict[tuple[str, str], float]
 
 
+class RdsWrites:
+    """RDS calls that are not reads, counted (before each is sent and once it is answered, on any thread).
+
+    Only such a call or a step of the world itself changes the manual snapshots moto holds, so the
+    world keeps its inventory while the counts stand still. Installed on a session, it counts the
+    calls of the clients built from that session afterwards (as the read cache, it is installed
+    before the emulator's first client is built)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.counting = False
+
+    def _written(self, model: Any, **_: Any) -> None:
+        if not is_read(model.name):
+            self.count += 1
+
+    @contextlib.contextmanager
+    def installed(self, session: Any) -> Iterator[RdsWrites]:
+        events = session.events
+        hooks = ("before-call.rds.*", "after-call.rds.*")
+        for name in hooks:
+            events.register(name, self._written, unique_id=f"local-runtime-rds-writes-{name}")
+        self.counting = True
+        try:
+            yield self
+        finally:
+            self.counting = False
+            for name in hooks:
+                events.unregister(name, unique_id=f"local-runtime-rds-writes-{name}")
+
+
 class RdsWorld:
     """moto's RDS in a set of Regions, read directly from its backends (fast, no API calls).
 
@@ -125,6 +157,7 @@ class RdsWorld:
         account_id: str = ACCOUNT_ID,
         listeners: Iterable[Callable[[str, str | None], None]] = (),
         replicas: dict[tuple[str, str], dict[str, str]] | None = None,
+        rds_writes: RdsWrites | None = None,
     ) -> None:
         self.regions = list(regions)
         self.account_id = account_id
@@ -135,11 +168,17 @@ class RdsWorld:
         self._last_backup: dict[tuple[str, str], datetime] = {}
         # The inventory runs after every invocation: a snapshot's record is rebuilt only when its tags changed.
         self._records: dict[int, tuple[Any, list[dict[str, str]], SnapshotRecord]] = {}
+        # With ``rds_writes`` counting: the world's own steps so far, and the last inventory with both
+        # counts when it was taken (it holds while neither moves on).
+        self.rds_writes = rds_writes
+        self._steps = 0
+        self._last_inventory: tuple[tuple[int, int], Inventory] | None = None
 
     def backend(self, region: str) -> Any:
         return rds_backends[self.account_id][region]
 
     def _changed(self, step: str, region: str | None = None) -> None:
+        self._steps += 1
         for listener in self.listeners:
             listener(step, region)
 
@@ -260,6 +299,19 @@ class RdsWorld:
         )
 
     def inventory(self) -> Inventory:
+        """The manual snapshots moto holds in every Region."""
+        writes = self.rds_writes
+        if writes is None or not writes.counting:
+            return self._taken_inventory()
+        counts = (writes.count, self._steps)  # read first: a write while it is taken (another thread's) moves on
+        last = self._last_inventory
+        if last is not None and last[0] == counts:
+            return last[1]
+        inventory = self._taken_inventory()
+        self._last_inventory = (counts, inventory)
+        return inventory
+
+    def _taken_inventory(self) -> Inventory:
         snapshots: dict[tuple[str, str], SnapshotRecord] = {}
         records: dict[int, tuple[Any, list[dict[str, str]], SnapshotRecord]] = {}
         for region in self.regions:

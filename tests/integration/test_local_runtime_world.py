@@ -3,6 +3,7 @@ shown on moto's answers; every engine's recovery points are counted."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ import time_machine
 from moto import mock_aws
 
 from local_runtime.read_cache import ReadCache
-from local_runtime.world import PITR_LAG, RdsWorld, pitr_window_at
+from local_runtime.world import PITR_LAG, RdsWorld, RdsWrites, pitr_window_at
 
 REGION = "us-east-1"
 
@@ -46,6 +47,67 @@ def test_a_later_inventory_sees_new_deleted_and_retagged_snapshots(monkeypatch: 
     assert by_name["orders-db-1"].tag_map == {"restorable:kind": "weekly", "restorable:legal-hold": "true"}
     assert [s.identifier for s in after.added_since(before)] == ["orders-db-3"]
     assert [s.identifier for s in after.removed_since(before)] == ["orders-db-2"]
+
+
+def _orders_with_snapshots(rds: Any, *names: str) -> None:
+    rds.create_db_instance(
+        DBInstanceIdentifier="orders-db",
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="password-1",
+    )
+    for name in names:
+        rds.create_db_snapshot(
+            DBSnapshotIdentifier=name,
+            DBInstanceIdentifier="orders-db",
+            Tags=[{"Key": "restorable:kind", "Value": "weekly"}],
+        )
+
+
+def test_while_rds_writes_are_counted_the_inventory_is_kept_until_a_write_on_any_thread_or_a_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    writes = RdsWrites()
+    with mock_aws():
+        with writes.installed(boto3._get_default_session()):
+            rds = boto3.client("rds", region_name=REGION)
+            _orders_with_snapshots(rds, "orders-db-1", "orders-db-2")
+            world = RdsWorld([REGION, "us-west-2"], rds_writes=writes)
+            first = world.inventory()
+            rds.describe_db_snapshots()  # reads and other services' writes change no RDS snapshot
+            boto3.client("sns", region_name=REGION).create_topic(Name="alerts")
+            assert world.inventory() is first
+            arn = rds.describe_db_snapshots(DBSnapshotIdentifier="orders-db-1")["DBSnapshots"][0]["DBSnapshotArn"]
+            rds.remove_tags_from_resource(ResourceName=arn, TagKeys=["restorable:kind"])
+            untagged = world.inventory()
+            assert untagged is not first
+            assert {s.identifier: s.tag_map for s in untagged.snapshots.values()}["orders-db-1"] == {}
+            failed = threading.Thread(target=_delete_missing_snapshot, args=(rds,))  # a failed write counts too
+            failed.start()
+            failed.join()
+            assert world.inventory() is not untagged
+            writer = threading.Thread(target=lambda: rds.delete_db_snapshot(DBSnapshotIdentifier="orders-db-2"))
+            writer.start()
+            writer.join()
+            kept = world.inventory()
+            assert sorted(s.identifier for s in kept.snapshots.values()) == ["orders-db-1"]
+            later = datetime.now(UTC) + timedelta(hours=1)
+            with time_machine.travel(later, tick=False):
+                world.run_backup(REGION, "orders-db", later)  # a step of the world's own
+            assert world.inventory() is not kept
+        # no longer counted: a change made without a call (a test's own, say) is seen at once
+        del world.backend(REGION).database_snapshots["orders-db-1"]
+        assert world.inventory().snapshots == {}
+        assert world.inventory() is not world.inventory()
+
+
+def _delete_missing_snapshot(rds: Any) -> None:
+    with pytest.raises(rds.exceptions.DBSnapshotNotFoundFault):
+        rds.delete_db_snapshot(DBSnapshotIdentifier="no-such-snapshot")
 
 
 def _table(dynamodb: Any, name: str) -> None:
