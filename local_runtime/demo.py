@@ -20,6 +20,7 @@ from restorable.adapters import clients as handler_clients
 from restorable.models import Engine
 
 from .backup_replication import serve_backup_replication
+from .client_context import quick_context_copies
 from .collector import long_lived_frozen
 from .findings import FindingEpisode, FindingsTracker, ObservedFunctions
 from .fleet import DR_REGION, SAMPLE_FLEET, FleetMember, create_fleet
@@ -90,7 +91,8 @@ def run_demo(
     The handlers' clients start afresh (this is a new emulator) and, with ``cache`` (the default),
     repeated identical reads are answered from the emulator's read cache (``local_runtime.read_cache``):
     same answers, less work (pass a ``ReadCache`` to use that one, e.g. one in check mode). botocore
-    remembers the User-Agent header it built for the same inputs (``local_runtime.user_agent``): same headers.
+    remembers the User-Agent header it built for the same inputs (``local_runtime.user_agent``): same headers;
+    and copies its per-call context field by field (``local_runtime.client_context``): the same copies.
     """
     local_credentials()
     read_cache = cache if isinstance(cache, ReadCache) else ReadCache() if cache else None
@@ -105,6 +107,7 @@ def run_demo(
             installed,
             rds_writes.installed(boto3._get_default_session()),
             remembered_user_agent(),
+            quick_context_copies(),
         ):
             return _run(
                 days,

@@ -166,9 +166,9 @@ class ReadCache:
     """Answers of read calls at one simulated instant, dropped by any write, world step or clock move."""
 
     def __init__(self, *, check: bool = False) -> None:
-        self._answers: dict[tuple[str, ...], _Entry] = {}
+        self._answers: dict[tuple[Any, ...], _Entry] = {}
         self.check = check
-        self.mismatches: list[tuple[tuple[str, ...], Any, Any]] = []
+        self.mismatches: list[tuple[tuple[Any, ...], Any, Any]] = []
         # Per group of answers ((Region, a service or a finer group)), bumped on every drop that covers
         # the group: an answer read before such a drop is never stored after it.
         self._generation: dict[tuple[str, str], int] = {}
@@ -480,19 +480,22 @@ def _group(service: str, operation: str, params: dict[str, Any]) -> str:
     return service
 
 
-def _request_key(params: dict[str, Any]) -> str:
-    body = params.get("body")
-    if isinstance(body, dict):
-        body_text = json.dumps(body, sort_keys=True, default=str)
-    elif isinstance(body, bytes):
-        body_text = body.decode("utf-8", "replace")
-    else:
-        body_text = str(body)
-    return "\n".join(
-        (
-            str(params.get("method")),
-            str(params.get("url_path")),
-            json.dumps(params.get("query_string"), default=str),
-            body_text,
-        )
+def _request_key(params: dict[str, Any]) -> Any:
+    """The request as sent, hashable: equal keys for equal requests only."""
+    body, query = params.get("body"), params.get("query_string")
+    return (
+        str(params.get("method")),
+        str(params.get("url_path")),
+        type(query),
+        _part_key(query),
+        type(body),
+        _part_key(body),
     )
+
+
+def _part_key(part: Any) -> Any:
+    if isinstance(part, str | bytes):
+        return part
+    if isinstance(part, dict) and all(type(k) is str and type(v) is str for k, v in part.items()):
+        return tuple(sorted(part.items()))  # form fields (the query protocol's body) and query parameters
+    return json.dumps(part, sort_keys=True, default=str)

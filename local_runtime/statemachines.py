@@ -307,6 +307,7 @@ class StateMachines:
         from moto.core.config import default_user_config
         from moto.stepfunctions.models import StateMachineInstance
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
         from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
         from moto.stepfunctions.parser.backend.execution import Execution
 
@@ -327,6 +328,9 @@ class StateMachines:
                 mock.patch.dict(default_user_config, {"stepfunctions": {"execute_state_machine": True}})
             )
             stack.enter_context(mock.patch.object(LambdaFunction, "invoke", invoke))
+            stack.enter_context(
+                mock.patch.object(lambda_eval_utils, "boto_client_for", _reused_task_client(lambda_eval_utils))
+            )
             stack.enter_context(mock.patch.object(WaitFunction, "_wait_interval", wait_interval))
             stack.enter_context(mock.patch.object(retrier_decl, "time", sleepless_time))
             # moto deep-copies the state machine, past executions (threads, locks) included, on every start.
@@ -360,6 +364,26 @@ def _threads_started() -> Iterator[list[threading.Thread]]:
         yield started
     finally:
         started.extend(thread for thread in TMP_THREADS if id(thread) not in before)
+
+
+def _reused_task_client(lambda_eval_utils: Any) -> Callable[..., Any]:
+    """moto's interpreter builds a new Lambda client (models, event hooks) for every Lambda task, always
+    the same one: its Region, fixed keys and Config (the state's credentials are not used to build it).
+    While running, the one built first for a Region is used again."""
+    from moto.core.models import botocore_stubber
+
+    built = lambda_eval_utils.boto_client_for
+    clients: dict[tuple[str, str, bool], Any] = {}
+    lock = threading.Lock()
+
+    def client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        key = (region, service, botocore_stubber.enabled)  # moto's endpoint depends on the last one
+        with lock:
+            if key not in clients:
+                clients[key] = built(region=region, service=service, state_credentials=state_credentials)
+            return clients[key]
+
+    return client_for
 
 
 def _copy_without_executions(machine: Any, memo: dict[int, Any]) -> Any:

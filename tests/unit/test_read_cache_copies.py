@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from local_runtime.read_cache import _frozen, _thawed
+from local_runtime.read_cache import _frozen, _request_key, _thawed
 
 LEAVES = st.one_of(
     st.none(),
@@ -64,7 +65,8 @@ def _key_orders(value: Any) -> list[Any]:
 def test_a_copy_equals_the_answer_in_its_key_order_and_shares_no_container(answer: Any) -> None:
     kept = _frozen(answer)
     first, second = _thawed(kept), _thawed(kept)
-    assert first == answer and second == answer
+    assert first == answer
+    assert second == answer
     assert _key_orders(first) == _key_orders(answer)
     theirs = {id(c) for c in _containers(answer)}
     mine = [id(c) for c in _containers(first)]
@@ -98,3 +100,38 @@ def test_changing_the_answer_after_it_was_kept_or_a_copy_changes_no_later_copy()
     assert _thawed(kept) == expected
     assert expected["DBSnapshots"][0]["TagList"] == [{"Key": "restorable:managed-by", "Value": "restorable-prod"}]
     assert expected["Odd"]["set"] == {1, 2}
+
+
+FORMS = st.dictionaries(st.text(max_size=4), st.text(max_size=4), max_size=4)
+BODIES = st.one_of(
+    FORMS,
+    st.binary(max_size=6),
+    st.text(max_size=6),
+    st.none(),
+    st.dictionaries(st.text(max_size=3), ANSWERS, max_size=3),
+)
+
+
+def _request(body: Any, query: Any = None) -> dict[str, Any]:
+    return {"method": "POST", "url_path": "/", "query_string": {} if query is None else query, "body": body}
+
+
+@given(BODIES, BODIES, FORMS, FORMS)
+def test_requests_with_one_key_are_the_same_request_and_the_same_request_has_one_key(
+    body: Any, other: Any, query: dict[str, str], other_query: dict[str, str]
+) -> None:
+    if _request_key(_request(body, query)) == _request_key(_request(other, other_query)):
+        assert type(body) is type(other)
+        assert body == other
+        assert query == other_query
+    assert _request_key(_request(body, query)) == _request_key(_request(_reordered(body), _reordered(query)))
+
+
+@given(FORMS, FORMS)
+def test_form_requests_have_one_key_exactly_when_their_fields_are_equal(body: Any, other: Any) -> None:
+    assert (_request_key(_request(body)) == _request_key(_request(other))) is (body == other)
+    assert _request_key(_request(body)) != _request_key(_request(json.dumps(body)))
+
+
+def _reordered(value: Any) -> Any:
+    return dict(reversed(list(value.items()))) if isinstance(value, dict) else value
